@@ -1,0 +1,1 @@
+//! nais-otel-console

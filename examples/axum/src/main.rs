@@ -1,0 +1,6 @@
+//! Run with
+//!
+//! ```not_rust
+//! cargo run -p example-axum
+//! ```
+fn main() {}

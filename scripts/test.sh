@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command from the README: installs what the tests need on a fresh
+# machine (a Python virtualenv with rotel and the OpenTelemetry Python SDK),
+# then runs every test in the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+
+# Integration tests find rotel-agent and the Python interpreter on PATH.
+export PATH="$PWD/.venv/bin:$PATH"
+export NAIS_OTEL_PYTHON="$PWD/.venv/bin/python"
+
+cargo test --workspace --all-targets --locked "$@"
+cargo test --workspace --doc --locked

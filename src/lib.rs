@@ -1,0 +1,1 @@
+//! Integration tests and benchmarks for the nais-otel workspace; see `tests/` and `benches/`.
