@@ -1,0 +1,359 @@
+//! The W3C Baggage [`TextMapPropagator`].
+
+use std::sync::LazyLock;
+
+use opentelemetry::baggage::{Baggage, BaggageExt};
+use opentelemetry::propagation::text_map_propagator::FieldIter;
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::Context;
+
+use crate::tracestate::trim_ows;
+
+/// The `baggage` header name.
+pub const BAGGAGE_HEADER: &str = "baggage";
+
+/// The maximum number of list-members propagated (W3C Baggage § Limits).
+pub const MAX_BAGGAGE_MEMBERS: usize = 64;
+
+/// The maximum length in bytes of the `baggage` header propagated (W3C Baggage § Limits).
+pub const MAX_BAGGAGE_BYTES: usize = 8192;
+
+static FIELDS: LazyLock<[String; 1]> = LazyLock::new(|| [BAGGAGE_HEADER.to_owned()]);
+
+/// A W3C Baggage propagator with the specification's limits.
+///
+/// Reading: every `baggage` header is combined in order; list-members that do not
+/// follow the grammar are skipped; values are percent-decoded (invalid UTF-8
+/// becomes U+FFFD); properties are kept as the entry's metadata; at most 64
+/// members and 8192 bytes of list-members are taken, and members that would go
+/// over are dropped whole.
+///
+/// Writing: values are percent-encoded and the same limits apply, so a header is
+/// never larger than 8192 bytes.
+///
+/// # Examples
+///
+/// ```
+/// use nais_otel_propagation::BaggagePropagator;
+/// use opentelemetry::baggage::BaggageExt;
+/// use opentelemetry::propagation::TextMapPropagator;
+/// use opentelemetry::Context;
+/// use std::collections::HashMap;
+///
+/// let mut carrier = HashMap::new();
+/// carrier.insert("baggage".to_owned(), "user=J%C3%BCrgen;pii, tenant=nav".to_owned());
+///
+/// let cx = BaggagePropagator::new().extract_with_context(&Context::new(), &carrier);
+/// assert_eq!(cx.baggage().get("user").map(|v| v.as_str()), Some("Jürgen"));
+/// assert_eq!(cx.baggage().get("tenant").map(|v| v.as_str()), Some("nav"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct BaggagePropagator {
+    _private: (),
+}
+
+impl BaggagePropagator {
+    /// Creates the propagator.
+    pub fn new() -> Self {
+        Self { _private: () }
+    }
+}
+
+impl TextMapPropagator for BaggagePropagator {
+    fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
+        let header = format_baggage(cx.baggage());
+        if !header.is_empty() {
+            injector.set(BAGGAGE_HEADER, header);
+        }
+    }
+
+    fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
+        match extractor.get_all(BAGGAGE_HEADER) {
+            Some(values) => {
+                let baggage = parse_baggage(values.iter().copied());
+                if baggage.is_empty() {
+                    cx.clone()
+                } else {
+                    cx.with_baggage(baggage)
+                }
+            }
+            None => cx.clone(),
+        }
+    }
+
+    fn fields(&self) -> FieldIter<'_> {
+        FieldIter::new(FIELDS.as_slice())
+    }
+}
+
+/// Parses `baggage` header values (combined in order) into [`Baggage`].
+///
+/// Never fails: invalid list-members are skipped and the limits are applied as
+/// described on [`BaggagePropagator`]. Runs in linear time in the input length.
+pub fn parse_baggage<'a>(values: impl IntoIterator<Item = &'a str>) -> Baggage {
+    let mut baggage = Baggage::new();
+    let mut count = 0;
+    let mut bytes = 0;
+    for value in values {
+        for raw in value.split(',') {
+            if count == MAX_BAGGAGE_MEMBERS {
+                return baggage;
+            }
+            let member = trim_ows(raw);
+            if member.is_empty() {
+                continue;
+            }
+            let Some((key, value, metadata)) = parse_member(member) else {
+                continue;
+            };
+            let cost = member.len() + usize::from(count > 0);
+            if bytes + cost > MAX_BAGGAGE_BYTES {
+                continue;
+            }
+            let value = percent_decode(value);
+            if baggage.get(key).is_none() {
+                count += 1;
+                bytes += cost;
+            }
+            baggage.insert_with_metadata(key.to_owned(), value, metadata);
+        }
+    }
+    baggage
+}
+
+/// Formats [`Baggage`] as a `baggage` header value, within the limits.
+///
+/// Values are percent-encoded. Entries whose key is not an RFC 7230 token or
+/// whose metadata is not a valid property list are left out, as are entries
+/// that would take the header over 64 members or 8192 bytes.
+pub fn format_baggage(baggage: &Baggage) -> String {
+    let mut out = String::new();
+    let mut count = 0;
+    for (key, (value, metadata)) in baggage {
+        if count == MAX_BAGGAGE_MEMBERS {
+            break;
+        }
+        let key = key.as_str();
+        if !is_token(key) {
+            continue;
+        }
+        let mut member = String::with_capacity(key.len() + 1 + value.as_str().len());
+        member.push_str(key);
+        member.push('=');
+        percent_encode(value.as_str(), &mut member);
+        let metadata = trim_ows(metadata.as_str());
+        if !metadata.is_empty() {
+            if !metadata.split(';').all(|p| parse_property(trim_ows(p))) {
+                continue;
+            }
+            member.push(';');
+            member.push_str(metadata);
+        }
+        let cost = member.len() + usize::from(count > 0);
+        if out.len() + cost > MAX_BAGGAGE_BYTES {
+            continue;
+        }
+        if count > 0 {
+            out.push(',');
+        }
+        out.push_str(&member);
+        count += 1;
+    }
+    out
+}
+
+/// `list-member = key OWS "=" OWS value *( OWS ";" OWS property )`
+fn parse_member(member: &str) -> Option<(&str, &str, String)> {
+    let (pair, properties) = match member.split_once(';') {
+        Some((pair, properties)) => (pair, Some(properties)),
+        None => (member, None),
+    };
+    let (key, value) = pair.split_once('=')?;
+    let (key, value) = (trim_ows(key), trim_ows(value));
+    if !is_token(key) || !value.bytes().all(is_baggage_octet) {
+        return None;
+    }
+    let mut metadata = String::new();
+    if let Some(properties) = properties {
+        for property in properties.split(';') {
+            let property = trim_ows(property);
+            if !parse_property(property) {
+                return None;
+            }
+            if !metadata.is_empty() {
+                metadata.push(';');
+            }
+            metadata.push_str(property);
+        }
+    }
+    Some((key, value, metadata))
+}
+
+/// `property = key OWS "=" OWS value / key OWS`
+fn parse_property(property: &str) -> bool {
+    match property.split_once('=') {
+        Some((key, value)) => {
+            is_token(trim_ows(key)) && trim_ows(value).bytes().all(is_baggage_octet)
+        }
+        None => is_token(property),
+    }
+}
+
+/// RFC 7230 `token = 1*tchar`.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                )
+        })
+}
+
+/// `baggage-octet = %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E`
+fn is_baggage_octet(c: u8) -> bool {
+    matches!(c, 0x21 | 0x23..=0x2b | 0x2d..=0x3a | 0x3c..=0x5b | 0x5d..=0x7e)
+}
+
+fn percent_decode(value: &str) -> String {
+    let b = value.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'%' {
+            if let (Some(hi), Some(lo)) = (
+                b.get(i + 1).and_then(|&h| char::from(h).to_digit(16)),
+                b.get(i + 2).and_then(|&l| char::from(l).to_digit(16)),
+            ) {
+                // Two hex digits are at most 0xff.
+                out.push(u8::try_from(hi << 4 | lo).unwrap_or(u8::MAX));
+                i += 3;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn percent_encode(value: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &c in value.as_bytes() {
+        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(c));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(c >> 4)]));
+            out.push(char::from(HEX[usize::from(c & 0x0f)]));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[rustfmt::skip]
+    fn parse_cases() {
+        // (header, key, expected value, expected metadata, reason)
+        let cases: &[(&str, &str, Option<&str>, &str, &str)] = &[
+            ("k=v",                     "k", Some("v"),        "",        "simple member"),
+            (" k = v ",                 "k", Some("v"),        "",        "OWS around key, = and value"),
+            ("k=a%20b",                 "k", Some("a b"),      "",        "percent-decoded value"),
+            ("k=J%C3%BCrgen",           "k", Some("Jürgen"),   "",        "UTF-8 percent-decoded"),
+            ("k=%FF",                   "k", Some("\u{fffd}"), "",        "invalid UTF-8 becomes U+FFFD"),
+            ("k=100%",                  "k", Some("100%"),     "",        "stray percent kept"),
+            ("k=",                      "k", Some(""),         "",        "empty value is allowed"),
+            ("k=v;p1;p2=x",             "k", Some("v"),        "p1;p2=x", "properties kept as metadata"),
+            ("k=v ; p1 = x",            "k", Some("v"),        "p1 = x",  "properties trimmed"),
+            ("k=v;p 1",                 "k", None,             "",        "invalid property drops the member"),
+            ("k=a b",                   "k", None,             "",        "space inside value"),
+            ("k=a\"b",                  "k", None,             "",        "DQUOTE in value"),
+            ("k=a\\b",                  "k", None,             "",        "backslash in value"),
+            ("k(=v",                    "k(", None,            "",        "key is not a token"),
+            ("=v",                      "",  None,             "",        "empty key"),
+            ("k",                       "k", None,             "",        "no equals sign"),
+            ("bad key=1,k=v",           "k", Some("v"),        "",        "invalid member skipped, others kept"),
+            ("k=1,k=2",                 "k", Some("2"),        "",        "repeated key: last wins"),
+            (",,k=v,,",                 "k", Some("v"),        "",        "empty members ignored"),
+        ];
+        for (header, key, value, metadata, reason) in cases {
+            let baggage = parse_baggage([*header]);
+            let got = baggage.get_with_metadata(key);
+            assert_eq!(got.map(|(v, _)| v.as_str()), *value, "{reason}: {header:?}");
+            if value.is_some() {
+                assert_eq!(got.map(|(_, m)| m.as_str()), Some(*metadata), "{reason}: {header:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn several_headers_are_combined() {
+        let baggage = parse_baggage(["a=1", "b=2,c=3"]);
+        assert_eq!(baggage.len(), 3);
+    }
+
+    #[test]
+    fn member_limit_on_read() {
+        let header: Vec<String> = (0..100).map(|i| format!("k{i}=v")).collect();
+        let baggage = parse_baggage([header.join(",").as_str()]);
+        assert_eq!(baggage.len(), MAX_BAGGAGE_MEMBERS);
+        assert!(baggage.get("k0").is_some());
+        assert!(baggage.get("k64").is_none());
+    }
+
+    #[test]
+    fn byte_limit_on_read_drops_whole_members() {
+        let big = "x".repeat(5000);
+        let header = format!("a={big},b={big},c=1");
+        let baggage = parse_baggage([header.as_str()]);
+        assert!(baggage.get("a").is_some());
+        assert!(
+            baggage.get("b").is_none(),
+            "a second 5000-byte member goes over 8192"
+        );
+        assert!(baggage.get("c").is_some());
+    }
+
+    #[test]
+    fn format_round_trips_and_respects_limits() {
+        let mut baggage = Baggage::new();
+        baggage.insert_with_metadata("user", "Jürgen Ø, a;b=c", "pii");
+        baggage.insert("tenant", "nav");
+        let header = format_baggage(&baggage);
+        assert!(header.len() <= MAX_BAGGAGE_BYTES);
+        let back = parse_baggage([header.as_str()]);
+        let (value, metadata) = back.get_with_metadata("user").expect("user kept");
+        assert_eq!(value.as_str(), "Jürgen Ø, a;b=c");
+        assert_eq!(metadata.as_str(), "pii");
+        assert_eq!(back.get("tenant").map(|v| v.as_str()), Some("nav"));
+    }
+
+    #[test]
+    fn format_never_exceeds_byte_limit() {
+        // Baggage allows 8192 decoded bytes; encoding can triple them.
+        let mut baggage = Baggage::new();
+        baggage.insert("a", " ".repeat(2000));
+        baggage.insert("b", " ".repeat(2000));
+        baggage.insert("c", "small");
+        let header = format_baggage(&baggage);
+        assert!(header.len() <= MAX_BAGGAGE_BYTES, "{}", header.len());
+        assert!(parse_baggage([header.as_str()]).get("c").is_some());
+    }
+}

@@ -1,0 +1,290 @@
+//! The `traceparent` header: a strict parser and formatter.
+//!
+//! See the [crate docs](crate) for the rules this parser follows.
+
+use std::fmt;
+use std::str::FromStr;
+
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+
+/// Length of a version `00` `traceparent` value, and the minimum length of any version.
+const VERSION_00_LEN: usize = 55;
+
+/// A parsed and validated `traceparent` header value.
+///
+/// A `TraceParent` always has a non-zero trace-id and parent-id, and its flags
+/// hold only the flags W3C Trace Context Level 2 defines (`sampled` and `random`).
+/// It is always formatted as version `00`, the highest version this crate knows,
+/// as [§ Versioning of traceparent] requires.
+///
+/// # Examples
+///
+/// ```
+/// use nais_otel_propagation::TraceParent;
+///
+/// let tp: TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03".parse()?;
+/// assert!(tp.is_sampled());
+/// assert!(tp.is_random());
+/// assert_eq!(tp.to_string(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03");
+/// # Ok::<(), nais_otel_propagation::ParseTraceParentError>(())
+/// ```
+///
+/// [§ Versioning of traceparent]: https://www.w3.org/TR/trace-context-2/#versioning-of-traceparent
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TraceParent {
+    version: u8,
+    trace_id: TraceId,
+    parent_id: SpanId,
+    flags: TraceFlags,
+}
+
+impl TraceParent {
+    /// The `traceparent` version this crate writes.
+    pub const SUPPORTED_VERSION: u8 = 0x00;
+
+    /// The `sampled` flag (`0x01`).
+    pub const FLAG_SAMPLED: TraceFlags = TraceFlags::new(0x01);
+
+    /// The `random` flag (`0x02`), new in Trace Context Level 2: the right-most
+    /// 7 bytes of the trace-id are random.
+    pub const FLAG_RANDOM: TraceFlags = TraceFlags::new(0x02);
+
+    /// Every flag Trace Context Level 2 defines. Other bits are reserved and are
+    /// set to zero when parsing and formatting (§ Other Flags).
+    pub const KNOWN_FLAGS: TraceFlags = TraceFlags::new(0x03);
+
+    /// Creates a version `00` `TraceParent`.
+    ///
+    /// Returns `None` when the trace-id or parent-id is all zeroes. Reserved flag
+    /// bits are cleared.
+    pub fn new(trace_id: TraceId, parent_id: SpanId, flags: TraceFlags) -> Option<Self> {
+        if trace_id == TraceId::INVALID || parent_id == SpanId::INVALID {
+            return None;
+        }
+        Some(Self {
+            version: Self::SUPPORTED_VERSION,
+            trace_id,
+            parent_id,
+            flags: flags & Self::KNOWN_FLAGS,
+        })
+    }
+
+    /// Creates a `TraceParent` from the ids and flags of a span context.
+    ///
+    /// Returns `None` when the span context is not valid.
+    pub fn from_span_context(span_context: &SpanContext) -> Option<Self> {
+        Self::new(
+            span_context.trace_id(),
+            span_context.span_id(),
+            span_context.trace_flags(),
+        )
+    }
+
+    /// Parses a `traceparent` value from bytes, without a UTF-8 check.
+    ///
+    /// This is the same strict parser as [`FromStr`]; it does not trim optional
+    /// whitespace. It runs in constant time for version `00` and in linear time in
+    /// the length of the input otherwise, and never allocates.
+    ///
+    /// # Errors
+    ///
+    /// Returns an error when the value does not follow W3C Trace Context Level 2.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ParseTraceParentError> {
+        parse(bytes)
+    }
+
+    /// The version of the header this was parsed from (`00` when created with [`TraceParent::new`]).
+    ///
+    /// [`Display`](fmt::Display) always writes version `00`.
+    pub fn version(&self) -> u8 {
+        self.version
+    }
+
+    /// The trace-id.
+    pub fn trace_id(&self) -> TraceId {
+        self.trace_id
+    }
+
+    /// The parent-id: the span id of the caller.
+    pub fn parent_id(&self) -> SpanId {
+        self.parent_id
+    }
+
+    /// The trace flags, limited to [`TraceParent::KNOWN_FLAGS`].
+    pub fn flags(&self) -> TraceFlags {
+        self.flags
+    }
+
+    /// Whether the `sampled` flag is set.
+    pub fn is_sampled(&self) -> bool {
+        self.flags & Self::FLAG_SAMPLED == Self::FLAG_SAMPLED
+    }
+
+    /// Whether the `random` flag is set.
+    pub fn is_random(&self) -> bool {
+        self.flags & Self::FLAG_RANDOM == Self::FLAG_RANDOM
+    }
+
+    /// Builds a remote [`SpanContext`] with these ids and flags and the given trace state.
+    pub fn to_remote_span_context(&self, trace_state: TraceState) -> SpanContext {
+        SpanContext::new(self.trace_id, self.parent_id, self.flags, true, trace_state)
+    }
+}
+
+impl FromStr for TraceParent {
+    type Err = ParseTraceParentError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse(s.as_bytes())
+    }
+}
+
+impl fmt::Display for TraceParent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:02x}-{:032x}-{:016x}-{:02x}",
+            Self::SUPPORTED_VERSION,
+            self.trace_id,
+            self.parent_id,
+            (self.flags & Self::KNOWN_FLAGS).to_u8()
+        )
+    }
+}
+
+// === parser ===
+
+fn parse(b: &[u8]) -> Result<TraceParent, ParseTraceParentError> {
+    use TraceParentErrorKind as Kind;
+
+    // "When the version prefix cannot be parsed (it's not 2 hex characters followed
+    // by a dash (-)), the implementation should restart the trace."
+    let version = match (b.first(), b.get(1), b.get(2)) {
+        (Some(&hi), Some(&lo), Some(b'-')) => hex_u8(hi, lo).ok_or(Kind::Version)?,
+        _ => return Err(Kind::Version.into()),
+    };
+    if version == 0xff {
+        return Err(Kind::ForbiddenVersion.into());
+    }
+    // Version 00 has an exact length; higher versions must be at least as long and
+    // may only continue after a dash.
+    if b.len() < VERSION_00_LEN || (version == 0x00 && b.len() != VERSION_00_LEN) {
+        return Err(Kind::Length.into());
+    }
+    if b.get(VERSION_00_LEN).is_some_and(|&c| c != b'-') {
+        return Err(Kind::Length.into());
+    }
+    if b.get(35) != Some(&b'-') || b.get(52) != Some(&b'-') {
+        return Err(Kind::Delimiter.into());
+    }
+    let trace_id = b.get(3..35).and_then(hex_u128).ok_or(Kind::TraceId)?;
+    let parent_id = b.get(36..52).and_then(hex_u64).ok_or(Kind::ParentId)?;
+    let flags = match (b.get(53), b.get(54)) {
+        (Some(&hi), Some(&lo)) => hex_u8(hi, lo).ok_or(Kind::Flags)?,
+        _ => return Err(Kind::Flags.into()),
+    };
+    if trace_id == 0 {
+        return Err(Kind::ZeroTraceId.into());
+    }
+    if parent_id == 0 {
+        return Err(Kind::ZeroParentId.into());
+    }
+    Ok(TraceParent {
+        version,
+        trace_id: TraceId::from(trace_id),
+        parent_id: SpanId::from(parent_id),
+        flags: TraceFlags::new(flags) & TraceParent::KNOWN_FLAGS,
+    })
+}
+
+/// One lowercase hex digit (`HEXDIGLC`).
+fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+fn hex_u8(hi: u8, lo: u8) -> Option<u8> {
+    Some(hex_digit(hi)? << 4 | hex_digit(lo)?)
+}
+
+fn hex_u128(digits: &[u8]) -> Option<u128> {
+    digits
+        .iter()
+        .try_fold(0u128, |acc, &c| Some(acc << 4 | u128::from(hex_digit(c)?)))
+}
+
+fn hex_u64(digits: &[u8]) -> Option<u64> {
+    digits
+        .iter()
+        .try_fold(0u64, |acc, &c| Some(acc << 4 | u64::from(hex_digit(c)?)))
+}
+
+// === errors ===
+
+/// The error returned when a `traceparent` value is invalid.
+///
+/// See [`ParseTraceParentError::kind`] for the rule that was broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseTraceParentError {
+    kind: TraceParentErrorKind,
+}
+
+impl ParseTraceParentError {
+    /// The rule the value broke.
+    pub fn kind(&self) -> TraceParentErrorKind {
+        self.kind
+    }
+}
+
+impl From<TraceParentErrorKind> for ParseTraceParentError {
+    fn from(kind: TraceParentErrorKind) -> Self {
+        Self { kind }
+    }
+}
+
+impl fmt::Display for ParseTraceParentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let reason = match self.kind {
+            TraceParentErrorKind::Version => "version is not 2 lowercase hex digits and a dash",
+            TraceParentErrorKind::ForbiddenVersion => "version ff is forbidden",
+            TraceParentErrorKind::Length => "wrong length for its version",
+            TraceParentErrorKind::Delimiter => "fields are not separated by dashes",
+            TraceParentErrorKind::TraceId => "trace-id is not 32 lowercase hex digits",
+            TraceParentErrorKind::ParentId => "parent-id is not 16 lowercase hex digits",
+            TraceParentErrorKind::Flags => "trace-flags is not 2 lowercase hex digits",
+            TraceParentErrorKind::ZeroTraceId => "trace-id is all zeroes",
+            TraceParentErrorKind::ZeroParentId => "parent-id is all zeroes",
+        };
+        write!(f, "invalid traceparent: {reason}")
+    }
+}
+
+impl std::error::Error for ParseTraceParentError {}
+
+/// The rule a `traceparent` value broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TraceParentErrorKind {
+    /// The version is not two lowercase hex digits followed by `-`.
+    Version,
+    /// The version is `ff`.
+    ForbiddenVersion,
+    /// Version `00` is not exactly 55 characters, a higher version is shorter than
+    /// 55 characters, or its flags are followed by something other than `-`.
+    Length,
+    /// A `-` is missing between trace-id, parent-id and flags.
+    Delimiter,
+    /// The trace-id is not 32 lowercase hex digits.
+    TraceId,
+    /// The parent-id is not 16 lowercase hex digits.
+    ParentId,
+    /// The trace-flags are not 2 lowercase hex digits.
+    Flags,
+    /// The trace-id is all zeroes.
+    ZeroTraceId,
+    /// The parent-id is all zeroes.
+    ZeroParentId,
+}
