@@ -1,1 +1,2 @@
+//! Binary placeholder.
 fn main() {}
