@@ -251,7 +251,9 @@ fn bar_span(from: u64, to: u64, total: u64, width: usize) -> (usize, usize) {
 /// `1.5s`, `12.3ms`, `45µs`.
 pub(crate) fn format_duration(d: Duration) -> String {
     let nanos = d.as_nanos();
-    if nanos < 1_000_000 {
+    if nanos == 0 {
+        "0ms".to_owned()
+    } else if nanos < 1_000_000 {
         format!("{}µs", nanos / 1_000)
     } else if nanos < 1_000_000_000 {
         format!("{:.1}ms", d.as_secs_f64() * 1_000.0)
