@@ -1,0 +1,166 @@
+//! Small parsers shared by the configuration code. Each one takes the variable's
+//! name so that a bad value is reported with the name and the value.
+
+use std::time::Duration;
+
+use super::{ConfigProblem, Lookup};
+
+/// Reads a variable; an empty or all-blank value counts as unset, as the
+/// OpenTelemetry specification asks.
+pub(super) fn get(lookup: &Lookup<'_>, name: &'static str) -> Option<String> {
+    lookup(name)
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// The first of several variables that is set, with its name.
+pub(super) fn first(
+    lookup: &Lookup<'_>,
+    names: &[&'static str],
+) -> Option<(&'static str, String)> {
+    names
+        .iter()
+        .find_map(|name| get(lookup, name).map(|value| (*name, value)))
+}
+
+/// A boolean: `true` or `false`, case-insensitively. Anything else is a problem
+/// and counts as `default`.
+pub(super) fn bool(
+    lookup: &Lookup<'_>,
+    name: &'static str,
+    default: bool,
+    problems: &mut Vec<ConfigProblem>,
+) -> bool {
+    match get(lookup, name) {
+        None => default,
+        Some(value) if value.eq_ignore_ascii_case("true") => true,
+        Some(value) if value.eq_ignore_ascii_case("false") => false,
+        Some(value) => {
+            problems.push(ConfigProblem::new(
+                name,
+                &value,
+                format!("expected `true` or `false`; using `{default}`"),
+            ));
+            default
+        }
+    }
+}
+
+/// A whole number within `min..=max`.
+pub(super) fn number(
+    name: &'static str,
+    value: &str,
+    min: u64,
+    max: u64,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<u64> {
+    match value.parse::<u64>() {
+        Ok(number) if (min..=max).contains(&number) => Some(number),
+        Ok(_) => {
+            problems.push(ConfigProblem::new(
+                name,
+                value,
+                format!("must be between {min} and {max}; using the default"),
+            ));
+            None
+        }
+        Err(_) => {
+            problems.push(ConfigProblem::new(
+                name,
+                value,
+                "not a whole number; using the default",
+            ));
+            None
+        }
+    }
+}
+
+/// A whole number read from one variable.
+pub(super) fn number_var(
+    lookup: &Lookup<'_>,
+    name: &'static str,
+    min: u64,
+    max: u64,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<u64> {
+    get(lookup, name).and_then(|value| number(name, &value, min, max, problems))
+}
+
+/// A duration in milliseconds, the unit every OpenTelemetry timeout uses.
+pub(super) fn millis(
+    name: &'static str,
+    value: &str,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<Duration> {
+    // A day is far beyond any useful timeout or delay and keeps the arithmetic safe.
+    number(name, value, 0, 86_400_000, problems).map(Duration::from_millis)
+}
+
+/// Splits `key=value,key=value` lists as used by `OTEL_RESOURCE_ATTRIBUTES` and
+/// `OTEL_EXPORTER_OTLP_HEADERS`, percent-decoding keys and values. A member
+/// that has no `=` or an empty key, or that does not decode to UTF-8, is given
+/// to `bad` (with its position) and skipped.
+pub(super) fn key_value_list(
+    value: &str,
+    mut bad: impl FnMut(usize, &str),
+) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    for (index, member) in value.split(',').enumerate() {
+        let member = member.trim();
+        if member.is_empty() {
+            continue;
+        }
+        let Some((key, value)) = member.split_once('=') else {
+            bad(index, member);
+            continue;
+        };
+        let (Some(key), Some(value)) = (decode(key.trim()), decode(value.trim())) else {
+            bad(index, member);
+            continue;
+        };
+        if key.is_empty() {
+            bad(index, member);
+            continue;
+        }
+        pairs.push((key, value));
+    }
+    pairs
+}
+
+fn decode(text: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .ok()
+        .map(|decoded| decoded.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_value_list_decodes_and_skips_bad_members() {
+        let mut bad = Vec::new();
+        let pairs = key_value_list(
+            "a=1, b = two%20words ,broken,=novalue,c=%E2%9C%93,d=%FF,e=x=y",
+            |index, member| bad.push((index, member.to_owned())),
+        );
+        assert_eq!(
+            pairs,
+            vec![
+                ("a".into(), "1".into()),
+                ("b".into(), "two words".into()),
+                ("c".into(), "✓".into()),
+                ("e".into(), "x=y".into()),
+            ]
+        );
+        assert_eq!(
+            bad,
+            vec![
+                (2, "broken".to_owned()),
+                (3, "=novalue".to_owned()),
+                (5, "d=%FF".to_owned())
+            ]
+        );
+    }
+}

@@ -1,0 +1,568 @@
+//! OTLP/gRPC and OTLP/HTTP (protobuf) export on a thread of its own.
+
+use std::{
+    fmt,
+    future::Future,
+    io::Write as _,
+    sync::Arc,
+    thread,
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use opentelemetry_proto::{
+    tonic::collector::trace::v1::{
+        trace_service_client::TraceServiceClient, ExportTraceServiceRequest,
+        ExportTraceServiceResponse,
+    },
+    transform::{
+        common::tonic::ResourceAttributesWithSchema,
+        trace::tonic::group_spans_by_resource_and_scope,
+    },
+};
+use opentelemetry_sdk::{
+    error::{OTelSdkError, OTelSdkResult},
+    trace::{SpanData, SpanExporter},
+    Resource,
+};
+use prost::Message as _;
+use tokio::sync::{mpsc, oneshot};
+use tonic::{
+    codec::CompressionEncoding,
+    metadata::{MetadataKey, MetadataMap, MetadataValue},
+    transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
+};
+
+use super::{Diagnostics, Preparer, Stats};
+use crate::config::{Compression, ConfigProblem, Protocol, TlsFiles};
+
+/// What the export thread needs, resolved and checked by `init()`.
+#[derive(Clone)]
+pub(crate) struct OtlpSettings {
+    pub(crate) protocol: Protocol,
+    pub(crate) endpoint: String,
+    pub(crate) headers: Vec<(String, String)>,
+    /// One request.
+    pub(crate) timeout: Duration,
+    /// One export, retries included.
+    pub(crate) export_deadline: Duration,
+    pub(crate) compression: Compression,
+    pub(crate) tls: Option<ClientTlsConfig>,
+    pub(crate) queue_size: usize,
+}
+
+impl fmt::Debug for OtlpSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtlpSettings")
+            .field("protocol", &self.protocol)
+            .field("endpoint", &self.endpoint)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("timeout", &self.timeout)
+            .field("compression", &self.compression)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
+/// Reads the TLS files. A file that cannot be read is reported and left out,
+/// so the service still starts (and export still works where the system's
+/// roots suffice).
+pub(crate) fn load_tls(
+    files: &TlsFiles,
+    endpoint: &str,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<ClientTlsConfig> {
+    if !endpoint.starts_with("https:") {
+        return None;
+    }
+    let mut config = ClientTlsConfig::new()
+        .with_native_roots()
+        .with_webpki_roots();
+    let mut read = |variable: &'static str, path: &std::path::Path| match std::fs::read(path) {
+        Ok(pem) => Some(pem),
+        Err(error) => {
+            problems.push(ConfigProblem::new(
+                variable,
+                &path.display().to_string(),
+                format!("cannot read the file ({error}); ignored"),
+            ));
+            None
+        }
+    };
+    if let Some(pem) = files
+        .certificate
+        .as_deref()
+        .and_then(|path| read(crate::config::OTEL_EXPORTER_OTLP_CERTIFICATE, path))
+    {
+        config = config.ca_certificate(Certificate::from_pem(pem));
+    }
+    match (&files.client_certificate, &files.client_key) {
+        (Some(cert), Some(key)) => {
+            let cert = read(crate::config::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, cert);
+            let key = read(crate::config::OTEL_EXPORTER_OTLP_CLIENT_KEY, key);
+            if let (Some(cert), Some(key)) = (cert, key) {
+                config = config.identity(Identity::from_pem(cert, key));
+            }
+        }
+        (Some(cert), None) => problems.push(ConfigProblem::new(
+            crate::config::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+            &cert.display().to_string(),
+            "a client certificate needs OTEL_EXPORTER_OTLP_CLIENT_KEY too; ignored",
+        )),
+        (None, Some(key)) => problems.push(ConfigProblem::new(
+            crate::config::OTEL_EXPORTER_OTLP_CLIENT_KEY,
+            &key.display().to_string(),
+            "a client key needs OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE too; ignored",
+        )),
+        (None, None) => {}
+    }
+    Some(config)
+}
+
+struct Job {
+    request: ExportTraceServiceRequest,
+    count: usize,
+    reply: oneshot::Sender<OTelSdkResult>,
+}
+
+/// The SDK-facing half: converts a batch and hands it to the export thread.
+pub(crate) struct OtlpExporter {
+    jobs: mpsc::UnboundedSender<Job>,
+    resource: ResourceAttributesWithSchema,
+    preparer: Preparer,
+    stats: Arc<Stats>,
+}
+
+impl fmt::Debug for OtlpExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtlpExporter").finish_non_exhaustive()
+    }
+}
+
+impl OtlpExporter {
+    /// Starts the export thread. Needs no runtime; fails only if the operating
+    /// system refuses a thread or the endpoint cannot be used.
+    pub(crate) fn start(
+        settings: OtlpSettings,
+        preparer: Preparer,
+        stats: Arc<Stats>,
+        diagnostics: Diagnostics,
+    ) -> Result<Self, String> {
+        let endpoint = match settings.protocol {
+            Protocol::Grpc => Some(grpc_endpoint(&settings)?),
+            Protocol::HttpProtobuf => {
+                if settings.endpoint.starts_with("https:") {
+                    return Err(
+                        "https is supported with OTLP/gRPC; use OTEL_EXPORTER_OTLP_PROTOCOL=grpc"
+                            .to_owned(),
+                    );
+                }
+                settings
+                    .endpoint
+                    .parse::<http::Uri>()
+                    .map_err(|error| format!("not a valid URL: {error}"))?;
+                None
+            }
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| format!("cannot start the export runtime: {error}"))?;
+        let (jobs, receiver) = mpsc::unbounded_channel();
+        let worker_stats = stats.clone();
+        thread::Builder::new()
+            .name("nais-otel-export".to_owned())
+            .spawn(move || {
+                // Nothing the gRPC stack logs on this thread may become a span or a
+                // log line of the application: that would loop back into export.
+                let _quiet = tracing::subscriber::set_default(tracing::subscriber::NoSubscriber::new());
+                let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
+                runtime.block_on(run(receiver, settings, endpoint, worker_stats, diagnostics));
+            })
+            .map_err(|error| format!("cannot start the export thread: {error}"))?;
+        Ok(Self {
+            jobs,
+            resource: ResourceAttributesWithSchema::default(),
+            preparer,
+            stats,
+        })
+    }
+}
+
+impl SpanExporter for OtlpExporter {
+    fn export(&self, mut batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+        let count = batch.len();
+        self.stats.handed(count);
+        for span in &mut batch {
+            self.preparer.prepare(span);
+        }
+        let request = ExportTraceServiceRequest {
+            resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
+        };
+        let (reply, answer) = oneshot::channel();
+        let sent = self.jobs.send(Job {
+            request,
+            count,
+            reply,
+        });
+        async move {
+            if sent.is_err() {
+                return Err(OTelSdkError::AlreadyShutdown);
+            }
+            answer.await.unwrap_or_else(|_| {
+                Err(OTelSdkError::InternalFailure(
+                    "the export thread has stopped".to_owned(),
+                ))
+            })
+        }
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        // Dropping the exporter closes the channel and ends the thread; the batch
+        // processor has already exported what it had when it calls this.
+        Ok(())
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.resource = resource.into();
+    }
+}
+
+fn grpc_endpoint(settings: &OtlpSettings) -> Result<Endpoint, String> {
+    let mut endpoint = Endpoint::from_shared(settings.endpoint.clone())
+        .map_err(|error| format!("not a valid URL: {error}"))?
+        .timeout(settings.timeout)
+        .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
+        .tcp_nodelay(true)
+        .user_agent(concat!("nais-otel/", env!("CARGO_PKG_VERSION")))
+        .map_err(|error| error.to_string())?;
+    if let Some(tls) = settings.tls.clone() {
+        endpoint = endpoint
+            .tls_config(tls)
+            .map_err(|error| format!("cannot set up TLS: {}", error_chain(&error)))?;
+    }
+    Ok(endpoint)
+}
+
+enum Transport {
+    Grpc {
+        client: TraceServiceClient<Channel>,
+        metadata: MetadataMap,
+    },
+    Http {
+        client: hyper_util::client::legacy::Client<
+            hyper_util::client::legacy::connect::HttpConnector,
+            Full<Bytes>,
+        >,
+        uri: http::Uri,
+        headers: http::HeaderMap,
+        gzip: bool,
+    },
+}
+
+/// Why one export attempt failed, and whether to try again.
+struct Failure {
+    message: String,
+    retry: bool,
+}
+
+impl Transport {
+    fn new(settings: &OtlpSettings, endpoint: Option<Endpoint>) -> Result<Self, String> {
+        match endpoint {
+            Some(endpoint) => {
+                let mut client = TraceServiceClient::new(endpoint.connect_lazy());
+                if settings.compression == Compression::Gzip {
+                    client = client.send_compressed(CompressionEncoding::Gzip);
+                }
+                let mut metadata = MetadataMap::new();
+                for (name, value) in &settings.headers {
+                    if let (Ok(key), Ok(value)) = (
+                        MetadataKey::from_bytes(name.as_bytes()),
+                        MetadataValue::try_from(value.as_str()),
+                    ) {
+                        metadata.append(key, value);
+                    }
+                }
+                Ok(Transport::Grpc { client, metadata })
+            }
+            None => {
+                let uri = settings
+                    .endpoint
+                    .parse::<http::Uri>()
+                    .map_err(|error| format!("not a valid URL: {error}"))?;
+                let mut headers = http::HeaderMap::new();
+                for (name, value) in &settings.headers {
+                    if let (Ok(name), Ok(value)) = (
+                        http::HeaderName::from_bytes(name.as_bytes()),
+                        http::HeaderValue::from_str(value),
+                    ) {
+                        headers.append(name, value);
+                    }
+                }
+                let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+                connector.set_connect_timeout(Some(settings.timeout.min(Duration::from_secs(5))));
+                connector.set_nodelay(true);
+                let client = hyper_util::client::legacy::Client::builder(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .build(connector);
+                Ok(Transport::Http {
+                    client,
+                    uri,
+                    headers,
+                    gzip: settings.compression == Compression::Gzip,
+                })
+            }
+        }
+    }
+
+    /// One attempt. Returns the number of spans the collector rejected.
+    async fn send(
+        &mut self,
+        request: &ExportTraceServiceRequest,
+        timeout: Duration,
+    ) -> Result<u64, Failure> {
+        match self {
+            Transport::Grpc { client, metadata } => {
+                let mut message = tonic::Request::new(request.clone());
+                *message.metadata_mut() = metadata.clone();
+                message.set_timeout(timeout);
+                match client.export(message).await {
+                    Ok(response) => Ok(rejected(response.get_ref())),
+                    Err(status) => Err(Failure {
+                        retry: matches!(
+                            status.code(),
+                            tonic::Code::Cancelled
+                                | tonic::Code::DeadlineExceeded
+                                | tonic::Code::Aborted
+                                | tonic::Code::OutOfRange
+                                | tonic::Code::Unavailable
+                                | tonic::Code::DataLoss
+                        ),
+                        message: grpc_message(&status),
+                    }),
+                }
+            }
+            Transport::Http {
+                client,
+                uri,
+                headers,
+                gzip,
+            } => {
+                let mut body = request.encode_to_vec();
+                let mut builder = http::Request::post(uri.clone())
+                    .header(http::header::CONTENT_TYPE, "application/x-protobuf");
+                if *gzip {
+                    let mut encoder =
+                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                    body = encoder
+                        .write_all(&body)
+                        .and_then(|()| encoder.finish())
+                        .map_err(|error| Failure {
+                            message: format!("gzip failed: {error}"),
+                            retry: false,
+                        })?;
+                    builder = builder.header(http::header::CONTENT_ENCODING, "gzip");
+                }
+                let mut http_request = builder
+                    .body(Full::new(Bytes::from(body)))
+                    .map_err(|error| Failure {
+                        message: error.to_string(),
+                        retry: false,
+                    })?;
+                http_request.headers_mut().extend(headers.clone());
+                let response = tokio::time::timeout(timeout, client.request(http_request))
+                    .await
+                    .map_err(|_| Failure {
+                        message: format!("no answer within {timeout:?}"),
+                        retry: true,
+                    })?
+                    .map_err(|error| Failure {
+                        message: error_chain(&error),
+                        retry: true,
+                    })?;
+                let status = response.status();
+                let body = tokio::time::timeout(timeout, response.into_body().collect())
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .map(|collected| collected.to_bytes())
+                    .unwrap_or_default();
+                if status.is_success() {
+                    let answer = ExportTraceServiceResponse::decode(body).unwrap_or_default();
+                    Ok(rejected(&answer))
+                } else {
+                    Err(Failure {
+                        message: format!("HTTP {status}"),
+                        retry: matches!(status.as_u16(), 429 | 502 | 503 | 504),
+                    })
+                }
+            }
+        }
+    }
+}
+
+fn rejected(response: &ExportTraceServiceResponse) -> u64 {
+    response
+        .partial_success
+        .as_ref()
+        .map_or(0, |partial| partial.rejected_spans.max(0) as u64)
+}
+
+fn grpc_message(status: &tonic::Status) -> String {
+    let mut message = format!("gRPC {:?}", status.code());
+    if !status.message().is_empty() {
+        message.push_str(": ");
+        message.push_str(status.message());
+    }
+    if let Some(source) = std::error::Error::source(status) {
+        message.push_str(": ");
+        message.push_str(&error_chain(source));
+    }
+    message
+}
+
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The export loop: one export at a time (the batch processor waits for each),
+/// each retried with backoff until its deadline.
+async fn run(
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+    settings: OtlpSettings,
+    endpoint: Option<Endpoint>,
+    stats: Arc<Stats>,
+    diagnostics: Diagnostics,
+) {
+    let mut transport = match Transport::new(&settings, endpoint) {
+        Ok(transport) => transport,
+        Err(error) => {
+            diagnostics.emit(
+                || tracing::error!(target: "nais_otel", endpoint = %settings.endpoint, %error, "cannot export spans"),
+                || format!("cannot export spans to {}: {error}", settings.endpoint),
+            );
+            while let Some(job) = jobs.recv().await {
+                let _ = job.reply.send(Err(OTelSdkError::InternalFailure(error.clone())));
+            }
+            return;
+        }
+    };
+    let mut health = Health::default();
+    while let Some(job) = jobs.recv().await {
+        let deadline = Instant::now() + settings.export_deadline;
+        let mut backoff = Duration::from_millis(100);
+        let outcome = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break Err(format!(
+                    "gave up after {:?} of retries",
+                    settings.export_deadline
+                ));
+            }
+            match tokio::time::timeout(
+                left,
+                transport.send(&job.request, settings.timeout.min(left)),
+            )
+            .await
+            {
+                Ok(Ok(rejected)) => break Ok(rejected),
+                Ok(Err(failure)) => {
+                    health.failed(&failure.message, &settings, &stats, &diagnostics);
+                    if !failure.retry {
+                        break Err(failure.message);
+                    }
+                }
+                Err(_) => {
+                    let message = format!("no answer within {left:?}");
+                    health.failed(&message, &settings, &stats, &diagnostics);
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            tokio::time::sleep(backoff.min(left)).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        };
+        let reply = match outcome {
+            Ok(rejected) => {
+                let rejected = rejected.min(job.count as u64);
+                stats.exported(job.count as u64 - rejected);
+                stats.rejected(rejected);
+                health.succeeded(&settings, &stats, &diagnostics);
+                Ok(())
+            }
+            Err(message) => Err(OTelSdkError::InternalFailure(message)),
+        };
+        let _ = job.reply.send(reply);
+    }
+}
+
+/// Turns a stream of export results into one warning an outage and one notice
+/// on recovery, instead of a log line a failed batch.
+#[derive(Default)]
+struct Health {
+    outage: Option<(Instant, u64)>,
+}
+
+impl Health {
+    fn failed(
+        &mut self,
+        error: &str,
+        settings: &OtlpSettings,
+        stats: &Stats,
+        diagnostics: &Diagnostics,
+    ) {
+        if self.outage.is_some() {
+            return;
+        }
+        self.outage = Some((Instant::now(), stats.snapshot().lost()));
+        let endpoint = &settings.endpoint;
+        let queue = settings.queue_size;
+        diagnostics.emit(
+            || {
+                tracing::warn!(
+                    target: "nais_otel",
+                    endpoint = %endpoint,
+                    %error,
+                    queue_size = queue,
+                    "cannot export spans; retrying. Spans wait in the queue and are dropped when it is full. Said once until export works again"
+                )
+            },
+            || format!("cannot export spans to {endpoint}: {error}; retrying (said once until export works again)"),
+        );
+    }
+
+    fn succeeded(&mut self, settings: &OtlpSettings, stats: &Stats, diagnostics: &Diagnostics) {
+        let Some((since, lost_before)) = self.outage.take() else {
+            return;
+        };
+        let lost = stats.snapshot().lost().saturating_sub(lost_before);
+        let endpoint = &settings.endpoint;
+        let outage_ms = since.elapsed().as_millis() as u64;
+        diagnostics.emit(
+            || {
+                tracing::info!(
+                    target: "nais_otel",
+                    endpoint = %endpoint,
+                    outage_ms,
+                    spans_lost = lost,
+                    "span export works again"
+                )
+            },
+            || format!("span export to {endpoint} works again after {outage_ms} ms; {lost} spans lost"),
+        );
+    }
+}

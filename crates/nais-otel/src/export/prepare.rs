@@ -1,0 +1,84 @@
+use opentelemetry::{Array, KeyValue, StringValue, Value};
+use opentelemetry_sdk::trace::SpanData;
+
+/// What happens to each span on the export thread before it is encoded: the
+/// attribute value length limit, which the SDK does not apply itself.
+///
+/// This runs on the export thread, off the request path.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Preparer {
+    value_length_limit: Option<usize>,
+}
+
+impl Preparer {
+    pub(crate) fn new(value_length_limit: Option<usize>) -> Self {
+        Self { value_length_limit }
+    }
+
+    pub(crate) fn prepare(&self, span: &mut SpanData) {
+        if let Some(limit) = self.value_length_limit {
+            truncate_all(&mut span.attributes, limit);
+            for event in span.events.events.iter_mut() {
+                truncate_all(&mut event.attributes, limit);
+            }
+            for link in span.links.links.iter_mut() {
+                truncate_all(&mut link.attributes, limit);
+            }
+        }
+    }
+}
+
+fn truncate_all(attributes: &mut [KeyValue], limit: usize) {
+    for kv in attributes {
+        truncate_value(&mut kv.value, limit);
+    }
+}
+
+/// Cuts string values (and strings in arrays) to `limit` characters, as the
+/// specification's attribute limits say; other types are left alone.
+fn truncate_value(value: &mut Value, limit: usize) {
+    match value {
+        Value::String(text) => {
+            if let Some(cut) = truncated(text.as_str(), limit) {
+                *text = StringValue::from(cut);
+            }
+        }
+        Value::Array(Array::String(items)) => {
+            for item in items.iter_mut() {
+                if let Some(cut) = truncated(item.as_str(), limit) {
+                    *item = StringValue::from(cut);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn truncated(text: &str, limit: usize) -> Option<String> {
+    let (end, _) = text.char_indices().nth(limit)?;
+    Some(text[..end].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncates_strings_by_characters() {
+        let mut value = Value::from("æøå-abc");
+        truncate_value(&mut value, 3);
+        assert_eq!(value.as_str(), "æøå");
+        let mut short = Value::from("ab");
+        truncate_value(&mut short, 3);
+        assert_eq!(short.as_str(), "ab");
+        let mut array = Value::Array(Array::String(vec!["abcdef".into(), "x".into()]));
+        truncate_value(&mut array, 2);
+        assert_eq!(
+            array,
+            Value::Array(Array::String(vec!["ab".into(), "x".into()]))
+        );
+        let mut number = Value::I64(123_456);
+        truncate_value(&mut number, 2);
+        assert_eq!(number, Value::I64(123_456));
+    }
+}

@@ -1,0 +1,674 @@
+//! `init()`, its builder and the guard that flushes on drop.
+
+use std::{
+    fmt,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use opentelemetry::{
+    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    trace::TracerProvider as _,
+    KeyValue,
+};
+use opentelemetry_sdk::{
+    resource::{ResourceDetector, TelemetryResourceDetector},
+    trace::{BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanLimits},
+    Resource,
+};
+use tracing::Dispatch;
+use tracing_subscriber::{
+    filter::{EnvFilter, LevelFilter, Targets},
+    fmt::writer::BoxMakeWriter,
+    layer::SubscriberExt as _,
+    Layer as _,
+};
+
+use crate::{
+    config::{
+        BatchConfig, Compression, Config, ConfigProblem, ExporterKind, LogFormat, PropagatorKind,
+        Protocol, SamplerConfig, DEFAULT_LOG_FILTER, RUST_LOG,
+    },
+    export::{
+        ConsoleExporter, CountingProcessor, Diagnostics, OtlpExporter, OtlpSettings, Preparer,
+        Stats,
+    },
+    logs::JsonFormat,
+    SpanCounts,
+};
+
+/// The instrumentation scope of spans made by `nais-otel` itself.
+pub(crate) const SCOPE: &str = "nais-otel";
+
+/// Sets up tracing from the environment: the OTLP tracer provider, the
+/// propagator and a `tracing` subscriber with JSON logs on NAIS.
+///
+/// Call it first in `main` and keep the guard alive: dropping it flushes the
+/// spans still queued and shuts export down, within a bounded time.
+///
+/// ```no_run
+/// fn main() -> Result<(), nais_otel::InitError> {
+///     let _otel = nais_otel::init()?;
+///     tracing::info!("started");
+///     Ok(())
+/// }
+/// ```
+///
+/// See [`Builder`] to override what the environment says, and the
+/// [crate docs](crate#environment-variables) for the variables.
+///
+/// # Errors
+///
+/// Only for what the user must fix: a malformed collector endpoint while
+/// export is on, or an operating system that refuses a thread. Bad values
+/// elsewhere are warnings, and their defaults are used. A collector that is
+/// down is not an error: `init` never waits on the network.
+pub fn init() -> Result<Guard, InitError> {
+    Builder::new().init()
+}
+
+/// A builder for what code wants to set: code wins over the environment, which
+/// wins over the defaults.
+///
+/// ```no_run
+/// # fn main() -> Result<(), nais_otel::InitError> {
+/// use opentelemetry::KeyValue;
+/// let _otel = nais_otel::builder()
+///     .with_service_name("dogs")
+///     .with_resource_attribute(KeyValue::new("team", "dogbook"))
+///     .init()?;
+/// # Ok(())
+/// # }
+/// ```
+#[must_use]
+pub struct Builder {
+    lookup: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    service_name: Option<String>,
+    resource_attributes: Vec<KeyValue>,
+    sampler: Option<SamplerConfig>,
+    exporter: Option<ExporterKind>,
+    endpoint: Option<String>,
+    protocol: Option<Protocol>,
+    headers: Vec<(String, String)>,
+    timeout: Option<Duration>,
+    compression: Option<Compression>,
+    batch: Option<BatchConfig>,
+    log_format: Option<LogFormat>,
+    log_filter: Option<String>,
+    log_writer: Option<BoxMakeWriter>,
+    install_globals: bool,
+    shutdown_timeout: Option<Duration>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("service_name", &self.service_name)
+            .field("endpoint", &self.endpoint)
+            .field("install_globals", &self.install_globals)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A builder reading the process environment; the same as [`Builder::new`].
+pub fn builder() -> Builder {
+    Builder::new()
+}
+
+impl Builder {
+    /// A builder that reads the process environment.
+    pub fn new() -> Self {
+        Self {
+            lookup: Box::new(|name| std::env::var(name).ok()),
+            service_name: None,
+            resource_attributes: Vec::new(),
+            sampler: None,
+            exporter: None,
+            endpoint: None,
+            protocol: None,
+            headers: Vec::new(),
+            timeout: None,
+            compression: None,
+            batch: None,
+            log_format: None,
+            log_filter: None,
+            log_writer: None,
+            install_globals: true,
+            shutdown_timeout: None,
+        }
+    }
+
+    /// Reads the environment through `lookup` instead of the process
+    /// environment (for tests, or configuration from elsewhere).
+    pub fn with_env_lookup(
+        mut self,
+        lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.lookup = Box::new(lookup);
+        self
+    }
+
+    /// Sets `service.name`, over `OTEL_SERVICE_NAME` and `NAIS_APP_NAME`.
+    pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// Adds a resource attribute, over the environment's value for the same
+    /// key. Repeated calls add to earlier ones.
+    pub fn with_resource_attribute(mut self, attribute: KeyValue) -> Self {
+        self.resource_attributes.push(attribute);
+        self
+    }
+
+    /// Sets the sampler, over `OTEL_TRACES_SAMPLER`.
+    pub fn with_sampler(mut self, sampler: SamplerConfig) -> Self {
+        self.sampler = Some(sampler);
+        self
+    }
+
+    /// Sets where spans go, over `OTEL_TRACES_EXPORTER`.
+    pub fn with_traces_exporter(mut self, exporter: ExporterKind) -> Self {
+        self.exporter = Some(exporter);
+        self
+    }
+
+    /// Sets the collector URL, over `OTEL_EXPORTER_OTLP_*ENDPOINT`. Used as is:
+    /// for OTLP/HTTP give the whole URL, `/v1/traces` included.
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Sets the protocol, over `OTEL_EXPORTER_OTLP_*PROTOCOL`.
+    pub fn with_protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = Some(protocol);
+        self
+    }
+
+    /// Adds a collector request header, over the environment's header of the
+    /// same name. Repeated calls add to earlier ones.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers
+            .push((name.into().to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    /// Sets how long one export request may take, over `OTEL_EXPORTER_OTLP_*TIMEOUT`.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets request compression, over `OTEL_EXPORTER_OTLP_*COMPRESSION`.
+    pub fn with_compression(mut self, compression: Compression) -> Self {
+        self.compression = Some(compression);
+        self
+    }
+
+    /// Sets the batch processor, over `OTEL_BSP_*`.
+    pub fn with_batch_config(mut self, batch: BatchConfig) -> Self {
+        self.batch = Some(batch);
+        self
+    }
+
+    /// Sets the log format, over `NAIS_OTEL_LOG_FORMAT`.
+    pub fn with_log_format(mut self, format: LogFormat) -> Self {
+        self.log_format = Some(format);
+        self
+    }
+
+    /// Sets the log filter, over `RUST_LOG`.
+    pub fn with_log_filter(mut self, filter: impl Into<String>) -> Self {
+        self.log_filter = Some(filter.into());
+        self
+    }
+
+    /// Writes log lines somewhere other than standard output.
+    pub fn with_log_writer<W>(mut self, writer: W) -> Self
+    where
+        W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+    {
+        self.log_writer = Some(BoxMakeWriter::new(writer));
+        self
+    }
+
+    /// How long dropping the guard may wait for the last spans to be exported.
+    /// Defaults to the export timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`, 10 s), well
+    /// inside the 30 s NAIS grants a pod to stop.
+    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    /// Whether to install the global tracer provider, propagator and
+    /// subscriber. Defaults to `true`. With `false`, use [`Guard::provider`]
+    /// directly (tests run several pipelines in one process this way).
+    pub fn with_globals(mut self, install: bool) -> Self {
+        self.install_globals = install;
+        self
+    }
+
+    /// The configuration this builder would use: the environment, then code.
+    pub fn config(&self) -> Config {
+        let mut config = Config::from_lookup(&self.lookup);
+        if let Some(name) = &self.service_name {
+            config.service_name.clone_from(name);
+        }
+        for attribute in &self.resource_attributes {
+            if attribute.key.as_str() == "service.name" {
+                config.service_name = attribute.value.as_str().into_owned();
+                continue;
+            }
+            config
+                .resource_attributes
+                .retain(|kv| kv.key != attribute.key);
+            config.resource_attributes.push(attribute.clone());
+        }
+        if let Some(sampler) = self.sampler {
+            config.sampler = sampler;
+        }
+        if let Some(exporter) = self.exporter {
+            config.exporter = exporter;
+        }
+        if let Some(protocol) = self.protocol {
+            config.protocol = protocol;
+        }
+        if let Some(endpoint) = &self.endpoint {
+            config.endpoint.clone_from(endpoint);
+            config.endpoint_error = crate::config::validate_endpoint(endpoint)
+                .map(|why| ConfigProblem::new("Builder::with_endpoint", endpoint, why));
+        }
+        for (name, value) in &self.headers {
+            config.headers.0.retain(|(existing, _)| existing != name);
+            config.headers.0.push((name.clone(), value.clone()));
+        }
+        if let Some(timeout) = self.timeout {
+            config.timeout = timeout;
+        }
+        if let Some(compression) = self.compression {
+            config.compression = compression;
+        }
+        if let Some(batch) = self.batch {
+            config.batch = batch;
+        }
+        if let Some(format) = self.log_format {
+            config.log.format = format;
+        }
+        if let Some(filter) = &self.log_filter {
+            config.log.filter.clone_from(filter);
+        }
+        config
+    }
+
+    /// Builds and installs the pipeline. See [`init`].
+    ///
+    /// # Errors
+    ///
+    /// As [`init`].
+    pub fn init(mut self) -> Result<Guard, InitError> {
+        let mut config = self.config();
+        let stats = Arc::new(Stats::default());
+        let diagnostics = Diagnostics::default();
+        let shutdown_timeout = self.shutdown_timeout.unwrap_or(config.timeout);
+
+        let provider = if config.disabled {
+            None
+        } else {
+            Some(build_provider(&mut config, &stats, &diagnostics)?)
+        };
+
+        if self.install_globals {
+            if let Some(provider) = &provider {
+                opentelemetry::global::set_tracer_provider(provider.clone());
+            }
+            opentelemetry::global::set_text_map_propagator(propagator(&config.propagators));
+            let dispatch = subscriber(&config, provider.as_ref(), self.log_writer.take());
+            match tracing::dispatcher::set_global_default(dispatch.clone()) {
+                Ok(()) => diagnostics.set(dispatch),
+                Err(_) => {
+                    diagnostics.set(tracing::dispatcher::get_default(Dispatch::clone));
+                    tracing::warn!(
+                        target: "nais_otel",
+                        "a global tracing subscriber was already set, so nais-otel installed the tracer provider and propagator but not its log output; add `tracing_opentelemetry::layer()` to your subscriber to turn tracing spans into trace spans"
+                    );
+                }
+            }
+        }
+
+        let report = |problem: &ConfigProblem| {
+            tracing::warn!(
+                target: "nais_otel",
+                variable = problem.variable,
+                value = %problem.value,
+                "{}", problem.message
+            );
+        };
+        if self.install_globals {
+            config.problems.iter().for_each(report);
+        }
+        if config.disabled {
+            tracing::info!(target: "nais_otel", "OTEL_SDK_DISABLED=true: tracing is off; no spans are made or exported");
+        }
+
+        Ok(Guard {
+            provider,
+            stats,
+            shutdown_timeout,
+            config,
+            shut_down: Mutex::new(false),
+        })
+    }
+}
+
+fn build_provider(
+    config: &mut Config,
+    stats: &Arc<Stats>,
+    diagnostics: &Diagnostics,
+) -> Result<SdkTracerProvider, InitError> {
+    let preparer = Preparer::new(config.limits.attribute_value_length);
+    let batch = config.batch;
+    let batch_config = BatchConfigBuilder::default()
+        .with_max_queue_size(batch.max_queue_size)
+        .with_max_export_batch_size(batch.max_export_batch_size)
+        .with_scheduled_delay(batch.schedule_delay)
+        .build();
+    let mut builder = SdkTracerProvider::builder()
+        .with_resource(resource(config))
+        .with_sampler(sampler(config.sampler))
+        .with_span_limits(SpanLimits {
+            max_events_per_span: config.limits.span_event_count,
+            max_attributes_per_span: config.limits.span_attribute_count,
+            max_links_per_span: config.limits.span_link_count,
+            max_attributes_per_event: config.limits.event_attribute_count,
+            max_attributes_per_link: config.limits.link_attribute_count,
+        });
+    match config.exporter {
+        ExporterKind::Otlp => {
+            if let Some(problem) = &config.endpoint_error {
+                return Err(InitError::new(
+                    InitErrorKind::InvalidEndpoint,
+                    problem.to_string(),
+                ));
+            }
+            let tls = crate::export::load_tls(&config.tls, &config.endpoint, &mut config.problems);
+            let settings = OtlpSettings {
+                protocol: config.protocol,
+                endpoint: config.endpoint.clone(),
+                headers: config.headers.0.clone(),
+                timeout: config.timeout,
+                export_deadline: batch.export_timeout,
+                compression: config.compression,
+                tls,
+                queue_size: batch.max_queue_size,
+            };
+            let exporter =
+                OtlpExporter::start(settings, preparer, stats.clone(), diagnostics.clone())
+                    .map_err(|why| {
+                        InitError::new(
+                            InitErrorKind::Exporter,
+                            format!("{} ({}): {why}", config.endpoint, protocol_name(config.protocol)),
+                        )
+                    })?;
+            let processor = BatchSpanProcessor::builder(exporter)
+                .with_batch_config(batch_config)
+                .build();
+            builder = builder.with_span_processor(CountingProcessor::new(processor, stats.clone()));
+        }
+        ExporterKind::Console => {
+            let processor =
+                BatchSpanProcessor::builder(ConsoleExporter::new(preparer, stats.clone()))
+                    .with_batch_config(batch_config)
+                    .build();
+            builder = builder.with_span_processor(CountingProcessor::new(processor, stats.clone()));
+        }
+        ExporterKind::None => {}
+    }
+    Ok(builder.build())
+}
+
+fn protocol_name(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Grpc => "grpc",
+        Protocol::HttpProtobuf => "http/protobuf",
+    }
+}
+
+fn resource(config: &Config) -> Resource {
+    let mut attributes = TelemetryResourceDetector
+        .detect()
+        .iter()
+        .map(|(key, value)| KeyValue::new(key.clone(), value.clone()))
+        .collect::<Vec<_>>();
+    attributes.extend(config.resource_attributes.iter().cloned());
+    Resource::builder_empty()
+        .with_attributes(attributes)
+        .with_service_name(config.service_name.clone())
+        .build()
+}
+
+fn sampler(config: SamplerConfig) -> Sampler {
+    match config {
+        SamplerConfig::AlwaysOn => Sampler::AlwaysOn,
+        SamplerConfig::AlwaysOff => Sampler::AlwaysOff,
+        SamplerConfig::TraceIdRatio(ratio) => Sampler::TraceIdRatioBased(ratio),
+        SamplerConfig::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        SamplerConfig::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        SamplerConfig::ParentBasedTraceIdRatio(ratio) => {
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio)))
+        }
+    }
+}
+
+/// The propagator for `OTEL_PROPAGATORS`.
+pub(crate) fn propagator(kinds: &[PropagatorKind]) -> TextMapCompositePropagator {
+    let propagators = kinds
+        .iter()
+        .map(|kind| -> Box<dyn TextMapPropagator + Send + Sync> {
+            match kind {
+                PropagatorKind::TraceContext => {
+                    Box::new(crate::propagation::TraceContextPropagator::new())
+                }
+                PropagatorKind::Baggage => Box::new(crate::propagation::BaggagePropagator::new()),
+            }
+        })
+        .collect();
+    TextMapCompositePropagator::new(propagators)
+}
+
+fn subscriber(
+    config: &Config,
+    provider: Option<&SdkTracerProvider>,
+    writer: Option<BoxMakeWriter>,
+) -> Dispatch {
+    let log_filter = log_filter(config);
+    let writer = writer.unwrap_or_else(|| BoxMakeWriter::new(std::io::stdout));
+    let log_layer = match config.log.format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .event_format(JsonFormat::new())
+            .with_writer(writer)
+            .with_filter(log_filter)
+            .boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .with_writer(writer)
+            .with_filter(log_filter)
+            .boxed(),
+    };
+    // Spans come from `tracing` at INFO and above whatever the log filter says:
+    // turning logs down must not make traces fall apart. The SDK's own
+    // diagnostics never become spans.
+    let span_filter = Targets::new()
+        .with_default(LevelFilter::INFO)
+        .with_target("opentelemetry", LevelFilter::OFF)
+        .with_target("opentelemetry_sdk", LevelFilter::OFF)
+        .with_target("nais_otel", LevelFilter::OFF);
+    let otel_layer = provider.map(|provider| {
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer(SCOPE))
+            .with_filter(span_filter)
+    });
+    Dispatch::new(
+        tracing_subscriber::registry()
+            .with(otel_layer)
+            .with(log_layer),
+    )
+}
+
+/// `RUST_LOG`, with the SDK's own per-batch error lines turned off unless the
+/// filter names them: we report outages once ourselves.
+fn log_filter(config: &Config) -> EnvFilter {
+    let filter = match EnvFilter::try_new(&config.log.filter) {
+        Ok(filter) => filter,
+        Err(error) => {
+            // The subscriber is not installed yet: say it on stderr, once.
+            eprintln!(
+                "nais-otel: {RUST_LOG}={:?}: not a valid filter ({error}); using `{DEFAULT_LOG_FILTER}`",
+                config.log.filter
+            );
+            EnvFilter::new(DEFAULT_LOG_FILTER)
+        }
+    };
+    if config.log.filter.contains("opentelemetry") {
+        return filter;
+    }
+    ["opentelemetry=off", "opentelemetry_sdk=off"]
+        .iter()
+        .filter_map(|directive| directive.parse().ok())
+        .fold(filter, EnvFilter::add_directive)
+}
+
+/// Keeps tracing running; dropping it flushes the queued spans and shuts
+/// export down, waiting at most the shutdown timeout. It never panics and
+/// never hangs, inside a tokio runtime of either flavour or outside any.
+#[must_use = "dropping the guard shuts tracing down"]
+pub struct Guard {
+    provider: Option<SdkTracerProvider>,
+    stats: Arc<Stats>,
+    shutdown_timeout: Duration,
+    config: Config,
+    shut_down: Mutex<bool>,
+}
+
+impl fmt::Debug for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard")
+            .field("service_name", &self.config.service_name)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Guard {
+    /// The tracer provider, unless tracing is disabled.
+    pub fn provider(&self) -> Option<&SdkTracerProvider> {
+        self.provider.as_ref()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Counts of spans so far: ended, exported, dropped, failed.
+    pub fn span_counts(&self) -> SpanCounts {
+        self.stats.snapshot()
+    }
+
+    /// Exports what is queued now, waiting at most the export timeout.
+    pub fn force_flush(&self) {
+        if let Some(provider) = &self.provider {
+            let _ = provider.force_flush();
+        }
+    }
+
+    /// Flushes and shuts down, waiting at most the shutdown timeout, and says
+    /// once how many spans were lost, if any. Dropping the guard does the same.
+    pub fn shutdown(self) -> SpanCounts {
+        self.shutdown_once();
+        self.stats.snapshot()
+    }
+
+    fn shutdown_once(&self) {
+        let mut done = match self.shut_down.lock() {
+            Ok(done) => done,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if *done {
+            return;
+        }
+        *done = true;
+        let Some(provider) = &self.provider else {
+            return;
+        };
+        let result = provider.shutdown_with_timeout(self.shutdown_timeout);
+        let counts = self.stats.snapshot();
+        if let Err(error) = result {
+            tracing::warn!(
+                target: "nais_otel",
+                timeout_ms = self.shutdown_timeout.as_millis() as u64,
+                %error,
+                "span export did not finish before the shutdown timeout"
+            );
+        }
+        if counts.lost() > 0 {
+            tracing::warn!(
+                target: "nais_otel",
+                spans_lost = counts.lost(),
+                spans_ended = counts.ended,
+                dropped_queue_full = counts.dropped_in_queue,
+                failed_exports = counts.failed,
+                "spans were not exported"
+            );
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.shutdown_once();
+    }
+}
+
+/// Why [`init`] refused to start. See [`InitError::kind`].
+#[derive(Debug)]
+pub struct InitError {
+    kind: InitErrorKind,
+    message: String,
+}
+
+/// What kind of [`InitError`] it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InitErrorKind {
+    /// The collector endpoint is not a usable URL (the message names the
+    /// variable and the value).
+    InvalidEndpoint,
+    /// The exporter could not be set up (a thread or runtime refused, or TLS).
+    Exporter,
+}
+
+impl InitError {
+    fn new(kind: InitErrorKind, message: String) -> Self {
+        Self { kind, message }
+    }
+
+    /// What kind of error it is.
+    pub fn kind(&self) -> InitErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for InitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "nais-otel: {}", self.message)
+    }
+}
+
+impl std::error::Error for InitError {}
