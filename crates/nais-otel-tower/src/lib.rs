@@ -1,1 +1,65 @@
-//! nais-otel-tower
+//! Tower middleware that makes OpenTelemetry spans for HTTP and gRPC servers and clients,
+//! with the stable HTTP semantic conventions and the NAIS defaults.
+//!
+//! - [`ServerLayer`]: one SERVER span per incoming request, parented on the W3C trace
+//!   context of the request, current while the handler runs, ended when the response body
+//!   is done; NAIS health and metrics routes are not traced. See [`server`].
+//! - [`ClientLayer`]: one CLIENT span per outgoing request, whose own `traceparent` is
+//!   injected into the request. See [`client`].
+//!
+//! Spans are made directly with the OpenTelemetry API, not through `tracing`, which is
+//! what keeps the per-request cost low; handler spans made with `tracing` still nest under
+//! the request span through `tracing-opentelemetry`'s context activation.
+//!
+//! # Getting started
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use nais_otel_tower::ServerLayer;
+//!
+//! // After `nais_otel::init()`, which installs the tracer provider and the propagator:
+//! let app: Router = Router::new()
+//!     .route("/hello", get(|| async { "hello" }))
+//!     .layer(ServerLayer::from_env());
+//! # let _ = app;
+//! ```
+//!
+//! # Environment variables
+//!
+//! Read only by [`ServerLayer::from_env`] / [`ServerLayer::from_env_lookup`];
+//! [`ServerLayer::new`] and `Default` never read the environment. Settings made in code
+//! after `from_env` take precedence.
+//!
+//! | Variable | Description | Default |
+//! |---|---|---|
+//! | `NAIS_OTEL_EXCLUDED_PATHS` | Comma-separated path globs not to trace, added to the defaults (`*` any run of characters, `?` one character, ASCII case ignored, each starts with `/` or `*`). The entry `-defaults` drops the defaults. | unset: [`DEFAULT_EXCLUDED_PATHS`] |
+//!
+//! # Feature Flags
+//!
+//! | Feature | Description | Default |
+//! |---|---|---|
+//! | `axum` | `http.route` from axum's `MatchedPath`, `network.peer.address` and `client.address` from `ConnectInfo<SocketAddr>` | off |
+//!
+//! # Supported Rust Versions
+//!
+//! The minimum supported Rust version is 1.88.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod attributes;
+mod body;
+mod exclude;
+mod future;
+mod glob;
+mod grpc;
+
+pub mod client;
+pub mod server;
+
+pub use self::body::ResponseBody;
+pub use self::client::{Client, ClientLayer};
+pub use self::exclude::{EnvProblem, RequestHead, DEFAULT_EXCLUDED_PATHS, EXCLUDED_PATHS_ENV};
+pub use self::future::ResponseFuture;
+pub use self::server::{Server, ServerLayer};
+
+#[cfg(test)]
+mod test_helpers;

@@ -1,0 +1,141 @@
+//! Semantic-convention keys and the helpers shared by the server and client layers.
+//!
+//! Keys are `const` so building an attribute never allocates for the key; the stable
+//! HTTP conventions are those of semantic conventions v1.26+.
+
+use opentelemetry::trace::{Status, TraceContextExt};
+use opentelemetry::{Context, Key, KeyValue};
+
+pub(crate) const HTTP_REQUEST_METHOD: Key = Key::from_static_str("http.request.method");
+pub(crate) const HTTP_REQUEST_METHOD_ORIGINAL: Key =
+    Key::from_static_str("http.request.method_original");
+pub(crate) const HTTP_RESPONSE_STATUS_CODE: Key = Key::from_static_str("http.response.status_code");
+pub(crate) const HTTP_ROUTE: Key = Key::from_static_str("http.route");
+pub(crate) const URL_PATH: Key = Key::from_static_str("url.path");
+pub(crate) const URL_SCHEME: Key = Key::from_static_str("url.scheme");
+pub(crate) const URL_QUERY: Key = Key::from_static_str("url.query");
+pub(crate) const URL_FULL: Key = Key::from_static_str("url.full");
+pub(crate) const SERVER_ADDRESS: Key = Key::from_static_str("server.address");
+pub(crate) const SERVER_PORT: Key = Key::from_static_str("server.port");
+pub(crate) const CLIENT_ADDRESS: Key = Key::from_static_str("client.address");
+#[cfg(feature = "axum")]
+pub(crate) const NETWORK_PEER_ADDRESS: Key = Key::from_static_str("network.peer.address");
+#[cfg(feature = "axum")]
+pub(crate) const NETWORK_PEER_PORT: Key = Key::from_static_str("network.peer.port");
+pub(crate) const NETWORK_PROTOCOL_VERSION: Key = Key::from_static_str("network.protocol.version");
+pub(crate) const USER_AGENT_ORIGINAL: Key = Key::from_static_str("user_agent.original");
+pub(crate) const ERROR_TYPE: Key = Key::from_static_str("error.type");
+pub(crate) const RPC_SYSTEM: Key = Key::from_static_str("rpc.system");
+pub(crate) const RPC_SERVICE: Key = Key::from_static_str("rpc.service");
+pub(crate) const RPC_METHOD: Key = Key::from_static_str("rpc.method");
+pub(crate) const RPC_GRPC_STATUS_CODE: Key = Key::from_static_str("rpc.grpc.status_code");
+
+/// The `error.type` of a panic in the handler.
+pub(crate) const PANIC_ERROR_TYPE: &str = "panic";
+
+/// The span name and `http.request.method` value of a method, plus whether the method is
+/// non-standard (then `http.request.method` is `_OTHER` and the span is named `HTTP`).
+pub(crate) fn method_name(method: &http::Method) -> (&'static str, bool) {
+    // A `match` on the constants keeps the standard names `&'static str` (no allocation).
+    let name = match *method {
+        http::Method::GET => "GET",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::DELETE => "DELETE",
+        http::Method::HEAD => "HEAD",
+        http::Method::OPTIONS => "OPTIONS",
+        http::Method::PATCH => "PATCH",
+        http::Method::CONNECT => "CONNECT",
+        http::Method::TRACE => "TRACE",
+        _ => return ("_OTHER", true),
+    };
+    (name, false)
+}
+
+/// Pushes `http.request.method` (and `http.request.method_original` when non-standard);
+/// returns the span name for the method.
+pub(crate) fn push_method(attrs: &mut Vec<KeyValue>, method: &http::Method) -> &'static str {
+    let (name, other) = method_name(method);
+    attrs.push(KeyValue::new(HTTP_REQUEST_METHOD, name));
+    if other {
+        attrs.push(KeyValue::new(
+            HTTP_REQUEST_METHOD_ORIGINAL,
+            method.as_str().to_owned(),
+        ));
+        "HTTP"
+    } else {
+        name
+    }
+}
+
+pub(crate) fn protocol_version(version: http::Version) -> Option<&'static str> {
+    Some(match version {
+        http::Version::HTTP_09 => "0.9",
+        http::Version::HTTP_10 => "1.0",
+        http::Version::HTTP_11 => "1.1",
+        http::Version::HTTP_2 => "2",
+        http::Version::HTTP_3 => "3",
+        _ => return None,
+    })
+}
+
+pub(crate) fn scheme(uri: &http::Uri) -> Option<&'static str> {
+    match uri.scheme_str() {
+        Some(s) if s.eq_ignore_ascii_case("https") => Some("https"),
+        Some(s) if s.eq_ignore_ascii_case("http") => Some("http"),
+        _ => None,
+    }
+}
+
+/// Splits a `Host` header value (or URI authority) into host and port.
+pub(crate) fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
+    // Drop any userinfo (`user:pass@`) before the host.
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    if authority.is_empty() {
+        return None;
+    }
+    if let Some(rest) = authority.strip_prefix('[') {
+        // An IPv6 literal: `[::1]:8080`.
+        let (host, after) = rest.split_once(']')?;
+        let port = after.strip_prefix(':').and_then(|p| p.parse().ok());
+        return Some((host, port));
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) => Some((host, port.parse().ok())),
+        None => Some((authority, None)),
+    }
+}
+
+/// Marks the span in `cx` as failed with `error.type` and an optional description.
+pub(crate) fn mark_error(cx: &Context, error_type: opentelemetry::Value, description: String) {
+    let span = cx.span();
+    span.set_attribute(KeyValue::new(ERROR_TYPE, error_type));
+    span.set_status(Status::error(description));
+}
+
+/// Ends the span in `cx`.
+pub(crate) fn end(cx: &Context) {
+    cx.span().end();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[rustfmt::skip]
+    #[allow(clippy::type_complexity)] // a table of cases
+    #[test]
+    fn host_port_table() {
+        let cases: &[(&str, Option<(&str, Option<u16>)>, &str)] = &[
+            ("example.com",        Some(("example.com", None)),       "host only"),
+            ("example.com:8080",   Some(("example.com", Some(8080))), "host and port"),
+            ("[::1]:9000",         Some(("::1", Some(9000))),         "IPv6 with port"),
+            ("[::1]",              Some(("::1", None)),               "IPv6 without port"),
+            ("u:p@example.com:81", Some(("example.com", Some(81))),   "userinfo is dropped"),
+            ("",                   None,                              "empty is unknown"),
+        ];
+        for (input, expected, reason) in cases {
+            assert_eq!(split_host_port(input), *expected, "{reason}");
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! gRPC over HTTP/2: recognising calls, naming spans, and reading `grpc-status`.
+
+use http::HeaderMap;
+
+/// `true` when the request's `content-type` is `application/grpc` or `application/grpc+...`.
+pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
+    headers.get(http::header::CONTENT_TYPE).is_some_and(|ct| {
+        let ct = ct.as_bytes();
+        ct.len() >= 16 && ct[..16].eq_ignore_ascii_case(b"application/grpc")
+    })
+}
+
+/// Splits `/package.Service/Method` into `("package.Service", "Method")`.
+pub(crate) fn service_method(path: &str) -> Option<(&str, &str)> {
+    let (service, method) = path.strip_prefix('/')?.split_once('/')?;
+    if service.is_empty() || method.is_empty() || method.contains('/') {
+        return None;
+    }
+    Some((service, method))
+}
+
+/// Reads the `grpc-status` header or trailer.
+pub(crate) fn status_code(headers: &HeaderMap) -> Option<i64> {
+    headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The canonical name of a gRPC status code, used as `error.type`.
+pub(crate) fn code_name(code: i64) -> &'static str {
+    match code {
+        0 => "OK",
+        1 => "CANCELLED",
+        2 => "UNKNOWN",
+        3 => "INVALID_ARGUMENT",
+        4 => "DEADLINE_EXCEEDED",
+        5 => "NOT_FOUND",
+        6 => "ALREADY_EXISTS",
+        7 => "PERMISSION_DENIED",
+        8 => "RESOURCE_EXHAUSTED",
+        9 => "FAILED_PRECONDITION",
+        10 => "ABORTED",
+        11 => "OUT_OF_RANGE",
+        12 => "UNIMPLEMENTED",
+        13 => "INTERNAL",
+        14 => "UNAVAILABLE",
+        15 => "DATA_LOSS",
+        16 => "UNAUTHENTICATED",
+        _ => "_OTHER",
+    }
+}
+
+/// Whether a status code makes the span an error, per the gRPC semantic conventions:
+/// on the server only UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE and
+/// DATA_LOSS (the others are the caller's fault); on the client every code but OK.
+pub(crate) fn is_error(code: i64, server: bool) -> bool {
+    if server {
+        matches!(code, 2 | 4 | 12 | 13 | 14 | 15)
+    } else {
+        code != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[rustfmt::skip]
+    #[allow(clippy::type_complexity)] // a table of cases
+    #[test]
+    fn service_method_table() {
+        let cases: &[(&str, Option<(&str, &str)>, &str)] = &[
+            ("/helloworld.Greeter/SayHello", Some(("helloworld.Greeter", "SayHello")), "normal call"),
+            ("/Greeter/SayHello",            Some(("Greeter", "SayHello")),            "no package"),
+            ("helloworld.Greeter/SayHello",  None,                                     "no leading slash"),
+            ("/helloworld.Greeter/",         None,                                     "no method"),
+            ("/a/b/c",                       None,                                     "too many segments"),
+        ];
+        for (path, expected, reason) in cases {
+            assert_eq!(service_method(path), *expected, "{reason}");
+        }
+    }
+
+    #[test]
+    fn content_types() {
+        for (ct, expected) in [
+            ("application/grpc", true),
+            ("application/grpc+proto", true),
+            ("Application/GRPC", true),
+            ("application/json", false),
+            ("application/grp", false),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(http::header::CONTENT_TYPE, ct.parse().unwrap());
+            assert_eq!(is_grpc(&headers), expected, "{ct}");
+        }
+        assert!(!is_grpc(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn server_and_client_errors() {
+        let server: Vec<i64> = (0..=16).filter(|c| is_error(*c, true)).collect();
+        assert_eq!(server, [2, 4, 12, 13, 14, 15]);
+        let client: Vec<i64> = (0..=16).filter(|c| is_error(*c, false)).collect();
+        assert_eq!(client, (1..=16).collect::<Vec<_>>());
+    }
+}

@@ -1,0 +1,68 @@
+//! Middleware that makes an OpenTelemetry SERVER span for every incoming HTTP or gRPC request.
+//!
+//! # Example
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use nais_otel_tower::ServerLayer;
+//!
+//! // Build the layer after `nais_otel::init()`: it takes the global tracer once, here.
+//! let app: Router = Router::new()
+//!     .route("/users/{id}", get(|| async { "user" }))
+//!     .route("/internal/isAlive", get(|| async { "ok" }))
+//!     // `Router::layer` (or `route_layer`) runs the layer after routing, so the span
+//!     // gets `http.route` from axum's `MatchedPath` (with the `axum` feature).
+//!     .layer(ServerLayer::from_env());
+//! ```
+//!
+//! # The span
+//!
+//! - Kind SERVER, named `{method} {http.route}` or `{method}` when no route is known
+//!   (`HTTP` for a non-standard method); for gRPC `{rpc.service}/{rpc.method}`.
+//! - Parent: the context extracted from the request headers with the global propagator
+//!   (set by `nais_otel::init()` from `OTEL_PROPAGATORS`), or the one given to
+//!   [`ServerLayer::propagator`].
+//! - Attributes (stable HTTP semantic conventions): `http.request.method` (`_OTHER` plus
+//!   `http.request.method_original` for non-standard methods), `url.path`, `url.query`,
+//!   `url.scheme` (when the URI has one), `http.route`, `server.address`/`server.port`
+//!   (URI authority or `Host`), `client.address` (`X-Forwarded-For`, else the peer),
+//!   `network.peer.address`/`network.peer.port` (axum's `ConnectInfo<SocketAddr>`),
+//!   `network.protocol.version`, `user_agent.original`, `http.response.status_code`,
+//!   `error.type`. A value that is not known is left out, never recorded as `""`.
+//! - gRPC (`content-type: application/grpc*`): `rpc.system=grpc`, `rpc.service`,
+//!   `rpc.method`, `rpc.grpc.status_code` from the `grpc-status` header or trailer.
+//! - Status ERROR on a 5xx response, on an error from the inner service, on a panic in
+//!   the handler (the panic then continues), and for the gRPC codes UNKNOWN,
+//!   DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE and DATA_LOSS. A 4xx leaves
+//!   the status unset: an expected 4xx is not the server's error.
+//!
+//! # When the span is current and when it ends
+//!
+//! The span's context is the current OpenTelemetry context while the inner service is
+//! called and each time its future or the response body is polled. `tracing-opentelemetry`
+//! (0.34, context activation on by default) parents a tracing span that has no tracing
+//! parent on that context, so spans from `#[instrument]` or `info_span!` in handlers are
+//! children of the request span. The span ends when the response body has been read to
+//! the end, fails, or is dropped — not when the headers are ready.
+//!
+//! # Excluded requests
+//!
+//! Requests whose path matches one of [`DEFAULT_EXCLUDED_PATHS`](crate::DEFAULT_EXCLUDED_PATHS)
+//! (the NAIS health, metrics and gRPC health routes, matched without regard to ASCII
+//! case) get no span and cost no allocation. Add globs with [`ServerLayer::exclude`],
+//! replace them with [`ServerLayer::exclusions`], pass a predicate with
+//! [`ServerLayer::filter`], or set
+//! [`NAIS_OTEL_EXCLUDED_PATHS`](crate::EXCLUDED_PATHS_ENV) and use
+//! [`ServerLayer::from_env`].
+
+mod layer;
+mod service;
+
+pub use self::layer::ServerLayer;
+pub(crate) use self::layer::{boxed_tracer, crate_tracer};
+pub use self::service::Server;
+pub use crate::body::ResponseBody;
+pub use crate::future::ResponseFuture;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,237 @@
+use std::borrow::Cow;
+use std::fmt;
+use std::task::{Context as TaskContext, Poll};
+
+use http::{Request, Response};
+use nais_otel_propagation::HeaderExtractor;
+use opentelemetry::global;
+use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer};
+use opentelemetry::KeyValue;
+use tower_service::Service;
+
+use super::ServerLayer;
+use crate::attributes::*;
+use crate::body::{ResponseBody, Side, SpanHandle};
+use crate::future::ResponseFuture;
+use crate::grpc;
+
+/// Middleware that traces every incoming request with a SERVER span.
+///
+/// See the [module docs](crate::server) for more details.
+#[derive(Clone)]
+pub struct Server<S> {
+    pub(crate) inner: S,
+    pub(crate) layer: ServerLayer,
+}
+
+impl<S: fmt::Debug> fmt::Debug for Server<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("inner", &self.inner)
+            .field("layer", &self.layer)
+            .finish()
+    }
+}
+
+impl<S> Server<S> {
+    /// Wraps `inner` with a default [`ServerLayer`].
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            layer: ServerLayer::new(),
+        }
+    }
+
+    /// Returns a new [`ServerLayer`] that wraps services with a `Server` middleware.
+    pub fn layer() -> ServerLayer {
+        ServerLayer::new()
+    }
+
+    /// Gets a reference to the underlying service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// Gets a mutable reference to the underlying service.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes `self`, returning the underlying service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Server<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Error: fmt::Display,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let shared = &self.layer.shared;
+        if !shared.exclusions.is_traced(&req) {
+            return ResponseFuture::new(self.inner.call(req), None);
+        }
+
+        let parent = {
+            let extractor = HeaderExtractor(req.headers());
+            match &shared.propagator {
+                Some(propagator) => propagator.extract(&extractor),
+                None => global::get_text_map_propagator(|p| p.extract(&extractor)),
+            }
+        };
+        let grpc = grpc::is_grpc(req.headers());
+        let builder = if grpc {
+            grpc_span(&req)
+        } else {
+            http_span(&req)
+        };
+        let span = shared.tracer.build_with_context(builder, &parent);
+        let cx = parent.with_span(span);
+
+        let future = {
+            // The inner `call` may already run handler code (and make spans).
+            let _guard = cx.clone().attach();
+            self.inner.call(req)
+        };
+        ResponseFuture::new(
+            future,
+            Some(SpanHandle {
+                cx,
+                side: Side::Server,
+                grpc,
+                traceparent_response_header: shared.traceparent_response_header,
+            }),
+        )
+    }
+}
+
+/// The attributes every server span has, HTTP or gRPC.
+fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
+    let authority = req.uri().authority().map(|a| a.as_str()).or_else(|| {
+        req.headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+    });
+    if let Some((host, port)) = authority.and_then(split_host_port) {
+        attrs.push(KeyValue::new(SERVER_ADDRESS, host.to_owned()));
+        if let Some(port) = port {
+            attrs.push(KeyValue::new(SERVER_PORT, i64::from(port)));
+        }
+    }
+    if let Some(version) = protocol_version(req.version()) {
+        attrs.push(KeyValue::new(NETWORK_PROTOCOL_VERSION, version));
+    }
+    if let Some(ua) = req
+        .headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|h| h.to_str().ok())
+        .filter(|ua| !ua.is_empty())
+    {
+        attrs.push(KeyValue::new(USER_AGENT_ORIGINAL, ua.to_owned()));
+    }
+    push_peer(attrs, req);
+}
+
+#[cfg(feature = "axum")]
+fn push_peer<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.split(',').next())
+        .map(str::trim)
+        .filter(|h| !h.is_empty());
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0);
+    if let Some(peer) = peer {
+        let ip = peer.ip().to_string();
+        if forwarded.is_none() {
+            attrs.push(KeyValue::new(CLIENT_ADDRESS, ip.clone()));
+        }
+        attrs.push(KeyValue::new(NETWORK_PEER_ADDRESS, ip));
+        attrs.push(KeyValue::new(NETWORK_PEER_PORT, i64::from(peer.port())));
+    }
+    if let Some(client) = forwarded {
+        attrs.push(KeyValue::new(CLIENT_ADDRESS, client.to_owned()));
+    }
+}
+
+#[cfg(not(feature = "axum"))]
+fn push_peer<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
+    if let Some(client) = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.split(',').next())
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+    {
+        attrs.push(KeyValue::new(CLIENT_ADDRESS, client.to_owned()));
+    }
+}
+
+#[cfg(feature = "axum")]
+fn route<B>(req: &Request<B>) -> Option<&str> {
+    req.extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str())
+}
+
+#[cfg(not(feature = "axum"))]
+fn route<B>(_req: &Request<B>) -> Option<&str> {
+    None
+}
+
+fn http_span<B>(req: &Request<B>) -> SpanBuilder {
+    let mut attrs = Vec::with_capacity(12);
+    let method = push_method(&mut attrs, req.method());
+    let uri = req.uri();
+    attrs.push(KeyValue::new(URL_PATH, uri.path().to_owned()));
+    if let Some(query) = uri.query().filter(|q| !q.is_empty()) {
+        attrs.push(KeyValue::new(URL_QUERY, query.to_owned()));
+    }
+    if let Some(scheme) = scheme(uri) {
+        attrs.push(KeyValue::new(URL_SCHEME, scheme));
+    }
+    let name: Cow<'static, str> = match route(req) {
+        Some(route) => {
+            attrs.push(KeyValue::new(HTTP_ROUTE, route.to_owned()));
+            Cow::Owned(format!("{method} {route}"))
+        }
+        None => Cow::Borrowed(method),
+    };
+    push_connection(&mut attrs, req);
+    SpanBuilder::from_name(name)
+        .with_kind(SpanKind::Server)
+        .with_attributes(attrs)
+}
+
+fn grpc_span<B>(req: &Request<B>) -> SpanBuilder {
+    let mut attrs = Vec::with_capacity(10);
+    attrs.push(KeyValue::new(RPC_SYSTEM, "grpc"));
+    let path = req.uri().path();
+    let name = match grpc::service_method(path) {
+        Some((service, method)) => {
+            attrs.push(KeyValue::new(RPC_SERVICE, service.to_owned()));
+            attrs.push(KeyValue::new(RPC_METHOD, method.to_owned()));
+            Cow::Owned(path[1..].to_owned())
+        }
+        None => Cow::Borrowed(push_method(&mut attrs, req.method())),
+    };
+    push_connection(&mut attrs, req);
+    SpanBuilder::from_name(name)
+        .with_kind(SpanKind::Server)
+        .with_attributes(attrs)
+}

@@ -1,0 +1,628 @@
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Empty, Full};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
+use tower::{service_fn, ServiceBuilder, ServiceExt};
+
+use crate::test_helpers::*;
+use crate::ServerLayer;
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT_ID: &str = "00f067aa0ba902b7";
+
+fn request(uri: &str) -> Request<Empty<Bytes>> {
+    Request::builder().uri(uri).body(Empty::new()).unwrap()
+}
+
+/// Serves `req` through `layer` with a handler answering `status`, reads the whole body.
+async fn serve(
+    layer: ServerLayer,
+    req: Request<Empty<Bytes>>,
+    status: StatusCode,
+) -> Response<Bytes> {
+    let svc = ServiceBuilder::new().layer(layer).service(service_fn(
+        move |_req: Request<Empty<Bytes>>| async move {
+            let mut res = Response::new(Full::new(Bytes::from_static(b"hello")));
+            *res.status_mut() = status;
+            Ok::<_, Infallible>(res)
+        },
+    ));
+    let res = svc.oneshot(req).await.unwrap();
+    let (parts, body) = res.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    Response::from_parts(parts, bytes)
+}
+
+#[tokio::test]
+async fn http_attributes_and_remote_parent() {
+    let h = Harness::new();
+    let req = Request::builder()
+        .uri("http://example.com:8080/users/42?expand=true")
+        .header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"))
+        .header("user-agent", "curl/8.5")
+        .body(Empty::new())
+        .unwrap();
+    let res = serve(h.server_layer(), req, StatusCode::OK).await;
+    assert_eq!(res.body(), "hello");
+    assert!(res.headers().get("traceparent").is_none(), "off by default");
+
+    let span = h.only_span();
+    assert_eq!(span.name, "GET");
+    assert_eq!(span.span_kind, SpanKind::Server);
+    assert_eq!(span.status, Status::Unset);
+    assert_eq!(span.span_context.trace_id().to_string(), TRACE_ID);
+    assert_eq!(span.parent_span_id.to_string(), PARENT_ID);
+    assert!(span.parent_span_is_remote);
+    assert_eq!(str_attr(&span, "http.request.method").unwrap(), "GET");
+    assert_eq!(str_attr(&span, "url.path").unwrap(), "/users/42");
+    assert_eq!(str_attr(&span, "url.query").unwrap(), "expand=true");
+    assert_eq!(str_attr(&span, "url.scheme").unwrap(), "http");
+    assert_eq!(str_attr(&span, "server.address").unwrap(), "example.com");
+    assert_eq!(int_attr(&span, "server.port"), Some(8080));
+    assert_eq!(str_attr(&span, "network.protocol.version").unwrap(), "1.1");
+    assert_eq!(str_attr(&span, "user_agent.original").unwrap(), "curl/8.5");
+    assert_eq!(int_attr(&span, "http.response.status_code"), Some(200));
+    for absent in [
+        "error.type",
+        "http.request.method_original",
+        "http.route",
+        "client.address",
+    ] {
+        assert!(attr(&span, absent).is_none(), "{absent} must be absent");
+    }
+    assert_no_empty_attributes(&span);
+}
+
+#[tokio::test]
+async fn host_header_and_unknown_values_left_out() {
+    let h = Harness::new();
+    let req = Request::builder()
+        .uri("/plain?")
+        .header("host", "svc.team.svc.cluster.local")
+        .header("x-forwarded-for", "10.0.0.7, 10.0.0.1")
+        .body(Empty::new())
+        .unwrap();
+    serve(h.server_layer(), req, StatusCode::OK).await;
+    let span = h.only_span();
+    assert_eq!(
+        str_attr(&span, "server.address").unwrap(),
+        "svc.team.svc.cluster.local"
+    );
+    assert_eq!(str_attr(&span, "client.address").unwrap(), "10.0.0.7");
+    for absent in [
+        "server.port",
+        "url.query",
+        "url.scheme",
+        "user_agent.original",
+    ] {
+        assert!(attr(&span, absent).is_none(), "{absent} must be absent");
+    }
+    assert!(!span.parent_span_id.to_string().is_empty());
+    assert_no_empty_attributes(&span);
+}
+
+#[tokio::test]
+async fn non_standard_method_is_other() {
+    let h = Harness::new();
+    let req = Request::builder()
+        .method(Method::from_bytes(b"PURGE").unwrap())
+        .uri("/cache")
+        .body(Empty::new())
+        .unwrap();
+    serve(h.server_layer(), req, StatusCode::OK).await;
+    let span = h.only_span();
+    assert_eq!(span.name, "HTTP");
+    assert_eq!(str_attr(&span, "http.request.method").unwrap(), "_OTHER");
+    assert_eq!(
+        str_attr(&span, "http.request.method_original").unwrap(),
+        "PURGE"
+    );
+}
+
+#[tokio::test]
+async fn client_error_leaves_status_unset() {
+    let h = Harness::new();
+    serve(h.server_layer(), request("/missing"), StatusCode::NOT_FOUND).await;
+    let span = h.only_span();
+    assert_eq!(span.status, Status::Unset);
+    assert_eq!(int_attr(&span, "http.response.status_code"), Some(404));
+    assert!(attr(&span, "error.type").is_none());
+}
+
+#[tokio::test]
+async fn server_error_sets_error() {
+    let h = Harness::new();
+    serve(
+        h.server_layer(),
+        request("/boom"),
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
+    .await;
+    let span = h.only_span();
+    assert!(matches!(span.status, Status::Error { .. }));
+    assert_eq!(int_attr(&span, "http.response.status_code"), Some(503));
+    assert_eq!(str_attr(&span, "error.type").unwrap(), "503");
+}
+
+#[tokio::test]
+async fn service_error_sets_error_with_type_name() {
+    let h = Harness::new();
+    let svc = ServiceBuilder::new()
+        .layer(h.server_layer())
+        .service(service_fn(|_req: Request<Empty<Bytes>>| async {
+            Err::<Response<Empty<Bytes>>, _>(std::io::Error::other("connection reset"))
+        }));
+    let err = svc.oneshot(request("/x")).await.unwrap_err();
+    assert_eq!(err.to_string(), "connection reset");
+    let span = h.only_span();
+    assert_eq!(
+        span.status,
+        Status::Error {
+            description: "connection reset".into()
+        }
+    );
+    assert_eq!(
+        str_attr(&span, "error.type").unwrap(),
+        "std::io::error::Error"
+    );
+    assert!(attr(&span, "http.response.status_code").is_none());
+}
+
+#[tokio::test]
+async fn panic_in_handler_gives_error_span_and_panics_on() {
+    let h = Harness::new();
+    let svc = ServiceBuilder::new()
+        .layer(h.server_layer())
+        .service(service_fn(|_req: Request<Empty<Bytes>>| async {
+            if true {
+                panic!("handler exploded");
+            }
+            Ok::<_, Infallible>(Response::new(Empty::<Bytes>::new()))
+        }));
+    let join = tokio::spawn(svc.oneshot(request("/panic"))).await;
+    let err = join.expect_err("the panic continues");
+    assert!(err.is_panic());
+    let span = h.only_span();
+    assert_eq!(
+        span.status,
+        Status::Error {
+            description: "handler exploded".into()
+        }
+    );
+    assert_eq!(str_attr(&span, "error.type").unwrap(), "panic");
+}
+
+#[tokio::test]
+async fn nais_routes_are_excluded_in_any_ascii_case() {
+    let h = Harness::new();
+    for path in [
+        "/isAlive",
+        "/ISALIVE",
+        "/isalive",
+        "/internal/isalive",
+        "/internal/isReady",
+        "/internal/health/liveness",
+        "/internal/healthz",
+        "/internal/status",
+        "/metrics",
+        "/internal/prometheus",
+        "/actuator/health",
+        "/grpc.health.v1.Health/Check",
+    ] {
+        serve(h.server_layer(), request(path), StatusCode::OK).await;
+        assert!(h.spans().is_empty(), "{path} must not be traced");
+    }
+    serve(
+        h.server_layer(),
+        request("/isAliveAndKicking"),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(h.spans().len(), 1, "a similar path is traced");
+}
+
+#[tokio::test]
+async fn exclude_adds_and_exclusions_replace() {
+    let h = Harness::new();
+    let added = h.server_layer().exclude("/internal/ready*");
+    serve(added.clone(), request("/internal/READY"), StatusCode::OK).await;
+    serve(added, request("/isAlive"), StatusCode::OK).await;
+    assert!(h.spans().is_empty());
+
+    let replaced = h.server_layer().exclusions(["/only"]);
+    serve(replaced.clone(), request("/only"), StatusCode::OK).await;
+    assert!(h.spans().is_empty());
+    serve(replaced, request("/isAlive"), StatusCode::OK).await;
+    assert_eq!(h.spans().len(), 1, "defaults were replaced");
+}
+
+#[tokio::test]
+async fn filter_predicate_skips_requests() {
+    let h = Harness::new();
+    let layer = h
+        .server_layer()
+        .filter(|req| req.method() != Method::OPTIONS && req.headers().get("x-no-trace").is_none());
+    let options = Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/a")
+        .body(Empty::new())
+        .unwrap();
+    serve(layer.clone(), options, StatusCode::OK).await;
+    let flagged = Request::builder()
+        .uri("/a")
+        .header("x-no-trace", "1")
+        .body(Empty::new())
+        .unwrap();
+    serve(layer.clone(), flagged, StatusCode::OK).await;
+    assert!(h.spans().is_empty());
+    serve(layer, request("/a"), StatusCode::OK).await;
+    assert_eq!(h.spans().len(), 1);
+}
+
+#[tokio::test]
+async fn env_variable_adds_and_drops_defaults() {
+    let h = Harness::new();
+    let lookup = |value: &'static str| {
+        move |name: &str| (name == crate::EXCLUDED_PATHS_ENV).then(|| value.to_owned())
+    };
+
+    let (layer, problems) = ServerLayer::from_env_lookup(lookup("/custom/*, internal"));
+    let layer = layer
+        .tracer(opentelemetry::trace::TracerProvider::tracer(
+            &h.provider,
+            "t",
+        ))
+        .propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new());
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].to_string().contains("NAIS_OTEL_EXCLUDED_PATHS"));
+    assert!(problems[0].to_string().contains("\"internal\""));
+    serve(layer.clone(), request("/custom/thing"), StatusCode::OK).await;
+    serve(layer, request("/isAlive"), StatusCode::OK).await;
+    assert!(h.spans().is_empty(), "added to the defaults");
+
+    let (layer, problems) = ServerLayer::from_env_lookup(lookup("-defaults,/custom/*"));
+    let layer = layer.tracer(opentelemetry::trace::TracerProvider::tracer(
+        &h.provider,
+        "t",
+    ));
+    assert!(problems.is_empty());
+    serve(layer.clone(), request("/custom/thing"), StatusCode::OK).await;
+    assert!(h.spans().is_empty());
+    serve(layer, request("/isAlive"), StatusCode::OK).await;
+    assert_eq!(h.spans().len(), 1, "defaults dropped");
+}
+
+#[tokio::test]
+async fn streaming_body_ends_the_span_late() {
+    let h = Harness::new();
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let rx = std::sync::Mutex::new(Some(rx));
+    let svc = ServiceBuilder::new()
+        .layer(h.server_layer())
+        .service(service_fn(move |_req: Request<Empty<Bytes>>| {
+            let rx = rx.lock().unwrap().take().unwrap();
+            async move { Ok::<_, Infallible>(Response::new(ChannelBody(rx))) }
+        }));
+    let res = svc.oneshot(request("/stream")).await.unwrap();
+    assert!(h.spans().is_empty(), "headers are ready, the body is not");
+
+    tx.send(Bytes::from_static(b"one")).await.unwrap();
+    let mut body = res.into_body();
+    let frame = body.frame().await.unwrap().unwrap();
+    assert_eq!(frame.into_data().unwrap(), "one");
+    assert!(h.spans().is_empty(), "still streaming");
+
+    drop(tx);
+    assert!(body.frame().await.is_none());
+    assert_eq!(h.spans().len(), 1, "ended at the end of the stream");
+}
+
+#[tokio::test]
+async fn dropped_body_ends_the_span() {
+    let h = Harness::new();
+    let (_tx, rx) = tokio::sync::mpsc::channel::<Bytes>(1);
+    let rx = std::sync::Mutex::new(Some(rx));
+    let svc = ServiceBuilder::new()
+        .layer(h.server_layer())
+        .service(service_fn(move |_req: Request<Empty<Bytes>>| {
+            let rx = rx.lock().unwrap().take().unwrap();
+            async move { Ok::<_, Infallible>(Response::new(ChannelBody(rx))) }
+        }));
+    let res = svc.oneshot(request("/stream")).await.unwrap();
+    assert!(h.spans().is_empty());
+    drop(res);
+    assert_eq!(h.spans().len(), 1);
+}
+
+#[tokio::test]
+async fn traceparent_response_header_when_enabled() {
+    let h = Harness::new();
+    let res = serve(
+        h.server_layer().traceparent_response_header(true),
+        request("/x"),
+        StatusCode::OK,
+    )
+    .await;
+    let span = h.only_span();
+    let expected = format!(
+        "00-{}-{}-01",
+        span.span_context.trace_id(),
+        span.span_context.span_id()
+    );
+    assert_eq!(res.headers()["traceparent"], expected.as_str());
+}
+
+#[tokio::test]
+async fn global_propagator_is_the_default() {
+    // Every test that touches the global propagator sets the same one.
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+    );
+    let h = Harness::new();
+    let layer = ServerLayer::new().tracer(opentelemetry::trace::TracerProvider::tracer(
+        &h.provider,
+        "t",
+    ));
+    let req = Request::builder()
+        .uri("/x")
+        .header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"))
+        .body(Empty::new())
+        .unwrap();
+    serve(layer, req, StatusCode::OK).await;
+    let span = h.only_span();
+    assert_eq!(span.span_context.trace_id().to_string(), TRACE_ID);
+    assert_eq!(span.parent_span_id.to_string(), PARENT_ID);
+}
+
+// === gRPC ===
+
+fn grpc_request(path: &str) -> Request<Empty<Bytes>> {
+    Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .version(http::Version::HTTP_2)
+        .header("content-type", "application/grpc+proto")
+        .body(Empty::new())
+        .unwrap()
+}
+
+fn grpc_trailers(code: &'static str) -> HeaderMap {
+    let mut trailers = HeaderMap::new();
+    trailers.insert("grpc-status", code.parse().unwrap());
+    trailers
+}
+
+/// Serves a gRPC call whose status is in the trailers (`in_trailers`) or the headers.
+async fn serve_grpc(h: &Harness, path: &str, code: &'static str, in_trailers: bool) {
+    let svc = ServiceBuilder::new()
+        .layer(h.server_layer())
+        .service(service_fn(move |_req: Request<Empty<Bytes>>| async move {
+            let mut res = if in_trailers {
+                Response::new(FramesBody::data_then_trailers("msg", grpc_trailers(code)))
+            } else {
+                let mut res = Response::new(FramesBody::default());
+                res.headers_mut()
+                    .insert("grpc-status", code.parse().unwrap());
+                res
+            };
+            res.headers_mut()
+                .insert("content-type", "application/grpc".parse().unwrap());
+            Ok::<_, Infallible>(res)
+        }));
+    let res = svc.oneshot(grpc_request(path)).await.unwrap();
+    res.into_body().collect().await.unwrap();
+}
+
+#[tokio::test]
+async fn grpc_span_name_and_attributes() {
+    let h = Harness::new();
+    serve_grpc(&h, "/helloworld.Greeter/SayHello", "0", true).await;
+    let span = h.only_span();
+    assert_eq!(span.name, "helloworld.Greeter/SayHello");
+    assert_eq!(span.span_kind, SpanKind::Server);
+    assert_eq!(str_attr(&span, "rpc.system").unwrap(), "grpc");
+    assert_eq!(
+        str_attr(&span, "rpc.service").unwrap(),
+        "helloworld.Greeter"
+    );
+    assert_eq!(str_attr(&span, "rpc.method").unwrap(), "SayHello");
+    assert_eq!(int_attr(&span, "rpc.grpc.status_code"), Some(0));
+    assert_eq!(str_attr(&span, "network.protocol.version").unwrap(), "2");
+    assert_eq!(span.status, Status::Unset);
+    assert_no_empty_attributes(&span);
+}
+
+#[tokio::test]
+async fn grpc_status_from_trailers() {
+    let h = Harness::new();
+    serve_grpc(&h, "/helloworld.Greeter/SayHello", "13", true).await;
+    let span = h.only_span();
+    assert_eq!(int_attr(&span, "rpc.grpc.status_code"), Some(13));
+    assert!(matches!(span.status, Status::Error { .. }));
+    assert_eq!(str_attr(&span, "error.type").unwrap(), "INTERNAL");
+}
+
+#[tokio::test]
+async fn grpc_status_from_headers() {
+    let h = Harness::new();
+    serve_grpc(&h, "/helloworld.Greeter/SayHello", "14", false).await;
+    let span = h.only_span();
+    assert_eq!(int_attr(&span, "rpc.grpc.status_code"), Some(14));
+    assert_eq!(str_attr(&span, "error.type").unwrap(), "UNAVAILABLE");
+    assert!(matches!(span.status, Status::Error { .. }));
+}
+
+#[tokio::test]
+async fn grpc_caller_errors_are_not_server_errors() {
+    let h = Harness::new();
+    // NOT_FOUND (5) and INVALID_ARGUMENT (3) are the caller's fault.
+    serve_grpc(&h, "/helloworld.Greeter/SayHello", "5", false).await;
+    serve_grpc(&h, "/helloworld.Greeter/SayHello", "3", true).await;
+    for span in h.spans() {
+        assert_eq!(span.status, Status::Unset);
+        assert!(attr(&span, "error.type").is_none());
+    }
+}
+
+#[tokio::test]
+async fn grpc_health_is_excluded() {
+    let h = Harness::new();
+    serve_grpc(&h, "/grpc.health.v1.Health/Check", "0", true).await;
+    serve_grpc(&h, "/grpc.health.v1.Health/Watch", "0", true).await;
+    assert!(h.spans().is_empty());
+}
+
+// === nesting ===
+
+/// Server span → handler tracing span → client span, across the layers; the request the
+/// client sends carries the client span's own id.
+#[tokio::test]
+async fn handler_and_client_spans_nest_under_the_request_span() {
+    use tracing::Instrument;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let h = Harness::new();
+    let subscriber =
+        tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(
+            opentelemetry::trace::TracerProvider::tracer(&h.provider, "tracing"),
+        ));
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let downstream = {
+        let sent = sent.clone();
+        service_fn(move |req: Request<Empty<Bytes>>| {
+            *sent.lock().unwrap() = req
+                .headers()
+                .get("traceparent")
+                .map(|v| v.to_str().unwrap().to_owned());
+            async { Ok::<_, Infallible>(Response::new(Empty::<Bytes>::new())) }
+        })
+    };
+    let client = ServiceBuilder::new()
+        .layer(h.client_layer())
+        .service(downstream);
+
+    let server = ServiceBuilder::new()
+        .layer(h.server_layer())
+        .service(service_fn(move |_req: Request<Empty<Bytes>>| {
+            let client = client.clone();
+            async move {
+                let res = client
+                    .oneshot(
+                        Request::builder()
+                            .uri("http://downstream/api")
+                            .body(Empty::new())
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                drop(res);
+                Ok::<_, Infallible>(Response::new(Empty::<Bytes>::new()))
+            }
+            .instrument(tracing::info_span!("handler"))
+        }));
+    let req = Request::builder()
+        .uri("/orders")
+        .header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"))
+        .body(Empty::new())
+        .unwrap();
+    drop(server.oneshot(req).await.unwrap());
+
+    let spans = h.spans();
+    assert_eq!(spans.len(), 3, "{spans:#?}");
+    let by_kind = |kind: SpanKind| spans.iter().find(|s| s.span_kind == kind).unwrap();
+    let server_span = by_kind(SpanKind::Server);
+    let client_span = by_kind(SpanKind::Client);
+    let handler_span = spans.iter().find(|s| s.name == "handler").unwrap();
+
+    for span in &spans {
+        assert_eq!(span.span_context.trace_id().to_string(), TRACE_ID);
+    }
+    assert_eq!(server_span.parent_span_id.to_string(), PARENT_ID);
+    assert_eq!(
+        handler_span.parent_span_id,
+        server_span.span_context.span_id()
+    );
+    assert_eq!(
+        client_span.parent_span_id,
+        handler_span.span_context.span_id()
+    );
+    let traceparent = sent.lock().unwrap().clone().unwrap();
+    assert_eq!(
+        traceparent,
+        format!("00-{TRACE_ID}-{}-01", client_span.span_context.span_id())
+    );
+}
+
+/// Without tracing, a client call in the handler is a child of the request span.
+#[tokio::test]
+async fn request_span_is_current_in_the_handler() {
+    let h = Harness::new();
+    let svc = ServiceBuilder::new()
+        .layer(h.server_layer())
+        .service(service_fn(|_req: Request<Empty<Bytes>>| async {
+            let cx = opentelemetry::Context::current();
+            let id = cx.span().span_context().span_id().to_string();
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(id))))
+        }));
+    let res = svc.oneshot(request("/x")).await.unwrap();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let span = h.only_span();
+    assert_eq!(body, span.span_context.span_id().to_string());
+}
+
+// === axum ===
+
+#[cfg(feature = "axum")]
+mod axum_integration {
+    use super::*;
+    use axum::extract::ConnectInfo;
+    use axum::routing::get;
+    use axum::Router;
+
+    #[tokio::test]
+    async fn route_from_matched_path_and_peer_from_connect_info() {
+        let h = Harness::new();
+        let app: Router = Router::new()
+            .route("/users/{id}", get(|| async { "user" }))
+            .layer(h.server_layer());
+        let mut req = Request::builder()
+            .uri("/users/42")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        req.extensions_mut()
+            .insert(ConnectInfo(std::net::SocketAddr::from((
+                [10, 1, 2, 3],
+                45678,
+            ))));
+        let res = app.oneshot(req).await.unwrap();
+        res.into_body().collect().await.unwrap();
+        let span = h.only_span();
+        assert_eq!(span.name, "GET /users/{id}");
+        assert_eq!(str_attr(&span, "http.route").unwrap(), "/users/{id}");
+        assert_eq!(str_attr(&span, "url.path").unwrap(), "/users/42");
+        assert_eq!(str_attr(&span, "client.address").unwrap(), "10.1.2.3");
+        assert_eq!(str_attr(&span, "network.peer.address").unwrap(), "10.1.2.3");
+        assert_eq!(int_attr(&span, "network.peer.port"), Some(45678));
+    }
+
+    #[tokio::test]
+    async fn outside_the_router_there_is_no_route() {
+        let h = Harness::new();
+        let app = ServiceBuilder::new()
+            .layer(h.server_layer())
+            .service(Router::new().route("/users/{id}", get(|| async { "user" })));
+        let req = Request::builder()
+            .uri("/users/42")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = app.oneshot(req).await.unwrap();
+        res.into_body().collect().await.unwrap();
+        let span = h.only_span();
+        assert_eq!(span.name, "GET");
+        assert!(attr(&span, "http.route").is_none());
+    }
+}
