@@ -20,6 +20,9 @@ use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 use opentelemetry::Context;
 
+/// Header name and value pairs, in order.
+type Headers<'a> = Vec<(&'a str, &'a str)>;
+
 const TRACE_ID: &str = "12345678901234567890123456789012";
 
 fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
@@ -190,7 +193,7 @@ fn tracestate_is_inherited() {
         "bar21=21,bar22=22,bar23=23,bar24=24,bar25=25,bar26=26,bar27=27,bar28=28,bar29=29,bar30=30",
         "bar31=31,bar32=32",
     ];
-    let cases: Vec<(Vec<(&str, &str)>, String, &str)> = vec![
+    let cases: Vec<(Headers<'_>, String, &str)> = vec![
         // suite: test_tracestate_included_traceparent_included
         (vec![("tracestate", "foo=1,bar=2")], "foo=1,bar=2".into(), "inherited"),
         // suite: test_tracestate_header_name_valid_casing
@@ -247,7 +250,7 @@ fn invalid_tracestate_is_dropped_and_traceparent_kept() {
         "bar21=21,bar22=22,bar23=23,bar24=24,bar25=25,bar26=26,bar27=27,bar28=28,bar29=29,bar30=30",
         "bar31=31,bar32=32,bar33=33",
     ];
-    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<(Headers<'_>, &str)> = vec![
         // suite: test_tracestate_header_name
         (vec![("trace-state", "foo=1")], "wrong name trace-state"),
         (vec![("trace.state", "foo=1")], "wrong name trace.state"),
