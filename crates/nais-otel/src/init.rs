@@ -413,7 +413,11 @@ fn build_provider(
                     .map_err(|why| {
                         InitError::new(
                             InitErrorKind::Exporter,
-                            format!("{} ({}): {why}", config.endpoint, protocol_name(config.protocol)),
+                            format!(
+                                "{} ({}): {why}",
+                                config.endpoint,
+                                protocol_name(config.protocol)
+                            ),
                         )
                     })?;
             let processor = BatchSpanProcessor::builder(exporter)

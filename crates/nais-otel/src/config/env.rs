@@ -14,10 +14,7 @@ pub(super) fn get(lookup: &Lookup<'_>, name: &'static str) -> Option<String> {
 }
 
 /// The first of several variables that is set, with its name.
-pub(super) fn first(
-    lookup: &Lookup<'_>,
-    names: &[&'static str],
-) -> Option<(&'static str, String)> {
+pub(super) fn first(lookup: &Lookup<'_>, names: &[&'static str]) -> Option<(&'static str, String)> {
     names
         .iter()
         .find_map(|name| get(lookup, name).map(|value| (*name, value)))

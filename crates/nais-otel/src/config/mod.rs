@@ -387,7 +387,10 @@ impl Config {
         let headers = read_headers(lookup, &mut problems);
         let timeout = env::first(
             lookup,
-            &[OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, OTEL_EXPORTER_OTLP_TIMEOUT],
+            &[
+                OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+                OTEL_EXPORTER_OTLP_TIMEOUT,
+            ],
         )
         .and_then(|(name, value)| env::millis(name, &value, &mut problems))
         .filter(|timeout| !timeout.is_zero())
@@ -710,10 +713,7 @@ fn read_sampler(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> Sampl
     }
 }
 
-fn read_propagators(
-    lookup: &Lookup<'_>,
-    problems: &mut Vec<ConfigProblem>,
-) -> Vec<PropagatorKind> {
+fn read_propagators(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> Vec<PropagatorKind> {
     let default = vec![PropagatorKind::TraceContext, PropagatorKind::Baggage];
     let Some(value) = env::get(lookup, OTEL_PROPAGATORS) else {
         return default;
@@ -732,7 +732,9 @@ fn read_propagators(
                 problems.push(ConfigProblem::new(
                     OTEL_PROPAGATORS,
                     &value,
-                    format!("unknown propagator `{name}` skipped; known: tracecontext, baggage, none"),
+                    format!(
+                        "unknown propagator `{name}` skipped; known: tracecontext, baggage, none"
+                    ),
                 ));
                 continue;
             }
@@ -775,7 +777,8 @@ fn read_batch(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> BatchCo
     if let Some(size) = env::number_var(lookup, OTEL_BSP_MAX_QUEUE_SIZE, 1, 1 << 24, problems) {
         batch.max_queue_size = size as usize;
     }
-    if let Some(size) = env::number_var(lookup, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 1, 1 << 24, problems)
+    if let Some(size) =
+        env::number_var(lookup, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 1, 1 << 24, problems)
     {
         batch.max_export_batch_size = size as usize;
     }
@@ -823,10 +826,15 @@ fn read_limits(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> Limits
     );
     let span_event_count = read(OTEL_SPAN_EVENT_COUNT_LIMIT, None, defaults.span_event_count);
     let span_link_count = read(OTEL_SPAN_LINK_COUNT_LIMIT, None, defaults.span_link_count);
-    let attribute_value_length =
-        env::number_var(lookup, OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, 0, max, problems)
-            .or(general_length)
-            .map(|n| n as usize);
+    let attribute_value_length = env::number_var(
+        lookup,
+        OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+        0,
+        max,
+        problems,
+    )
+    .or(general_length)
+    .map(|n| n as usize);
     Limits {
         span_attribute_count,
         attribute_value_length,
@@ -864,3 +872,5 @@ fn read_log_format(
     }
 }
 
+#[cfg(test)]
+mod tests;

@@ -3,8 +3,8 @@
 use opentelemetry::KeyValue;
 
 use super::{
-    env, ConfigProblem, Lookup, NAIS_APP_IMAGE, NAIS_APP_NAME, NAIS_CLUSTER_NAME,
-    NAIS_NAMESPACE, NAIS_POD_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME,
+    env, ConfigProblem, Lookup, NAIS_APP_IMAGE, NAIS_APP_NAME, NAIS_CLUSTER_NAME, NAIS_NAMESPACE,
+    NAIS_POD_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME,
 };
 
 /// Reads the service name and the other resource attributes.

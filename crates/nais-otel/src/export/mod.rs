@@ -14,14 +14,14 @@ mod otlp;
 mod prepare;
 mod stats;
 
+pub use self::stats::SpanCounts;
 pub(crate) use self::{
-    otlp::load_tls,
     console::ConsoleExporter,
+    otlp::load_tls,
     otlp::{OtlpExporter, OtlpSettings},
     prepare::Preparer,
     stats::{CountingProcessor, Stats},
 };
-pub use self::stats::SpanCounts;
 
 use std::sync::{Arc, OnceLock};
 

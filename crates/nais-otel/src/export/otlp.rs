@@ -179,7 +179,8 @@ impl OtlpExporter {
             .spawn(move || {
                 // Nothing the gRPC stack logs on this thread may become a span or a
                 // log line of the application: that would loop back into export.
-                let _quiet = tracing::subscriber::set_default(tracing::subscriber::NoSubscriber::new());
+                let _quiet =
+                    tracing::subscriber::set_default(tracing::subscriber::NoSubscriber::new());
                 let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
                 runtime.block_on(run(receiver, settings, endpoint, worker_stats, diagnostics));
             })
@@ -368,12 +369,13 @@ impl Transport {
                         })?;
                     builder = builder.header(http::header::CONTENT_ENCODING, "gzip");
                 }
-                let mut http_request = builder
-                    .body(Full::new(Bytes::from(body)))
-                    .map_err(|error| Failure {
-                        message: error.to_string(),
-                        retry: false,
-                    })?;
+                let mut http_request =
+                    builder
+                        .body(Full::new(Bytes::from(body)))
+                        .map_err(|error| Failure {
+                            message: error.to_string(),
+                            retry: false,
+                        })?;
                 http_request.headers_mut().extend(headers.clone());
                 let response = tokio::time::timeout(timeout, client.request(http_request))
                     .await
@@ -457,7 +459,9 @@ async fn run(
                 || format!("cannot export spans to {}: {error}", settings.endpoint),
             );
             while let Some(job) = jobs.recv().await {
-                let _ = job.reply.send(Err(OTelSdkError::InternalFailure(error.clone())));
+                let _ = job
+                    .reply
+                    .send(Err(OTelSdkError::InternalFailure(error.clone())));
             }
             return;
         }
@@ -562,7 +566,11 @@ impl Health {
                     "span export works again"
                 )
             },
-            || format!("span export to {endpoint} works again after {outage_ms} ms; {lost} spans lost"),
+            || {
+                format!(
+                    "span export to {endpoint} works again after {outage_ms} ms; {lost} spans lost"
+                )
+            },
         );
     }
 }

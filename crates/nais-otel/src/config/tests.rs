@@ -1,0 +1,523 @@
+use std::{collections::HashMap, time::Duration};
+
+use super::*;
+
+fn from(vars: &[(&str, &str)]) -> Config {
+    let env: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    Config::from_lookup(move |name| env.get(name).cloned())
+}
+
+fn problem_vars(config: &Config) -> Vec<&'static str> {
+    config.problems.iter().map(|p| p.variable).collect()
+}
+
+/// The environment NAIS injects into a pod with tracing enabled
+/// (`../shared/nais.md`), verbatim.
+fn nais_env() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("OTEL_SERVICE_NAME", "dogs"),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.name=dogs,service.namespace=dogbook,nais.backend=grafana-lgtm;elastic-apm,k8s.container.name=dogs,k8s.deployment.name=dogs,k8s.namespace.name=dogbook,k8s.node.name=node-1,k8s.pod.name=dogs-7d9f8-abcde,k8s.replicaset.name=dogs-7d9f8,service.instance.id=dogs-7d9f8-abcde,service.version=2024.11.21-abc123",
+        ),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://opentelemetry-collector.nais-system:4317"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_INSECURE", "true"),
+        ("OTEL_PROPAGATORS", "tracecontext,baggage"),
+        ("OTEL_TRACES_SAMPLER", "parentbased_always_on"),
+        ("OTEL_LOGS_EXPORTER", "none"),
+        ("NAIS_APP_NAME", "dogs"),
+        ("NAIS_NAMESPACE", "dogbook"),
+        ("NAIS_APP_IMAGE", "europe-north1-docker.pkg.dev/nais-management/dogbook/dogs:2024.11.21-abc123"),
+        ("NAIS_CLUSTER_NAME", "dev-gcp"),
+        ("NAIS_CLIENT_ID", "dev-gcp:dogbook:dogs"),
+        ("NAIS_POD_NAME", "dogs-7d9f8-abcde"),
+        ("PORT", "8080"),
+        ("BIND_ADDRESS", "0.0.0.0:8080"),
+    ]
+}
+
+#[test]
+fn nais_environment_exactly_as_injected() {
+    let config = from(&nais_env());
+    assert!(config.problems.is_empty(), "{:?}", config.problems);
+    assert!(!config.disabled);
+    assert!(config.on_nais);
+    assert_eq!(config.service_name, "dogs");
+    assert_eq!(config.exporter, ExporterKind::Otlp);
+    assert_eq!(config.protocol, Protocol::Grpc);
+    assert_eq!(
+        config.endpoint,
+        "http://opentelemetry-collector.nais-system:4317"
+    );
+    assert!(config.endpoint_error.is_none());
+    assert_eq!(config.sampler, SamplerConfig::ParentBasedAlwaysOn);
+    assert_eq!(
+        config.propagators,
+        vec![PropagatorKind::TraceContext, PropagatorKind::Baggage]
+    );
+    assert_eq!(config.log.format, LogFormat::Json);
+    for (key, value) in [
+        ("service.namespace", "dogbook"),
+        ("k8s.namespace.name", "dogbook"),
+        ("k8s.pod.name", "dogs-7d9f8-abcde"),
+        ("k8s.cluster.name", "dev-gcp"),
+        ("k8s.node.name", "node-1"),
+        ("service.version", "2024.11.21-abc123"),
+        ("service.instance.id", "dogs-7d9f8-abcde"),
+        ("nais.backend", "grafana-lgtm;elastic-apm"),
+    ] {
+        assert_eq!(
+            config.resource_attribute(key).as_deref(),
+            Some(value),
+            "{key}"
+        );
+    }
+    // service.name is carried once, as the service name, not twice.
+    assert!(config
+        .resource_attributes
+        .iter()
+        .all(|kv| kv.key.as_str() != "service.name"));
+}
+
+#[test]
+fn laptop_with_no_variables() {
+    let config = from(&[]);
+    assert!(config.problems.is_empty());
+    assert!(!config.on_nais);
+    assert!(config.service_name.starts_with("unknown_service:"));
+    assert_eq!(config.endpoint, DEFAULT_GRPC_ENDPOINT);
+    assert_eq!(config.protocol, Protocol::Grpc);
+    assert_eq!(config.timeout, Duration::from_secs(10));
+    assert_eq!(config.compression, Compression::None);
+    assert_eq!(config.batch, BatchConfig::default());
+    assert_eq!(config.limits, Limits::default());
+    assert_eq!(config.log.format, LogFormat::Text);
+    assert_eq!(config.log.filter, "info");
+    assert!(config.resource_attributes.is_empty());
+}
+
+#[test]
+fn nais_derived_attributes_lose_to_otel_values() {
+    let config = from(&[
+        ("NAIS_NAMESPACE", "from-nais"),
+        ("NAIS_APP_IMAGE", "ghcr.io/navikt/app:1.0"),
+        ("NAIS_APP_NAME", "nais-name"),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.namespace=from-otel,service.version=2.0",
+        ),
+    ]);
+    assert_eq!(config.service_name, "nais-name");
+    assert_eq!(
+        config.resource_attribute("service.namespace").as_deref(),
+        Some("from-otel")
+    );
+    assert_eq!(
+        config.resource_attribute("k8s.namespace.name").as_deref(),
+        Some("from-nais")
+    );
+    assert_eq!(
+        config.resource_attribute("service.version").as_deref(),
+        Some("2.0")
+    );
+}
+
+#[test]
+fn service_name_precedence() {
+    #[rustfmt::skip]
+    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+        (&[("OTEL_SERVICE_NAME", "a"), ("OTEL_RESOURCE_ATTRIBUTES", "service.name=b"), ("NAIS_APP_NAME", "c")], "a", "OTEL_SERVICE_NAME wins"),
+        (&[("OTEL_RESOURCE_ATTRIBUTES", "service.name=b"), ("NAIS_APP_NAME", "c")], "b", "resource attribute beats NAIS"),
+        (&[("NAIS_APP_NAME", "c")], "c", "NAIS_APP_NAME is the fallback"),
+        (&[("OTEL_SERVICE_NAME", "  "), ("NAIS_APP_NAME", "c")], "c", "blank counts as unset"),
+    ];
+    for (vars, expected, reason) in cases {
+        assert_eq!(from(vars).service_name, *expected, "{reason}");
+    }
+}
+
+#[test]
+fn resource_attributes_percent_decoded_and_bad_pairs_skipped() {
+    let config = from(&[(
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "team=dog%20book,broken,deployment.environment.name=dev,=x,emoji=%F0%9F%90%95",
+    )]);
+    assert_eq!(
+        config.resource_attribute("team").as_deref(),
+        Some("dog book")
+    );
+    assert_eq!(
+        config
+            .resource_attribute("deployment.environment.name")
+            .as_deref(),
+        Some("dev")
+    );
+    assert_eq!(config.resource_attribute("emoji").as_deref(), Some("🐕"));
+    assert_eq!(config.problems.len(), 2, "{:?}", config.problems);
+    assert!(config
+        .problems
+        .iter()
+        .all(|p| p.variable == OTEL_RESOURCE_ATTRIBUTES));
+    assert!(config.problems[0].message.contains("`broken`"));
+}
+
+#[test]
+fn image_tags() {
+    #[rustfmt::skip]
+    let cases = [
+        ("europe-north1-docker.pkg.dev/nais/team/app:2024.11.21-abc", Some("2024.11.21-abc"), "tag"),
+        ("registry:5000/app", None, "port is not a tag"),
+        ("registry:5000/app:v1", Some("v1"), "port and tag"),
+        ("app@sha256:abcd", None, "digest only"),
+        ("app:v2@sha256:abcd", Some("v2"), "tag and digest"),
+        ("app:", None, "empty tag"),
+    ];
+    for (image, expected, reason) in cases {
+        assert_eq!(service_version_from_image(image), expected, "{reason}");
+    }
+}
+
+#[test]
+fn sdk_disabled() {
+    #[rustfmt::skip]
+    let cases: &[(&str, bool, bool, &str)] = &[
+        ("true", true, false, "true"),
+        ("TRUE", true, false, "case-insensitive"),
+        ("false", false, false, "false"),
+        ("yes", false, true, "anything else is false, with a warning"),
+        ("", false, false, "empty is unset"),
+    ];
+    for (value, disabled, problem, reason) in cases {
+        let config = from(&[(OTEL_SDK_DISABLED, value)]);
+        assert_eq!(config.disabled, *disabled, "{reason}");
+        assert_eq!(!config.problems.is_empty(), *problem, "{reason}");
+    }
+}
+
+#[test]
+fn exporters() {
+    #[rustfmt::skip]
+    let cases: &[(&str, ExporterKind, usize, &str)] = &[
+        ("otlp", ExporterKind::Otlp, 0, "otlp"),
+        ("console", ExporterKind::Console, 0, "console"),
+        ("logging", ExporterKind::Console, 0, "old name of console"),
+        ("none", ExporterKind::None, 0, "none"),
+        ("NONE", ExporterKind::None, 0, "case-insensitive"),
+        ("zipkin", ExporterKind::Otlp, 1, "unknown warns, default used"),
+        ("zipkin,console", ExporterKind::Console, 1, "unknown skipped, known used"),
+        ("otlp,console", ExporterKind::Otlp, 1, "one exporter only"),
+    ];
+    for (value, kind, problems, reason) in cases {
+        let config = from(&[(OTEL_TRACES_EXPORTER, value)]);
+        assert_eq!(config.exporter, *kind, "{reason}");
+        assert_eq!(config.problems.len(), *problems, "{reason}");
+    }
+}
+
+#[test]
+fn protocols_and_endpoints() {
+    #[rustfmt::skip]
+    let cases: &[(&[(&str, &str)], Protocol, &str, &str)] = &[
+        (&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")], Protocol::Grpc, "http://localhost:4317", "grpc default endpoint"),
+        (&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")], Protocol::HttpProtobuf, "http://localhost:4318/v1/traces", "http default endpoint"),
+        (&[("OTEL_EXPORTER_PROTOCOL", "http/protobuf")], Protocol::HttpProtobuf, "http://localhost:4318/v1/traces", "old NAIS spelling"),
+        (&[("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")], Protocol::Grpc, "http://localhost:4317", "traces protocol wins"),
+        (&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"), ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/")], Protocol::HttpProtobuf, "http://c:4318/v1/traces", "generic endpoint gets /v1/traces"),
+        (&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"), ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/custom")], Protocol::HttpProtobuf, "http://c:4318/custom", "traces endpoint as is"),
+        (&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4317"), ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://b:4317")], Protocol::Grpc, "http://b:4317", "traces endpoint wins"),
+        (&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"), ("OTEL_EXPORTER_OTLP_INSECURE", "true")], Protocol::Grpc, "http://collector:4317", "insecure without scheme"),
+        (&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317")], Protocol::Grpc, "https://collector:4317", "secure by default without scheme"),
+        (&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://tempo.example:443"), ("OTEL_EXPORTER_OTLP_INSECURE", "true")], Protocol::Grpc, "https://tempo.example:443", "insecure does not override a scheme"),
+    ];
+    for (vars, protocol, endpoint, reason) in cases {
+        let config = from(vars);
+        assert_eq!(config.protocol, *protocol, "{reason}");
+        assert_eq!(config.endpoint, *endpoint, "{reason}");
+        assert!(
+            config.problems.is_empty(),
+            "{reason}: {:?}",
+            config.problems
+        );
+        assert!(config.endpoint_error.is_none(), "{reason}");
+    }
+}
+
+#[test]
+fn bad_protocols_fall_back_to_grpc() {
+    for (value, reason) in [("http/json", "unsupported"), ("carrier-pigeon", "unknown")] {
+        let config = from(&[(OTEL_EXPORTER_OTLP_PROTOCOL, value)]);
+        assert_eq!(config.protocol, Protocol::Grpc, "{reason}");
+        assert_eq!(
+            problem_vars(&config),
+            vec![OTEL_EXPORTER_OTLP_PROTOCOL],
+            "{reason}"
+        );
+    }
+}
+
+#[test]
+fn malformed_endpoints_are_errors_naming_the_variable_and_value() {
+    #[rustfmt::skip]
+    let cases = [
+        ("http://", "no host"),
+        ("ftp://collector:21", "wrong scheme"),
+        ("http://exa mple:4317", "space"),
+        ("://nohost", "empty scheme"),
+    ];
+    for (value, reason) in cases {
+        let config = from(&[(OTEL_EXPORTER_OTLP_ENDPOINT, value)]);
+        let error = config
+            .endpoint_error
+            .unwrap_or_else(|| panic!("{reason}: accepted {value}"));
+        assert_eq!(error.variable, OTEL_EXPORTER_OTLP_ENDPOINT, "{reason}");
+        assert_eq!(error.value, value, "{reason}");
+        assert!(error.to_string().contains(value), "{reason}");
+    }
+}
+
+#[test]
+fn headers_decoded_and_never_echoed() {
+    let config = from(&[(
+        OTEL_EXPORTER_OTLP_HEADERS,
+        "Authorization=Basic%20c2VjcmV0,x-scope-orgid=team,broken-secret-value,bad header=x",
+    )]);
+    assert_eq!(
+        config.headers.0,
+        vec![
+            ("authorization".to_owned(), "Basic c2VjcmV0".to_owned()),
+            ("x-scope-orgid".to_owned(), "team".to_owned()),
+        ]
+    );
+    assert_eq!(config.problems.len(), 2, "{:?}", config.problems);
+    let all_text = format!("{:?} {:?}", config.problems, config.headers);
+    assert!(!all_text.contains("c2VjcmV0"), "{all_text}");
+    assert!(!all_text.contains("broken-secret-value"), "{all_text}");
+    assert!(all_text.contains("authorization"));
+}
+
+#[test]
+fn traces_headers_replace_generic_headers() {
+    let config = from(&[
+        (OTEL_EXPORTER_OTLP_HEADERS, "a=1,b=2"),
+        (OTEL_EXPORTER_OTLP_TRACES_HEADERS, "c=3"),
+    ]);
+    assert_eq!(config.headers.0, vec![("c".to_owned(), "3".to_owned())]);
+}
+
+#[test]
+fn timeouts_and_compression() {
+    #[rustfmt::skip]
+    let cases: &[(&[(&str, &str)], Duration, Compression, usize, &str)] = &[
+        (&[("OTEL_EXPORTER_OTLP_TIMEOUT", "2500")], Duration::from_millis(2500), Compression::None, 0, "ms"),
+        (&[("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"), ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "100")], Duration::from_millis(100), Compression::None, 0, "traces wins"),
+        (&[("OTEL_EXPORTER_OTLP_TIMEOUT", "10s")], Duration::from_secs(10), Compression::None, 1, "not a number"),
+        (&[("OTEL_EXPORTER_OTLP_TIMEOUT", "-5")], Duration::from_secs(10), Compression::None, 1, "negative"),
+        (&[("OTEL_EXPORTER_OTLP_TIMEOUT", "0")], Duration::from_secs(10), Compression::None, 0, "zero means default"),
+        (&[("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")], Duration::from_secs(10), Compression::Gzip, 0, "gzip"),
+        (&[("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "GZIP")], Duration::from_secs(10), Compression::Gzip, 0, "traces gzip"),
+        (&[("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd")], Duration::from_secs(10), Compression::None, 1, "unsupported"),
+    ];
+    for (vars, timeout, compression, problems, reason) in cases {
+        let config = from(vars);
+        assert_eq!(config.timeout, *timeout, "{reason}");
+        assert_eq!(config.compression, *compression, "{reason}");
+        assert_eq!(
+            config.problems.len(),
+            *problems,
+            "{reason}: {:?}",
+            config.problems
+        );
+    }
+}
+
+#[test]
+fn certificates() {
+    let config = from(&[
+        (OTEL_EXPORTER_OTLP_CERTIFICATE, "/etc/ca.pem"),
+        (
+            OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE,
+            "/etc/client.pem",
+        ),
+        (OTEL_EXPORTER_OTLP_CLIENT_KEY, "/etc/client.key"),
+    ]);
+    assert_eq!(
+        config.tls.certificate.as_deref(),
+        Some(std::path::Path::new("/etc/ca.pem"))
+    );
+    assert_eq!(
+        config.tls.client_certificate.as_deref(),
+        Some(std::path::Path::new("/etc/client.pem"))
+    );
+    assert_eq!(
+        config.tls.client_key.as_deref(),
+        Some(std::path::Path::new("/etc/client.key"))
+    );
+}
+
+#[test]
+fn samplers() {
+    #[rustfmt::skip]
+    let cases: &[(&str, Option<&str>, SamplerConfig, usize, &str)] = &[
+        ("always_on", None, SamplerConfig::AlwaysOn, 0, "always_on"),
+        ("always_off", None, SamplerConfig::AlwaysOff, 0, "always_off"),
+        ("traceidratio", Some("0.25"), SamplerConfig::TraceIdRatio(0.25), 0, "ratio"),
+        ("traceidratio", None, SamplerConfig::TraceIdRatio(1.0), 0, "ratio defaults to 1"),
+        ("traceidratio", Some("1.5"), SamplerConfig::TraceIdRatio(1.0), 1, "ratio out of range"),
+        ("traceidratio", Some("half"), SamplerConfig::TraceIdRatio(1.0), 1, "ratio not a number"),
+        ("parentbased_always_on", None, SamplerConfig::ParentBasedAlwaysOn, 0, "pb on"),
+        ("parentbased_always_off", None, SamplerConfig::ParentBasedAlwaysOff, 0, "pb off"),
+        ("parentbased_traceidratio", Some("0.1"), SamplerConfig::ParentBasedTraceIdRatio(0.1), 0, "pb ratio"),
+        ("jaeger_remote", None, SamplerConfig::ParentBasedAlwaysOn, 1, "unsupported"),
+        ("parentbased_jaeger_remote", None, SamplerConfig::ParentBasedAlwaysOn, 1, "unsupported"),
+        ("xray", None, SamplerConfig::ParentBasedAlwaysOn, 1, "unsupported"),
+        ("sometimes", None, SamplerConfig::ParentBasedAlwaysOn, 1, "unknown"),
+    ];
+    for (name, arg, sampler, problems, reason) in cases {
+        let mut vars = vec![(OTEL_TRACES_SAMPLER, *name)];
+        if let Some(arg) = arg {
+            vars.push((OTEL_TRACES_SAMPLER_ARG, arg));
+        }
+        let config = from(&vars);
+        assert_eq!(config.sampler, *sampler, "{reason}");
+        assert_eq!(config.problems.len(), *problems, "{reason}");
+    }
+}
+
+#[test]
+fn propagators() {
+    use PropagatorKind::{Baggage, TraceContext};
+    #[rustfmt::skip]
+    let cases: &[(&str, &[PropagatorKind], usize, &str)] = &[
+        ("tracecontext,baggage", &[TraceContext, Baggage], 0, "NAIS value"),
+        ("baggage", &[Baggage], 0, "baggage only"),
+        ("tracecontext", &[TraceContext], 0, "trace context only"),
+        ("none", &[], 0, "none"),
+        ("b3,tracecontext", &[TraceContext], 1, "unknown skipped with a warning"),
+        ("b3", &[TraceContext, Baggage], 1, "nothing usable keeps the default"),
+        ("none,tracecontext", &[], 1, "none with others"),
+        ("tracecontext,tracecontext", &[TraceContext], 0, "duplicates folded"),
+    ];
+    for (value, expected, problems, reason) in cases {
+        let config = from(&[(OTEL_PROPAGATORS, value)]);
+        assert_eq!(config.propagators, *expected, "{reason}");
+        assert_eq!(config.problems.len(), *problems, "{reason}");
+    }
+}
+
+#[test]
+fn batch_processor() {
+    let config = from(&[
+        (OTEL_BSP_SCHEDULE_DELAY, "200"),
+        (OTEL_BSP_EXPORT_TIMEOUT, "3000"),
+        (OTEL_BSP_MAX_QUEUE_SIZE, "100"),
+        (OTEL_BSP_MAX_EXPORT_BATCH_SIZE, "50"),
+    ]);
+    assert_eq!(
+        config.batch,
+        BatchConfig {
+            schedule_delay: Duration::from_millis(200),
+            export_timeout: Duration::from_millis(3000),
+            max_queue_size: 100,
+            max_export_batch_size: 50,
+        }
+    );
+    assert!(config.problems.is_empty());
+
+    #[rustfmt::skip]
+    let bad: &[(&str, &str, &str)] = &[
+        (OTEL_BSP_SCHEDULE_DELAY, "soon", "not a number"),
+        (OTEL_BSP_EXPORT_TIMEOUT, "1.5", "fraction"),
+        (OTEL_BSP_MAX_QUEUE_SIZE, "0", "zero queue"),
+        (OTEL_BSP_MAX_EXPORT_BATCH_SIZE, "-1", "negative"),
+    ];
+    for (variable, value, reason) in bad {
+        let config = from(&[(variable, value)]);
+        assert_eq!(config.batch, BatchConfig::default(), "{reason}");
+        assert_eq!(problem_vars(&config), vec![*variable], "{reason}");
+        assert_eq!(config.problems[0].value, *value, "{reason}");
+    }
+
+    let clamped = from(&[
+        (OTEL_BSP_MAX_QUEUE_SIZE, "10"),
+        (OTEL_BSP_MAX_EXPORT_BATCH_SIZE, "20"),
+    ]);
+    assert_eq!(clamped.batch.max_export_batch_size, 10);
+    assert_eq!(problem_vars(&clamped), vec![OTEL_BSP_MAX_EXPORT_BATCH_SIZE]);
+}
+
+#[test]
+fn span_limits() {
+    let config = from(&[
+        (OTEL_ATTRIBUTE_COUNT_LIMIT, "64"),
+        (OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, "32"),
+        (OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, "4096"),
+        (OTEL_SPAN_EVENT_COUNT_LIMIT, "10"),
+        (OTEL_SPAN_LINK_COUNT_LIMIT, "5"),
+        (OTEL_LINK_ATTRIBUTE_COUNT_LIMIT, "3"),
+    ]);
+    assert_eq!(
+        config.limits,
+        Limits {
+            span_attribute_count: 32,
+            attribute_value_length: Some(4096),
+            span_event_count: 10,
+            span_link_count: 5,
+            event_attribute_count: 64,
+            link_attribute_count: 3,
+        }
+    );
+    let specific = config_with_length(&[
+        (OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, "4096"),
+        (OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, "100"),
+    ]);
+    assert_eq!(specific, Some(100));
+    let bad = from(&[(OTEL_ATTRIBUTE_COUNT_LIMIT, "many")]);
+    assert_eq!(bad.limits, Limits::default());
+    assert_eq!(
+        problem_vars(&bad),
+        vec![OTEL_ATTRIBUTE_COUNT_LIMIT],
+        "reported once"
+    );
+}
+
+fn config_with_length(vars: &[(&str, &str)]) -> Option<usize> {
+    from(vars).limits.attribute_value_length
+}
+
+#[test]
+fn log_settings() {
+    #[rustfmt::skip]
+    let cases: &[(&[(&str, &str)], LogFormat, usize, &str)] = &[
+        (&[], LogFormat::Text, 0, "text off NAIS"),
+        (&[("NAIS_APP_NAME", "dogs")], LogFormat::Json, 0, "json on NAIS"),
+        (&[("NAIS_OTEL_LOG_FORMAT", "json")], LogFormat::Json, 0, "asked for json"),
+        (&[("NAIS_APP_NAME", "dogs"), ("NAIS_OTEL_LOG_FORMAT", "text")], LogFormat::Text, 0, "asked for text on NAIS"),
+        (&[("NAIS_OTEL_LOG_FORMAT", "xml")], LogFormat::Text, 1, "unknown format"),
+    ];
+    for (vars, format, problems, reason) in cases {
+        let config = from(vars);
+        assert_eq!(config.log.format, *format, "{reason}");
+        assert_eq!(config.problems.len(), *problems, "{reason}");
+    }
+    assert_eq!(
+        from(&[(RUST_LOG, "debug,h2=warn")]).log.filter,
+        "debug,h2=warn"
+    );
+}
+
+#[test]
+fn insecure_flag_must_be_boolean() {
+    let config = from(&[
+        (OTEL_EXPORTER_OTLP_ENDPOINT, "collector:4317"),
+        (OTEL_EXPORTER_OTLP_INSECURE, "yes"),
+    ]);
+    assert_eq!(config.endpoint, "https://collector:4317");
+    assert_eq!(problem_vars(&config), vec![OTEL_EXPORTER_OTLP_INSECURE]);
+    assert!(config.problems[0]
+        .to_string()
+        .contains("OTEL_EXPORTER_OTLP_INSECURE=\"yes\""));
+}
