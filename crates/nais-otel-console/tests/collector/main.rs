@@ -1,5 +1,6 @@
 //! Integration tests for the collector: real OTLP over loopback.
 
+mod binary;
 mod grpc;
 mod http;
 mod lifecycle;
