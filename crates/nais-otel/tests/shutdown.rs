@@ -1,0 +1,191 @@
+//! The guard's drop flushes every span when the collector is up, and returns
+//! within the shutdown timeout when it is down, from a multi-thread runtime, a
+//! current-thread runtime, and outside any runtime.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use nais_otel::Guard;
+use nais_otel_console::Collector;
+use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+
+const SPANS: usize = 50;
+/// The shutdown timeout `support::builder` sets.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
+/// Allowance over the timeout for thread scheduling on a loaded CI machine.
+const SLACK: Duration = Duration::from_millis(1500);
+
+fn make_spans(guard: &Guard) {
+    let tracer = guard.provider().expect("provider").tracer("shutdown-test");
+    for i in 0..SPANS {
+        tracer.in_span(format!("span-{i}"), |_| {});
+    }
+}
+
+fn assert_all_arrive(collector: &Collector) {
+    let spans = collector
+        .wait_for_spans(SPANS, Duration::from_secs(10))
+        .expect("every span arrives");
+    assert_eq!(spans.len(), SPANS);
+}
+
+/// Drops the guard and returns how long the drop took.
+fn timed_drop(guard: Guard) -> Duration {
+    let started = Instant::now();
+    drop(guard);
+    started.elapsed()
+}
+
+fn assert_bounded(took: Duration) {
+    assert!(
+        took < SHUTDOWN_TIMEOUT + SLACK,
+        "shutdown took {took:?}, more than the {SHUTDOWN_TIMEOUT:?} timeout"
+    );
+}
+
+// === collector up ===
+
+#[test]
+fn up_outside_any_runtime() {
+    let collector = Collector::start().expect("collector");
+    let guard = support::builder(&collector.endpoint(), &[])
+        .init()
+        .expect("init");
+    make_spans(&guard);
+    assert_bounded(timed_drop(guard));
+    assert_all_arrive(&collector);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_inside_multi_thread_runtime() {
+    let collector = Collector::start().expect("collector");
+    let guard = support::builder(&collector.endpoint(), &[])
+        .init()
+        .expect("init");
+    make_spans(&guard);
+    assert_bounded(timed_drop(guard));
+    assert_all_arrive(&collector);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn up_inside_current_thread_runtime() {
+    let collector = Collector::start().expect("collector");
+    let guard = support::builder(&collector.endpoint(), &[])
+        .init()
+        .expect("init");
+    make_spans(&guard);
+    assert_bounded(timed_drop(guard));
+    assert_all_arrive(&collector);
+}
+
+#[test]
+fn up_after_the_runtime_is_gone() {
+    let collector = Collector::start().expect("collector");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // Made inside a runtime, which is then dropped before the guard.
+    let guard = runtime.block_on(async {
+        let guard = support::builder(&collector.endpoint(), &[])
+            .init()
+            .expect("init");
+        make_spans(&guard);
+        guard
+    });
+    drop(runtime);
+    assert_bounded(timed_drop(guard));
+    assert_all_arrive(&collector);
+}
+
+// === collector down ===
+
+#[test]
+fn refused_outside_any_runtime() {
+    let guard = support::builder(&support::refused_endpoint(), &[])
+        .init()
+        .expect("init");
+    make_spans(&guard);
+    let took = timed_drop(guard);
+    assert_bounded(took);
+}
+
+#[test]
+fn silent_collector_outside_any_runtime() {
+    let (_listener, endpoint) = support::silent_endpoint();
+    let guard = support::builder(&endpoint, &[]).init().expect("init");
+    make_spans(&guard);
+    assert_bounded(timed_drop(guard));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_collector_inside_multi_thread_runtime() {
+    let (_listener, endpoint) = support::silent_endpoint();
+    let guard = support::builder(&endpoint, &[]).init().expect("init");
+    make_spans(&guard);
+    assert_bounded(timed_drop(guard));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn silent_collector_inside_current_thread_runtime() {
+    let (_listener, endpoint) = support::silent_endpoint();
+    let guard = support::builder(&endpoint, &[]).init().expect("init");
+    make_spans(&guard);
+    assert_bounded(timed_drop(guard));
+}
+
+#[test]
+fn down_reports_the_spans_lost() {
+    let guard = support::builder(&support::refused_endpoint(), &[])
+        .init()
+        .expect("init");
+    make_spans(&guard);
+    let counts = guard.shutdown();
+    assert_eq!(counts.ended, SPANS as u64);
+    assert_eq!(counts.exported, 0);
+    assert_eq!(counts.lost(), SPANS as u64, "{counts:?}");
+}
+
+#[test]
+fn init_does_not_wait_for_a_silent_collector() {
+    let (_listener, endpoint) = support::silent_endpoint();
+    let started = Instant::now();
+    let guard = support::builder(&endpoint, &[]).init().expect("init");
+    // The request timeout is 1 s; init must not spend any of it connecting.
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(guard);
+}
+
+#[test]
+fn collector_that_comes_up_later_gets_later_spans() {
+    // Reserve a port, start with nothing listening, then bring a collector up there.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    let guard = support::builder(&format!("http://{addr}"), &[])
+        .init()
+        .expect("init");
+    make_spans(&guard);
+    let collector = Collector::builder()
+        .addr(addr)
+        .start()
+        .expect("collector on the same port");
+    let tracer = guard.provider().expect("provider").tracer("later");
+    tracer.in_span("after-the-collector-came-up", |_| {});
+    collector
+        .wait_for(
+            |spans| {
+                spans
+                    .iter()
+                    .any(|s| s.name == "after-the-collector-came-up")
+            },
+            Duration::from_secs(10),
+        )
+        .expect("spans made after the collector came up arrive");
+    drop(guard);
+}

@@ -1,0 +1,48 @@
+//! Shared helpers for the core crate's integration tests.
+#![allow(dead_code, unreachable_pub)]
+
+use std::{collections::HashMap, net::TcpListener, time::Duration};
+
+use nais_otel::{config::BatchConfig, Builder};
+
+/// A lookup over a fixed set of variables.
+pub fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    move |name| map.get(name).cloned()
+}
+
+/// A builder that installs nothing global, exports to `endpoint` and reads
+/// only `vars`, with short delays so tests run fast.
+pub fn builder(endpoint: &str, vars: &[(&str, &str)]) -> Builder {
+    nais_otel::builder()
+        .with_env_lookup(env(vars))
+        .with_globals(false)
+        .with_endpoint(endpoint)
+        .with_batch_config(BatchConfig {
+            schedule_delay: Duration::from_millis(100),
+            export_timeout: Duration::from_secs(2),
+            max_queue_size: 2048,
+            max_export_batch_size: 512,
+        })
+        .with_timeout(Duration::from_secs(1))
+        .with_shutdown_timeout(Duration::from_secs(2))
+}
+
+/// An address where nothing listens: connections are refused.
+pub fn refused_endpoint() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// An address that accepts TCP connections and then never answers: the worst
+/// kind of collector outage, where only timeouts help. Keep the listener alive.
+pub fn silent_endpoint() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    (listener, format!("http://127.0.0.1:{port}"))
+}
