@@ -84,8 +84,10 @@
 //! | `HashMap<String, String>` | implemented by `opentelemetry` | implemented by `opentelemetry` |
 //!
 //! The extractors return every value of a repeated field from
-//! [`Extractor::get_all`](opentelemetry::propagation::Extractor::get_all).
-//! `HashMap` holds one value per key, so it cannot carry repeated fields.
+//! [`Extractor::get_all`]. `HashMap` holds one value per key, so it cannot carry
+//! repeated fields. Through [`HeaderExtractor`], a header value with bytes outside
+//! visible ASCII reads as empty; [`TraceContextPropagator::extract_span_context_from_headers`]
+//! drops a `tracestate` with such a value instead.
 //!
 //! # Feature Flags
 //!

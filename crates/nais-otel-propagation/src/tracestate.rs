@@ -119,6 +119,33 @@ impl W3cTraceState {
         self.members.is_empty()
     }
 
+    /// Adds or updates a member and moves it to the left-most position, as
+    /// § Mutating the tracestate Field says. When the list would grow past 32
+    /// members, the right-most member is removed.
+    ///
+    /// # Errors
+    ///
+    /// Returns an error, and leaves the list unchanged, when `key` or `value` does
+    /// not follow the grammar.
+    pub fn insert(&mut self, key: &str, value: &str) -> Result<(), ParseTraceStateError> {
+        if !is_valid_key(key) {
+            return Err(TraceStateErrorKind::Key.into());
+        }
+        if !is_valid_value(value) {
+            return Err(TraceStateErrorKind::Value.into());
+        }
+        self.remove(key);
+        self.members.truncate(MAX_MEMBERS - 1);
+        self.members.insert(0, (key.to_owned(), value.to_owned()));
+        Ok(())
+    }
+
+    /// Removes the member with `key` and returns its value.
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        let idx = self.members.iter().position(|(k, _)| k == key)?;
+        Some(self.members.remove(idx).1)
+    }
+
     /// The length of the formatted header value.
     pub fn header_len(&self) -> usize {
         header_len(self.members.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -491,6 +518,29 @@ mod tests {
         assert!(state.header_len() <= MAX_SEND_LEN);
         assert_eq!(state.iter().next().map(|(k, _)| k), Some("k00"));
         assert_eq!(state.len(), 20, "20 members of 24 chars + 19 commas = 499");
+    }
+
+    #[test]
+    fn insert_moves_to_the_front_and_keeps_32_members() {
+        let members: Vec<String> = (0..32).map(|i| format!("k{i:02}=v")).collect();
+        let mut state: W3cTraceState = members.join(",").parse().expect("valid");
+        state.insert("k05", "new").expect("valid member");
+        assert_eq!(state.iter().next(), Some(("k05", "new")));
+        assert_eq!(state.len(), 32);
+        state.insert("fresh", "1").expect("valid member");
+        assert_eq!(state.len(), 32);
+        assert_eq!(state.iter().next(), Some(("fresh", "1")));
+        assert_eq!(state.get("k31"), None, "right-most member removed");
+        assert_eq!(
+            state.insert("BAD", "1").map_err(|e| e.kind()),
+            Err(TraceStateErrorKind::Key)
+        );
+        assert_eq!(
+            state.insert("ok", "a=b").map_err(|e| e.kind()),
+            Err(TraceStateErrorKind::Value)
+        );
+        assert_eq!(state.remove("fresh").as_deref(), Some("1"));
+        assert_eq!(state.remove("fresh"), None);
     }
 
     #[test]
