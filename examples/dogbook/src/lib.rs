@@ -1,0 +1,72 @@
+//! The DogBook demo from Grafana's "Intro to distributed tracing with Tempo,
+//! OpenTelemetry and Grafana Cloud", in Rust on `nais-otel`.
+//!
+//! Three services, each its own process, each with one `nais_otel::init()`
+//! line and the middleware's server and client layers:
+//!
+//! - [`kennels`]: `GET /api/v1/kennels?id=N` answers the kennel's name and its
+//!   dogs, asking [`inventory`] for the dog ids and [`dogs`] for each dog's
+//!   name, concurrently.
+//! - [`inventory`]: `GET /api/v1/inventory?kennelId=N` answers the kennel's dog ids.
+//! - [`dogs`]: `GET /api/v1/dogs?id=N` answers the dog's name.
+//!
+//! One request to kennels becomes one trace across the three. `cargo run -p
+//! dogbook` starts them behind a small reverse proxy with an embedded
+//! collector that draws each trace as a waterfall; see [`demo`].
+//!
+//! # Environment variables
+//!
+//! Read by each service ([`Config::from_env`]), besides the `OTEL_*` and
+//! `NAIS_*` variables `nais_otel::init()` reads:
+//!
+//! | Variable | Description | Default |
+//! |---|---|---|
+//! | `PORT` | port to listen on | kennels `8081`, inventory `8082`, dogs `8083` |
+//! | `BIND_ADDRESS` | `ip:port` (as NAIS sets it) or `ip` to listen on | `127.0.0.1:$PORT` |
+//! | `INVENTORY_URL` | inventory's base URL, for kennels | `http://127.0.0.1:8082` |
+//! | `DOGS_URL` | dogs' base URL, for kennels | `http://127.0.0.1:8083` |
+//!
+//! The service name is `kennels`, `inventory` or `dogs` unless
+//! `OTEL_SERVICE_NAME`, `NAIS_APP_NAME` or `service.name` in
+//! `OTEL_RESOURCE_ATTRIBUTES` says otherwise.
+
+pub mod config;
+pub mod demo;
+pub mod dogs;
+mod health;
+mod http_client;
+pub mod inventory;
+pub mod kennels;
+pub mod proxy;
+mod serve;
+
+pub use self::config::{Config, ConfigError, Service};
+pub use self::health::health_routes;
+pub use self::http_client::{traced_http_client, TracedHttpClient};
+pub use self::serve::{run_service, serve, shutdown_signal, ServeError};
+
+use axum::Router;
+
+/// The router of `service`, with its health routes and the server layer.
+///
+/// Build it after `nais_otel::init()`: the layers take the global tracer when
+/// they are made.
+pub fn app(service: Service, config: &Config) -> Router {
+    match service {
+        Service::Kennels => kennels::router(&config.inventory_url, &config.dogs_url),
+        Service::Inventory => inventory::router(),
+        Service::Dogs => dogs::router(),
+    }
+}
+
+/// The server layer every service uses: the NAIS defaults plus
+/// `NAIS_OTEL_EXCLUDED_PATHS`, and a `traceparent` response header so a
+/// caller (and the demo) can find the trace of its request.
+pub(crate) fn server_layer() -> nais_otel::middleware::ServerLayer {
+    let (layer, problems) =
+        nais_otel::middleware::ServerLayer::from_env_lookup(|name| std::env::var(name).ok());
+    for problem in problems {
+        tracing::warn!("{problem}");
+    }
+    layer.traceparent_response_header(true)
+}
