@@ -34,8 +34,12 @@ use crate::{
         Stats,
     },
     logs::JsonFormat,
+    privacy::MaskConfig,
     SpanCounts,
 };
+
+/// A function that reads one environment variable, kept by the builder.
+type LookupFn = dyn Fn(&str) -> Option<String> + Send + Sync;
 
 /// The instrumentation scope of spans made by `nais-otel` itself.
 pub(crate) const SCOPE: &str = "nais-otel";
@@ -82,7 +86,7 @@ pub fn init() -> Result<Guard, InitError> {
 /// ```
 #[must_use]
 pub struct Builder {
-    lookup: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    lookup: Box<LookupFn>,
     service_name: Option<String>,
     resource_attributes: Vec<KeyValue>,
     sampler: Option<SamplerConfig>,
@@ -98,6 +102,7 @@ pub struct Builder {
     log_writer: Option<BoxMakeWriter>,
     install_globals: bool,
     shutdown_timeout: Option<Duration>,
+    mask: Option<MaskConfig>,
 }
 
 impl fmt::Debug for Builder {
@@ -141,6 +146,7 @@ impl Builder {
             log_writer: None,
             install_globals: true,
             shutdown_timeout: None,
+            mask: None,
         }
     }
 
@@ -247,6 +253,13 @@ impl Builder {
         self
     }
 
+    /// Sets how national identity numbers are masked, over `NAIS_OTEL_MASK*`.
+    /// See [`crate::privacy`].
+    pub fn with_mask_config(mut self, mask: MaskConfig) -> Self {
+        self.mask = Some(mask);
+        self
+    }
+
     /// Whether to install the global tracer provider, propagator and
     /// subscriber. Defaults to `true`. With `false`, use [`Guard::provider`]
     /// directly (tests run several pipelines in one process this way).
@@ -303,6 +316,9 @@ impl Builder {
         }
         if let Some(filter) = &self.log_filter {
             config.log.filter.clone_from(filter);
+        }
+        if let Some(mask) = &self.mask {
+            config.mask = mask.clone();
         }
         config
     }
@@ -372,7 +388,7 @@ fn build_provider(
     stats: &Arc<Stats>,
     diagnostics: &Diagnostics,
 ) -> Result<SdkTracerProvider, InitError> {
-    let preparer = Preparer::new(config.limits.attribute_value_length);
+    let preparer = Preparer::new(config.mask.clone(), config.limits.attribute_value_length);
     let batch = config.batch;
     let batch_config = BatchConfigBuilder::default()
         .with_max_queue_size(batch.max_queue_size)

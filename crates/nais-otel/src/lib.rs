@@ -16,7 +16,7 @@
 //!
 //!     let app = axum::Router::new()
 //!         .route("/", axum::routing::get(handler))
-//!         .layer(nais_otel::middleware::ServerLayer::from_env());
+//!         .layer(nais_otel::server_layer());
 //!     let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
 //!     axum::serve(listener, app).await?;
 //!     Ok(())
@@ -55,6 +55,7 @@
 //! | `OTEL_[SPAN_]ATTRIBUTE_COUNT_LIMIT`, `OTEL_[SPAN_]ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_SPAN_EVENT_COUNT_LIMIT`, `OTEL_SPAN_LINK_COUNT_LIMIT`, `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`, `OTEL_LINK_ATTRIBUTE_COUNT_LIMIT` | span limits | `128`, no length limit |
 //! | `RUST_LOG` | log filter | `info` |
 //! | `NAIS_OTEL_LOG_FORMAT` | `json` or `text` | `json` on NAIS, `text` elsewhere |
+//! | `NAIS_OTEL_MASK`, `NAIS_OTEL_MASK_KEYS`, `NAIS_OTEL_MASK_REPLACEMENT`, `NAIS_OTEL_MASK_CHECKSUM` | masking of national identity numbers ([`privacy`]) | on, NAIS's keys, `[fnr]`, no checksum |
 //! | `NAIS_NAMESPACE`, `NAIS_POD_NAME`, `NAIS_CLUSTER_NAME`, `NAIS_APP_IMAGE` | `service.namespace`, `k8s.*`, `service.version` | set by NAIS |
 //!
 //! # Crates
@@ -73,7 +74,9 @@
 pub mod config;
 mod export;
 mod init;
+mod layers;
 mod logs;
+pub mod privacy;
 
 pub use nais_otel_propagation as propagation;
 pub use nais_otel_tower as middleware;
@@ -82,5 +85,7 @@ pub use self::{
     config::Config,
     export::SpanCounts,
     init::{builder, init, Builder, Guard, InitError, InitErrorKind},
+    layers::{client_layer, server_layer},
     logs::JsonFormat,
 };
+pub use nais_otel_tower::{ClientLayer, ServerLayer};

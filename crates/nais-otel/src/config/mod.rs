@@ -18,6 +18,8 @@ use std::{fmt, path::PathBuf, time::Duration};
 
 use opentelemetry::KeyValue;
 
+use crate::privacy::MaskConfig;
+
 pub use self::resource::service_version_from_image;
 
 /// A function that reads one environment variable.
@@ -106,6 +108,14 @@ pub const OTEL_LINK_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_LINK_ATTRIBUTE_COUNT_LIM
 pub const RUST_LOG: &str = "RUST_LOG";
 /// `NAIS_OTEL_LOG_FORMAT`: `json` or `text`; `json` on NAIS, `text` elsewhere.
 pub const NAIS_OTEL_LOG_FORMAT: &str = "NAIS_OTEL_LOG_FORMAT";
+/// `NAIS_OTEL_MASK`: `false` turns off masking of national identity numbers.
+pub const NAIS_OTEL_MASK: &str = "NAIS_OTEL_MASK";
+/// `NAIS_OTEL_MASK_KEYS`: attribute keys to mask besides the defaults, comma-separated.
+pub const NAIS_OTEL_MASK_KEYS: &str = "NAIS_OTEL_MASK_KEYS";
+/// `NAIS_OTEL_MASK_REPLACEMENT`: the text that replaces a number; `[fnr]` by default.
+pub const NAIS_OTEL_MASK_REPLACEMENT: &str = "NAIS_OTEL_MASK_REPLACEMENT";
+/// `NAIS_OTEL_MASK_CHECKSUM`: `true` masks only numbers with valid control digits.
+pub const NAIS_OTEL_MASK_CHECKSUM: &str = "NAIS_OTEL_MASK_CHECKSUM";
 /// `NAIS_APP_NAME`: set by NAIS; the service name when `OTEL_SERVICE_NAME` is not.
 pub const NAIS_APP_NAME: &str = "NAIS_APP_NAME";
 /// `NAIS_NAMESPACE`: set by NAIS; gives `service.namespace` and `k8s.namespace.name`.
@@ -165,6 +175,8 @@ pub struct Config {
     pub limits: Limits,
     /// The log output.
     pub log: LogConfig,
+    /// Masking of national identity numbers.
+    pub mask: MaskConfig,
     /// Whether this process runs on NAIS (`NAIS_APP_NAME` is set).
     pub on_nais: bool,
     /// Everything that was wrong with the environment, in the order read.
@@ -427,7 +439,9 @@ impl Config {
             format: read_log_format(lookup, on_nais, &mut problems),
             filter: env::get(lookup, RUST_LOG).unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned()),
         };
+        let mask = read_mask(lookup, &mut problems);
         Config {
+            mask,
             disabled,
             service_name,
             resource_attributes,
@@ -843,6 +857,30 @@ fn read_limits(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> Limits
         event_attribute_count,
         link_attribute_count,
     }
+}
+
+fn read_mask(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> MaskConfig {
+    let mut mask = MaskConfig::new();
+    mask.enabled = env::bool(lookup, NAIS_OTEL_MASK, true, problems);
+    mask.checksum = env::bool(lookup, NAIS_OTEL_MASK_CHECKSUM, false, problems);
+    if let Some(keys) = env::get(lookup, NAIS_OTEL_MASK_KEYS) {
+        for key in keys.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+            mask = mask.key(key);
+        }
+    }
+    // The replacement is taken as given, spaces included; only unset keeps the default.
+    if let Some(replacement) = lookup(NAIS_OTEL_MASK_REPLACEMENT) {
+        if replacement.bytes().any(|b| b.is_ascii_digit()) {
+            problems.push(ConfigProblem::new(
+                NAIS_OTEL_MASK_REPLACEMENT,
+                &replacement,
+                "must not contain digits (it could itself look like a number); using [fnr]",
+            ));
+        } else {
+            mask.replacement = replacement;
+        }
+    }
+    mask
 }
 
 fn read_log_format(

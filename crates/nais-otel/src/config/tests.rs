@@ -1,3 +1,6 @@
+// Table-driven cases read best with their types inline.
+#![allow(clippy::type_complexity)]
+
 use std::{collections::HashMap, time::Duration};
 
 use super::*;
@@ -520,4 +523,36 @@ fn insecure_flag_must_be_boolean() {
     assert!(config.problems[0]
         .to_string()
         .contains("OTEL_EXPORTER_OTLP_INSECURE=\"yes\""));
+}
+
+#[test]
+fn masking_settings() {
+    let default = from(&[]);
+    assert_eq!(default.mask, crate::privacy::MaskConfig::new());
+    let custom = from(&[
+        (NAIS_OTEL_MASK_KEYS, "person.id, , kafka.key"),
+        (NAIS_OTEL_MASK_REPLACEMENT, "<fnr>"),
+        (NAIS_OTEL_MASK_CHECKSUM, "true"),
+    ]);
+    assert!(custom.mask.enabled);
+    assert!(custom.mask.checksum);
+    assert_eq!(custom.mask.replacement, "<fnr>");
+    assert!(custom.mask.keys.iter().any(|k| k == "person.id"));
+    assert!(custom.mask.keys.iter().any(|k| k == "kafka.key"));
+    assert!(
+        custom.mask.keys.iter().any(|k| k == "url.path"),
+        "defaults kept"
+    );
+    #[rustfmt::skip]
+    let bad: &[(&str, &str, &str)] = &[
+        (NAIS_OTEL_MASK, "sometimes", "not a boolean keeps masking on"),
+        (NAIS_OTEL_MASK_REPLACEMENT, "000", "digits could look like a number"),
+        (NAIS_OTEL_MASK_CHECKSUM, "maybe", "not a boolean"),
+    ];
+    for (variable, value, reason) in bad {
+        let config = from(&[(variable, value)]);
+        assert_eq!(config.mask, crate::privacy::MaskConfig::new(), "{reason}");
+        assert_eq!(problem_vars(&config), vec![*variable], "{reason}");
+    }
+    assert!(!from(&[(NAIS_OTEL_MASK, "false")]).mask.enabled);
 }

@@ -249,6 +249,8 @@ fn grpc_endpoint(settings: &OtlpSettings) -> Result<Endpoint, String> {
     Ok(endpoint)
 }
 
+// One per process: the size difference between the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Transport {
     Grpc {
         client: TraceServiceClient<Channel>,

@@ -1,21 +1,30 @@
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
-/// What happens to each span on the export thread before it is encoded: the
-/// attribute value length limit, which the SDK does not apply itself.
+use crate::privacy::{MaskConfig, Masker};
+
+/// What happens to each span on the export thread before it is encoded:
+/// masking of identity numbers, then the attribute value length limit, which
+/// the SDK does not apply itself.
 ///
-/// This runs on the export thread, off the request path.
-#[derive(Clone, Debug, Default)]
+/// This runs on the batch processor's thread, off the request path, and
+/// before anything is encoded, so a masked value never reaches any exporter.
+#[derive(Clone, Debug)]
 pub(crate) struct Preparer {
+    masker: Masker,
     value_length_limit: Option<usize>,
 }
 
 impl Preparer {
-    pub(crate) fn new(value_length_limit: Option<usize>) -> Self {
-        Self { value_length_limit }
+    pub(crate) fn new(mask: MaskConfig, value_length_limit: Option<usize>) -> Self {
+        Self {
+            masker: Masker::new(mask),
+            value_length_limit,
+        }
     }
 
     pub(crate) fn prepare(&self, span: &mut SpanData) {
+        self.masker.mask_span(span);
         if let Some(limit) = self.value_length_limit {
             truncate_all(&mut span.attributes, limit);
             for event in span.events.events.iter_mut() {

@@ -1,0 +1,444 @@
+//! Masking Norwegian national identity numbers before spans leave the process.
+//!
+//! NAIS masks identity numbers in its collector, after the data has crossed the
+//! network. `nais-otel` masks them inside the process, on the export thread,
+//! so they never leave the pod.
+//!
+//! # What is recognised
+//!
+//! Eleven digits, not part of a longer run of digits, optionally split after
+//! the sixth digit by one space (or its URL forms `+` and `%20`), whose first
+//! six digits are a plausible date `DDMMYY`:
+//!
+//! * day 01–31, or 41–71 for D-numbers (day + 40);
+//! * month 01–12, 41–52 for H-numbers and synthetic test numbers (month + 40),
+//!   or 81–92 for synthetic test numbers (month + 80).
+//!
+//! The two mod-11 control digits are **not** demanded by default: privacy
+//! first. A mistyped number, or one from a test generator that gets the control
+//! digits wrong, is still a person's number to a reader, and masking an order
+//! id that happens to look like one costs nothing but a less readable span.
+//! Demanding them ([`MaskConfig::checksum`], `NAIS_OTEL_MASK_CHECKSUM=true`)
+//! lets through about one in eleven numbers that merely look like identity
+//! numbers, and every mistyped real one.
+//!
+//! # Where
+//!
+//! In span names, in event names (tracing log messages become span events),
+//! and in the values of the attributes NAIS lists ([`DEFAULT_KEYS`]) on spans
+//! and on their events, plus any keys added with [`MaskConfig::key`] or
+//! `NAIS_OTEL_MASK_KEYS`. Credentials (`user:password@`) are removed from
+//! `url.full` and `http.url`, and header attributes that carry credentials
+//! (`authorization`, `cookie`, `set-cookie`, `proxy-authorization`) are
+//! dropped.
+//!
+//! # Cost
+//!
+//! A value with no identity number is scanned once and not copied: no
+//! allocation. The scan runs on the export thread, off the request path.
+
+use std::borrow::Cow;
+
+use opentelemetry::{KeyValue, StringValue, Value};
+use opentelemetry_sdk::trace::SpanData;
+
+/// The attributes NAIS masks, and `db.query.text`, the newer name of `db.statement`.
+pub const DEFAULT_KEYS: &[&str] = &[
+    "url.path",
+    "url.full",
+    "url.original",
+    "url.query",
+    "http.url",
+    "http.target",
+    "http.route",
+    "db.statement",
+    "db.query.text",
+    "messaging.kafka.message.key",
+];
+
+/// What replaces a number unless configured otherwise; the text NAIS uses.
+pub const DEFAULT_REPLACEMENT: &str = "[fnr]";
+
+/// Header attributes that are never exported, whatever a team records.
+pub const NEVER_RECORDED_HEADERS: &[&str] = &[
+    "http.request.header.authorization",
+    "http.request.header.cookie",
+    "http.request.header.proxy-authorization",
+    "http.response.header.set-cookie",
+];
+
+/// How masking is set up. On by default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MaskConfig {
+    /// Whether to mask at all. Defaults to `true`.
+    pub enabled: bool,
+    /// Attribute keys whose values are masked. Defaults to [`DEFAULT_KEYS`].
+    pub keys: Vec<String>,
+    /// The replacement text. Defaults to [`DEFAULT_REPLACEMENT`].
+    pub replacement: String,
+    /// Whether to demand valid mod-11 control digits. Defaults to `false`.
+    pub checksum: bool,
+}
+
+impl Default for MaskConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MaskConfig {
+    /// The default: on, NAIS's keys, `[fnr]`, no checksum.
+    pub fn new() -> Self {
+        Self {
+            enabled: true,
+            keys: DEFAULT_KEYS.iter().map(|k| (*k).to_owned()).collect(),
+            replacement: DEFAULT_REPLACEMENT.to_owned(),
+            checksum: false,
+        }
+    }
+
+    /// Masking off.
+    pub fn disabled() -> Self {
+        Self {
+            enabled: false,
+            ..Self::new()
+        }
+    }
+
+    /// Adds an attribute key to mask. Repeated calls add to earlier ones.
+    #[must_use]
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        let key = key.into();
+        if !self.keys.contains(&key) {
+            self.keys.push(key);
+        }
+        self
+    }
+
+    /// Sets the replacement text.
+    #[must_use]
+    pub fn replacement(mut self, replacement: impl Into<String>) -> Self {
+        self.replacement = replacement.into();
+        self
+    }
+
+    /// Whether to demand valid control digits.
+    #[must_use]
+    pub fn checksum(mut self, checksum: bool) -> Self {
+        self.checksum = checksum;
+        self
+    }
+}
+
+/// Applies a [`MaskConfig`] to spans.
+#[derive(Clone, Debug)]
+pub(crate) struct Masker {
+    config: MaskConfig,
+}
+
+impl Masker {
+    pub(crate) fn new(config: MaskConfig) -> Self {
+        Self { config }
+    }
+
+    pub(crate) fn mask_span(&self, span: &mut SpanData) {
+        if !self.config.enabled {
+            return;
+        }
+        if let Some(masked) = self.mask(&span.name) {
+            span.name = Cow::Owned(masked);
+        }
+        self.mask_attributes(&mut span.attributes);
+        for event in span.events.events.iter_mut() {
+            if let Some(masked) = self.mask(&event.name) {
+                event.name = Cow::Owned(masked);
+            }
+            self.mask_attributes(&mut event.attributes);
+        }
+    }
+
+    fn mask_attributes(&self, attributes: &mut Vec<KeyValue>) {
+        attributes.retain(|kv| !NEVER_RECORDED_HEADERS.contains(&kv.key.as_str()));
+        for kv in attributes.iter_mut() {
+            let key = kv.key.as_str();
+            if !self.config.keys.iter().any(|k| k == key) {
+                continue;
+            }
+            let Value::String(text) = &kv.value else {
+                continue;
+            };
+            let mut current = Cow::Borrowed(text.as_str());
+            if key == "url.full" || key == "http.url" {
+                if let Some(stripped) = strip_credentials(&current) {
+                    current = Cow::Owned(stripped);
+                }
+            }
+            if let Some(masked) = self.mask(&current) {
+                current = Cow::Owned(masked);
+            }
+            if let Cow::Owned(changed) = current {
+                kv.value = Value::String(StringValue::from(changed));
+            }
+        }
+    }
+
+    fn mask(&self, text: &str) -> Option<String> {
+        mask_with(text, &self.config.replacement, self.config.checksum)
+    }
+}
+
+/// Replaces every identity number in `text` with `replacement`; `None` (and no
+/// allocation) when there is none.
+///
+/// ```
+/// use nais_otel::privacy::mask;
+/// assert_eq!(mask("/person/01019012345/saker", "[fnr]").as_deref(), Some("/person/[fnr]/saker"));
+/// assert_eq!(mask("/order/99999999999", "[fnr]"), None); // day 99 is no date
+/// ```
+pub fn mask(text: &str, replacement: &str) -> Option<String> {
+    mask_with(text, replacement, false)
+}
+
+fn mask_with(text: &str, replacement: &str, checksum: bool) -> Option<String> {
+    let mut found = find(text.as_bytes(), 0, checksum)?;
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    loop {
+        out.push_str(&text[copied..found.0]);
+        out.push_str(replacement);
+        copied = found.1;
+        match find(text.as_bytes(), copied, checksum) {
+            Some(next) => found = next,
+            None => break,
+        }
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
+}
+
+/// Whether `text` holds an identity number.
+pub fn contains_identity_number(text: &str) -> bool {
+    find(text.as_bytes(), 0, false).is_some()
+}
+
+/// The byte range of the first identity number at or after `from`.
+fn find(bytes: &[u8], from: usize, checksum: bool) -> Option<(usize, usize)> {
+    let mut i = from;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        // A maximal run of digits starts at `i`.
+        let start = i;
+        let run_end = digits_end(bytes, start);
+        let run = run_end - start;
+        if run == 11 {
+            if plausible(&bytes[start..run_end], checksum) {
+                return Some((start, run_end));
+            }
+        } else if run == 6 {
+            // Six digits, one separator, five digits, nothing more.
+            for separator in [&b" "[..], b"+", b"%20"] {
+                let second = run_end + separator.len();
+                if bytes.get(run_end..second) != Some(separator) {
+                    continue;
+                }
+                let second_end = digits_end(bytes, second);
+                if second_end - second == 5 {
+                    let mut number = [0u8; 11];
+                    number[..6].copy_from_slice(&bytes[start..run_end]);
+                    number[6..].copy_from_slice(&bytes[second..second_end]);
+                    if plausible(&number, checksum) {
+                        return Some((start, second_end));
+                    }
+                }
+            }
+        }
+        i = run_end;
+    }
+    None
+}
+
+fn digits_end(bytes: &[u8], start: usize) -> usize {
+    bytes[start..]
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .map_or(bytes.len(), |offset| start + offset)
+}
+
+/// Eleven ASCII digits whose first six are a plausible `DDMMYY`.
+fn plausible(digits: &[u8], checksum: bool) -> bool {
+    let value = |i: usize| u32::from(digits[i] - b'0');
+    let day = value(0) * 10 + value(1);
+    let month = value(2) * 10 + value(3);
+    let day_ok = (1..=31).contains(&day) || (41..=71).contains(&day);
+    let month_ok =
+        (1..=12).contains(&month) || (41..=52).contains(&month) || (81..=92).contains(&month);
+    day_ok && month_ok && (!checksum || control_digits_ok(digits))
+}
+
+/// The two mod-11 control digits of a national identity number.
+fn control_digits_ok(digits: &[u8]) -> bool {
+    const K1: [u32; 9] = [3, 7, 6, 1, 8, 9, 4, 5, 2];
+    const K2: [u32; 10] = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
+    let d = |i: usize| u32::from(digits[i] - b'0');
+    let control = |weights: &[u32]| {
+        let sum: u32 = weights.iter().enumerate().map(|(i, w)| w * d(i)).sum();
+        match 11 - sum % 11 {
+            11 => Some(0),
+            10 => None,
+            c => Some(c),
+        }
+    };
+    control(&K1) == Some(d(9)) && control(&K2) == Some(d(10))
+}
+
+/// `scheme://user:password@host/...` without the `user:password@`.
+fn strip_credentials(url: &str) -> Option<String> {
+    let authority_start = url.find("://")? + 3;
+    let rest = &url[authority_start..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let at = rest[..authority_end].rfind('@')?;
+    Some(format!("{}{}", &url[..authority_start], &rest[at + 1..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[rustfmt::skip]
+    fn recognises_identity_numbers() {
+        let cases: &[(&str, Option<&str>, &str)] = &[
+            ("01019012345", Some("[fnr]"), "plain birth number"),
+            ("/person/31129912345/saker", Some("/person/[fnr]/saker"), "in a path"),
+            ("fnr=010190 12345&x=1", Some("fnr=[fnr]&x=1"), "space after the sixth digit"),
+            ("fnr=010190+12345", Some("fnr=[fnr]"), "URL-encoded space as +"),
+            ("fnr=010190%2012345", Some("fnr=[fnr]"), "URL-encoded space as %20"),
+            ("41019012345", Some("[fnr]"), "D-number: day + 40"),
+            ("71129912345", Some("[fnr]"), "D-number: highest day"),
+            ("01419012345", Some("[fnr]"), "H-number: month + 40"),
+            ("01529012345", Some("[fnr]"), "H-number: highest month"),
+            ("01819012345", Some("[fnr]"), "synthetic: month + 80"),
+            ("01929012345", Some("[fnr]"), "synthetic: highest month"),
+            ("41819012345", Some("[fnr]"), "synthetic D-number"),
+            ("SELECT * FROM p WHERE fnr='01019012345'", Some("SELECT * FROM p WHERE fnr='[fnr]'"), "in SQL"),
+            ("a01019012345b", Some("a[fnr]b"), "letters around do not protect it"),
+            ("01019012345,02029054321", Some("[fnr],[fnr]"), "two numbers"),
+            ("010190123456", None, "12 digits"),
+            ("1010190123456", None, "13 digits"),
+            ("4791234567", None, "10-digit phone number"),
+            ("+47 912 34 567", None, "phone number with spaces"),
+            ("1732186400123", None, "millisecond timestamp"),
+            ("1732186400", None, "second timestamp"),
+            ("2024-11-21T08:14:00Z", None, "ISO timestamp"),
+            ("550e8400-e29b-41d4-a716-446655440000", None, "UUID"),
+            ("00019012345", None, "day 00"),
+            ("32019012345", None, "day 32"),
+            ("72019012345", None, "day 72"),
+            ("01139012345", None, "month 13"),
+            ("01539012345", None, "month 53"),
+            ("01939012345", None, "month 93"),
+            ("01009012345", None, "month 00"),
+            ("99999999999", None, "not a date at all"),
+            ("010190  12345", None, "two spaces"),
+            ("0101901 2345", None, "split in the wrong place"),
+            ("", None, "empty"),
+        ];
+        for (input, expected, reason) in cases {
+            assert_eq!(mask(input, "[fnr]").as_deref(), *expected, "{reason}: {input}");
+        }
+    }
+
+    #[test]
+    fn checksum_mode_demands_control_digits() {
+        // 01010101006 has valid control digits; 01010101007 does not.
+        assert!(control_digits_ok(b"01010101006"));
+        assert!(!control_digits_ok(b"01010101007"));
+        assert_eq!(mask_with("01010101006", "x", true).as_deref(), Some("x"));
+        assert_eq!(mask_with("01010101007", "x", true), None);
+        assert_eq!(mask_with("01010101007", "x", false).as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn strips_credentials() {
+        #[rustfmt::skip]
+        let cases = [
+            ("https://user:secret@api.example/path", Some("https://api.example/path")),
+            ("http://token@api.example", Some("http://api.example")),
+            ("https://api.example/a@b", None),
+            ("https://api.example/?q=a@b", None),
+            ("not a url", None),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(strip_credentials(url).as_deref(), expected, "{url}");
+        }
+    }
+
+    #[test]
+    fn masks_span_names_events_and_listed_keys_only() {
+        use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status};
+        use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+        let mut events = SpanEvents::default();
+        events.events.push(Event::new(
+            "looked up 01019012345",
+            std::time::SystemTime::now(),
+            vec![KeyValue::new("db.statement", "where fnr = '01019012345'")],
+            0,
+        ));
+        let mut span = SpanData {
+            span_context: SpanContext::empty_context(),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Server,
+            name: "GET /person/01019012345".into(),
+            start_time: std::time::SystemTime::now(),
+            end_time: std::time::SystemTime::now(),
+            attributes: vec![
+                KeyValue::new("url.path", "/person/01019012345"),
+                KeyValue::new("url.full", "https://u:p@x/person/010190 12345"),
+                KeyValue::new("custom.id", "01019012345"),
+                KeyValue::new("http.request.header.authorization", "Bearer x"),
+                KeyValue::new("http.response.status_code", 200),
+            ],
+            dropped_attributes_count: 0,
+            events,
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: Default::default(),
+        };
+        Masker::new(MaskConfig::new().replacement("***")).mask_span(&mut span);
+        assert_eq!(span.name, "GET /person/***");
+        let attr = |key: &str| {
+            span.attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == key)
+                .map(|kv| kv.value.as_str().into_owned())
+        };
+        assert_eq!(attr("url.path").as_deref(), Some("/person/***"));
+        assert_eq!(attr("url.full").as_deref(), Some("https://x/person/***"));
+        assert_eq!(
+            attr("custom.id").as_deref(),
+            Some("01019012345"),
+            "not a listed key"
+        );
+        assert_eq!(attr("http.request.header.authorization"), None);
+        assert_eq!(attr("http.response.status_code").as_deref(), Some("200"));
+        assert_eq!(span.events.events[0].name, "looked up ***");
+        assert_eq!(
+            span.events.events[0].attributes[0].value.as_str(),
+            "where fnr = '***'"
+        );
+
+        let mut custom = span.clone();
+        custom.attributes = vec![KeyValue::new("custom.id", "01019012345")];
+        Masker::new(MaskConfig::new().key("custom.id")).mask_span(&mut custom);
+        assert_eq!(custom.attributes[0].value.as_str(), "[fnr]");
+
+        let mut off = span.clone();
+        off.name = "GET /person/01019012345".into();
+        Masker::new(MaskConfig::disabled()).mask_span(&mut off);
+        assert_eq!(off.name, "GET /person/01019012345");
+    }
+}
