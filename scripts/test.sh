@@ -10,9 +10,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 
-# Integration tests find rotel-agent and the Python interpreter on PATH.
+# Integration tests find the Python interpreter (with the OpenTelemetry SDK)
+# and rotel's collector binary, which the wheel ships inside the package.
 export PATH="$PWD/.venv/bin:$PATH"
 export NAIS_OTEL_PYTHON="$PWD/.venv/bin/python"
+ROTEL_AGENT="$("$NAIS_OTEL_PYTHON" -c 'import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))')"
+export ROTEL_AGENT
 
 cargo test --workspace --all-targets --locked "$@"
 cargo test --workspace --doc --locked
