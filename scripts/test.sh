@@ -17,5 +17,6 @@ export NAIS_OTEL_PYTHON="$PWD/.venv/bin/python"
 ROTEL_AGENT="$("$NAIS_OTEL_PYTHON" -c 'import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))')"
 export ROTEL_AGENT
 
-cargo test --workspace --all-targets --locked "$@"
+# Benches are built (not run) by .ci/run; `cargo bench` runs them.
+cargo test --workspace --lib --bins --tests --examples --locked "$@"
 cargo test --workspace --doc --locked
