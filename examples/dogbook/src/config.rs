@@ -145,11 +145,7 @@ fn parse_bind_address(value: &str, port: u16) -> Result<SocketAddr, ConfigError>
 fn parse_base_url(variable: &'static str, value: &str) -> Result<String, ConfigError> {
     let trimmed = value.trim().trim_end_matches('/');
     let uri: http::Uri = trimmed.parse().map_err(|_| {
-        ConfigError::new(
-            variable,
-            value,
-            "not a URL such as http://inventory:8080",
-        )
+        ConfigError::new(variable, value, "not a URL such as http://inventory:8080")
     })?;
     if uri.scheme_str() != Some("http") {
         return Err(ConfigError::new(

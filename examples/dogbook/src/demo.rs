@@ -142,7 +142,9 @@ impl Settings {
         let (collector_addr, collector_addr_explicit) = match get(DOGBOOK_COLLECTOR_ADDR) {
             Some(value) => (
                 value.trim().parse().map_err(|_| {
-                    format!("{DOGBOOK_COLLECTOR_ADDR}={value:?}: not an address such as 127.0.0.1:4317")
+                    format!(
+                        "{DOGBOOK_COLLECTOR_ADDR}={value:?}: not an address such as 127.0.0.1:4317"
+                    )
                 })?,
                 true,
             ),
@@ -221,7 +223,10 @@ fn run_demo(options: Options) -> Result<ExitCode, String> {
     for service in Service::ALL {
         let mut env = vec![
             ("PORT", ports[&service].to_string()),
-            ("INVENTORY_URL", format!("http://{}", addr(Service::Inventory))),
+            (
+                "INVENTORY_URL",
+                format!("http://{}", addr(Service::Inventory)),
+            ),
             ("DOGS_URL", format!("http://{}", addr(Service::Dogs))),
         ];
         if collector.is_some() {
@@ -252,7 +257,13 @@ fn run_demo(options: Options) -> Result<ExitCode, String> {
     });
 
     let front_url = format!("http://{front_addr}");
-    print_banner(&front_url, &ports, &endpoint, collector.is_some(), &settings.log_dir);
+    print_banner(
+        &front_url,
+        &ports,
+        &endpoint,
+        collector.is_some(),
+        &settings.log_dir,
+    );
 
     let url = format!("{front_url}{DEMO_REQUEST}");
     println!("$ curl '{url}'");
@@ -298,9 +309,7 @@ fn run_demo(options: Options) -> Result<ExitCode, String> {
 
     if options.once {
         let _ = stop_proxy.send(());
-        let _ = runtime.block_on(async {
-            tokio::time::timeout(STOP_TIMEOUT, proxy_task).await
-        });
+        let _ = runtime.block_on(async { tokio::time::timeout(STOP_TIMEOUT, proxy_task).await });
         children.stop();
         drop(collector);
         return Ok(match verdict {
@@ -323,7 +332,9 @@ fn run_demo(options: Options) -> Result<ExitCode, String> {
     });
 
     runtime.block_on(crate::shutdown_signal());
-    println!("\nStopping: the services get SIGTERM, finish what is in flight and flush their spans.");
+    println!(
+        "\nStopping: the services get SIGTERM, finish what is in flight and flush their spans."
+    );
     let _ = stop_proxy.send(());
     let _ = runtime.block_on(async { tokio::time::timeout(STOP_TIMEOUT, proxy_task).await });
     children.stop();
@@ -465,7 +476,11 @@ impl Printed {
         if seen.is_some() {
             let _ = writeln!(out, "(late spans arrived; the whole trace again)");
         }
-        let _ = writeln!(out, "{}", render_waterfall(trace, &RenderOptions::for_stdout()));
+        let _ = writeln!(
+            out,
+            "{}",
+            render_waterfall(trace, &RenderOptions::for_stdout())
+        );
         let _ = writeln!(out);
         let _ = out.flush();
     }

@@ -43,7 +43,7 @@ async fn get_dog(Query(query): Query<DogQuery>) -> Response {
     }
 }
 
-#[tracing::instrument(name = "dogs.get-dog-name", fields(dogs.id = dog_id), skip_all)]
+#[tracing::instrument(name = "dogs.get-dog-name", fields(dogs.id = dog_id as i64), skip_all)]
 async fn get_dog_name(dog_id: usize) -> Option<&'static str> {
     // Stands in for a database query.
     tokio::time::sleep(WORK).await;

@@ -34,7 +34,10 @@ pub fn router() -> Router {
 }
 
 async fn get_inventory(Query(query): Query<InventoryQuery>) -> Response {
-    let id = query.kennel_id.as_deref().and_then(|id| id.trim().parse().ok());
+    let id = query
+        .kennel_id
+        .as_deref()
+        .and_then(|id| id.trim().parse().ok());
     match id {
         Some(id) => match get_inventory_by_kennel_id(id).await {
             Some(ids) => Json(ids).into_response(),
@@ -44,7 +47,7 @@ async fn get_inventory(Query(query): Query<InventoryQuery>) -> Response {
     }
 }
 
-#[tracing::instrument(name = "inventory.get-inventory-by-kennel-id", fields(inventory.kennel_id = kennel_id), skip_all)]
+#[tracing::instrument(name = "inventory.get-inventory-by-kennel-id", fields(inventory.kennel_id = kennel_id as i64), skip_all)]
 async fn get_inventory_by_kennel_id(kennel_id: usize) -> Option<&'static [u32]> {
     // Stands in for a database query.
     tokio::time::sleep(WORK).await;

@@ -20,7 +20,11 @@ use tracing::Instrument;
 use crate::http_client::{get_text, traced_http_client, TracedHttpClient};
 
 /// The kennels, by id.
-pub const KENNELS: [&str; 3] = ["awesome kennel", "not as awesome kennel", "some other kennel"];
+pub const KENNELS: [&str; 3] = [
+    "awesome kennel",
+    "not as awesome kennel",
+    "some other kennel",
+];
 
 /// The name given to a dog whose name could not be fetched.
 pub const NAMELESS_DOG: &str = "Nameless Dog";
@@ -102,7 +106,7 @@ fn kennel_name(id: usize) -> Option<&'static str> {
 
 impl AppState {
     async fn get_inventory(&self, kennel_id: usize) -> Vec<u32> {
-        let span = tracing::info_span!("kennels.get-inventory", kennel.id = kennel_id);
+        let span = tracing::info_span!("kennels.get-inventory", kennel.id = kennel_id as i64);
         let uri = format!(
             "{}/api/v1/inventory?kennelId={kennel_id}",
             self.inventory_url
@@ -122,7 +126,7 @@ impl AppState {
     }
 
     async fn get_dog_name(&self, dog_id: u32) -> String {
-        let span = tracing::info_span!("kennels.get-dog-name", dog.id = dog_id);
+        let span = tracing::info_span!("kennels.get-dog-name", dog.id = i64::from(dog_id));
         let uri = format!("{}/api/v1/dogs?id={dog_id}", self.dogs_url);
         async {
             get_text(&self.client, &uri).await.unwrap_or_else(|error| {
