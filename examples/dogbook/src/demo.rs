@@ -231,7 +231,14 @@ fn run_demo(options: Options) -> Result<ExitCode, String> {
         ];
         if collector.is_some() {
             env.push(("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.clone()));
-            env.push(("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".to_owned()));
+            // The embedded collector speaks OTLP/gRPC, whatever the shell says.
+            for protocol in [
+                "OTEL_EXPORTER_OTLP_PROTOCOL",
+                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+                "OTEL_EXPORTER_PROTOCOL",
+            ] {
+                env.push((protocol, "grpc".to_owned()));
+            }
         }
         if std::env::var_os("OTEL_BSP_SCHEDULE_DELAY").is_none() {
             // Export within 100 ms, so a trace's spans arrive together.
