@@ -1,0 +1,855 @@
+//! Shared by the fault and load tests: rotel-agent as the collector, the DogBook
+//! services as child processes, the Python SDK, a raw HTTP/1.1 client and a
+//! load generator. Everything listens and connects on 127.0.0.1 only.
+//!
+//! The DogBook services are the `dogbook` library's [`dogbook::run_service`],
+//! the same function its `kennels`/`inventory`/`dogs` binaries call. Cargo only
+//! tells a test where the binaries of its *own* package are
+//! (`CARGO_BIN_EXE_*`), so this suite runs each service by starting its own test
+//! executable again with [`CHILD_ENV`] set; the file's `dogbook_child_process`
+//! test then calls `run_service` and exits. A real process, real signals, real
+//! sockets, and no nested `cargo build`.
+
+// Each test file uses a part of this module, and `pub` is what it exports to them.
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Generous: the tests run on a loaded two-core machine.
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Set in a child process to the DogBook service it should run.
+pub const CHILD_ENV: &str = "NAIS_OTEL_SUITE_DOGBOOK_SERVICE";
+
+/// What to do when a peer the tests need is missing.
+const INSTALL_HINT: &str = "run `bash scripts/test.sh`, which installs rotel and the OpenTelemetry Python SDK into .venv and exports NAIS_OTEL_PYTHON and ROTEL_AGENT";
+
+// === peers ===
+
+/// The rotel-agent binary from `ROTEL_AGENT`; panics with how to get it.
+pub fn rotel_agent() -> PathBuf {
+    let path = std::env::var_os("ROTEL_AGENT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("ROTEL_AGENT is not set: {INSTALL_HINT}"));
+    assert!(
+        path.is_file(),
+        "ROTEL_AGENT={} is not a file: {INSTALL_HINT}",
+        path.display()
+    );
+    path
+}
+
+/// The Python interpreter with the OpenTelemetry SDK, from `NAIS_OTEL_PYTHON`;
+/// panics with how to get it.
+pub fn python() -> PathBuf {
+    let path = std::env::var_os("NAIS_OTEL_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("NAIS_OTEL_PYTHON is not set: {INSTALL_HINT}"));
+    let check = Command::new(&path)
+        .args([
+            "-c",
+            "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.grpc",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("NAIS_OTEL_PYTHON={}: {e}: {INSTALL_HINT}", path.display()));
+    assert!(
+        check.status.success(),
+        "NAIS_OTEL_PYTHON={} lacks the OpenTelemetry SDK ({}): {INSTALL_HINT}",
+        path.display(),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    path
+}
+
+/// A free port on 127.0.0.1 (free when this returns).
+pub fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// A fresh directory under the system's temporary directory, removed on drop.
+#[derive(Debug)]
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// Creates it.
+    pub fn new(what: &str) -> TempDir {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "nais-otel-suite-{what}-{}-{}",
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+// === output capture ===
+
+/// The lines a child process wrote (stdout and stderr), filled by reader
+/// threads, with a condition variable to wait on.
+#[derive(Clone, Debug, Default)]
+pub struct Output {
+    inner: Arc<(Mutex<Vec<String>>, Condvar)>,
+}
+
+impl Output {
+    fn capture<R: Read + Send + 'static>(&self, stream: R) {
+        let output = self.clone();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stream);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        let text = String::from_utf8_lossy(&line);
+                        let text = text.trim_end_matches(['\n', '\r']).to_owned();
+                        let (lines, changed) = &*output.inner;
+                        lines.lock().unwrap().push(text);
+                        changed.notify_all();
+                    }
+                }
+            }
+        });
+    }
+
+    /// Every line so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.inner.0.lock().unwrap().clone()
+    }
+
+    /// Every line so far, joined.
+    pub fn text(&self) -> String {
+        self.lines().join("\n")
+    }
+
+    /// Lines containing `needle`.
+    pub fn matching(&self, needle: &str) -> Vec<String> {
+        self.lines()
+            .into_iter()
+            .filter(|line| line.contains(needle))
+            .collect()
+    }
+
+    /// Waits until `done` holds for the lines so far; `None` after `timeout`.
+    pub fn wait_until<T>(
+        &self,
+        timeout: Duration,
+        mut done: impl FnMut(&[String]) -> Option<T>,
+    ) -> Option<T> {
+        let deadline = Instant::now() + timeout;
+        let (lines, changed) = &*self.inner;
+        let mut guard = lines.lock().unwrap();
+        loop {
+            if let Some(value) = done(&guard) {
+                return Some(value);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            guard = changed.wait_timeout(guard, left).unwrap().0;
+        }
+    }
+
+    /// Waits for a line containing `needle`; panics with the output after `timeout`.
+    pub fn wait_for_line(&self, needle: &str, timeout: Duration) -> String {
+        self.wait_until(timeout, |lines| {
+            lines.iter().find(|line| line.contains(needle)).cloned()
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no line with {needle:?} within {timeout:?}; output:\n{}",
+                self.text()
+            )
+        })
+    }
+}
+
+// === child processes ===
+
+/// A child process, its output captured; killed (and reaped) when dropped.
+#[derive(Debug)]
+pub struct Proc {
+    /// For messages.
+    pub name: String,
+    /// The process.
+    pub child: Child,
+    /// What it wrote.
+    pub output: Output,
+}
+
+impl Proc {
+    /// Starts `command` with stdout and stderr captured.
+    pub fn spawn(name: &str, mut command: Command) -> Proc {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let output = Output::default();
+        output.capture(child.stdout.take().expect("stdout"));
+        output.capture(child.stderr.take().expect("stderr"));
+        Proc {
+            name: name.to_owned(),
+            child,
+            output,
+        }
+    }
+
+    fn pid(&self) -> rustix::process::Pid {
+        i32::try_from(self.child.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+            .expect("a pid")
+    }
+
+    /// Sends SIGTERM (what NAIS sends a pod).
+    pub fn sigterm(&self) {
+        rustix::process::kill_process(self.pid(), rustix::process::Signal::TERM)
+            .unwrap_or_else(|e| panic!("SIGTERM to {}: {e}", self.name));
+    }
+
+    /// Sends SIGKILL and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for the process to exit, at most `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() >= deadline => return None,
+                // Polling is the only portable way to wait with a deadline.
+                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+                Err(error) => panic!("waiting for {}: {error}", self.name),
+            }
+        }
+    }
+
+    /// Panics (with its output) if the process has exited.
+    pub fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!(
+                "{} exited ({status}); output:\n{}",
+                self.name,
+                self.output.text()
+            );
+        }
+    }
+
+    /// A `kB` field of `/proc/<pid>/status`: `VmRSS` (now) or `VmHWM` (peak).
+    pub fn status_kib(&self, field: &str) -> u64 {
+        proc_status_kib(&format!("/proc/{}/status", self.child.id()), field)
+    }
+
+    /// Waits until a TCP connection to `port` on 127.0.0.1 succeeds.
+    pub fn wait_listening(&mut self, port: u16) {
+        let deadline = Instant::now() + DEADLINE;
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        loop {
+            self.assert_running();
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} does not listen on {addr} after {DEADLINE:?}; output:\n{}",
+                self.name,
+                self.output.text()
+            );
+            // The poll interval of a readiness probe.
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Polls `GET /isReady` until it answers 200, like a readiness probe.
+    pub fn wait_ready(&mut self, port: u16) {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            self.assert_running();
+            if get(port, "/isReady", &[]).is_ok_and(|r| r.status == 200) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} is not ready after {DEADLINE:?}; output:\n{}",
+                self.name,
+                self.output.text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A `kB` field of a `/proc/.../status` file.
+pub fn proc_status_kib(path: &str, field: &str) -> u64 {
+    let status = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    status
+        .lines()
+        .find_map(|line| {
+            let rest = line.strip_prefix(field)?.strip_prefix(':')?;
+            rest.trim().trim_end_matches("kB").trim().parse().ok()
+        })
+        .unwrap_or_else(|| panic!("no {field} in {path}"))
+}
+
+// === DogBook services ===
+
+/// One DogBook service in a child process.
+#[derive(Debug)]
+pub struct Service {
+    /// The process.
+    pub proc: Proc,
+    /// Where it listens on 127.0.0.1.
+    pub port: u16,
+}
+
+impl Service {
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// Runs the DogBook service named in [`CHILD_ENV`], if set, and exits; does
+/// nothing otherwise. Each test file that starts services calls it from a test
+/// named `dogbook_child_process`.
+pub fn dogbook_child_main() {
+    let Ok(name) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let service =
+        dogbook::Service::from_name(&name).unwrap_or_else(|| panic!("no DogBook service {name}"));
+    let code = dogbook::run_service(service);
+    std::process::exit(if code == std::process::ExitCode::SUCCESS {
+        0
+    } else {
+        1
+    });
+}
+
+/// The environment NAIS gives a pod of `app` with tracing on (see
+/// `shared/nais.md`), the collector endpoint pointing at `endpoint`.
+/// `BIND_ADDRESS` is loopback here, the only difference from NAIS's `0.0.0.0`.
+pub fn nais_env(app: &str, port: u16, endpoint: &str) -> Vec<(&'static str, String)> {
+    let namespace = "dogbook";
+    let cluster = "dev-gcp";
+    let tag = "2024.11.21-abc1234";
+    let pod = format!("{app}-7d9f8c6b5-x2x4q");
+    vec![
+        ("OTEL_SERVICE_NAME", app.to_owned()),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            format!(
+                "service.name={app},service.namespace={namespace},nais.backend=grafana-lgtm,\
+                 k8s.container.name={app},k8s.deployment.name={app},k8s.namespace.name={namespace},\
+                 k8s.node.name=gke-dev-gcp-node-1,k8s.pod.name={pod},k8s.replicaset.name={app}-7d9f8c6b5,\
+                 service.instance.id={pod},service.version={tag}"
+            ),
+        ),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.to_owned()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".to_owned()),
+        ("OTEL_EXPORTER_OTLP_INSECURE", "true".to_owned()),
+        ("OTEL_PROPAGATORS", "tracecontext,baggage".to_owned()),
+        ("OTEL_TRACES_SAMPLER", "parentbased_always_on".to_owned()),
+        ("OTEL_LOGS_EXPORTER", "none".to_owned()),
+        ("NAIS_APP_NAME", app.to_owned()),
+        ("NAIS_NAMESPACE", namespace.to_owned()),
+        (
+            "NAIS_APP_IMAGE",
+            format!("europe-north1-docker.pkg.dev/nais/dogbook/{app}:{tag}"),
+        ),
+        ("NAIS_CLUSTER_NAME", cluster.to_owned()),
+        ("NAIS_CLIENT_ID", format!("{cluster}:{namespace}:{app}")),
+        ("NAIS_POD_NAME", pod),
+        ("PORT", port.to_string()),
+        ("BIND_ADDRESS", format!("127.0.0.1:{port}")),
+    ]
+}
+
+/// Inventory, dogs and kennels with the NAIS environment plus `extra`, all
+/// exporting to `endpoint`, each ready.
+#[derive(Debug)]
+pub struct DogBook {
+    /// Calls the other two.
+    pub kennels: Service,
+    /// Kennels' dog ids.
+    pub inventory: Service,
+    /// Dogs' names.
+    pub dogs: Service,
+}
+
+impl DogBook {
+    /// Starts the three, callees first, and waits until each is ready.
+    pub fn start(endpoint: &str, extra: &[(&str, String)]) -> DogBook {
+        let mut inventory = spawn_service("inventory", endpoint, extra);
+        let mut dogs = spawn_service("dogs", endpoint, extra);
+        let mut kennels_env = extra.to_vec();
+        kennels_env.push(("INVENTORY_URL", inventory.url()));
+        kennels_env.push(("DOGS_URL", dogs.url()));
+        let mut kennels = spawn_service("kennels", endpoint, &kennels_env);
+        inventory.proc.wait_ready(inventory.port);
+        dogs.proc.wait_ready(dogs.port);
+        kennels.proc.wait_ready(kennels.port);
+        DogBook {
+            kennels,
+            inventory,
+            dogs,
+        }
+    }
+}
+
+/// Starts DogBook service `app` with the NAIS environment plus `extra` (later
+/// entries win), exporting to `endpoint`.
+pub fn spawn_service(app: &str, endpoint: &str, extra: &[(&str, String)]) -> Service {
+    let port = free_port();
+    // Later entries win.
+    let env: HashMap<&str, String> = nais_env(app, port, endpoint)
+        .into_iter()
+        .chain(extra.iter().cloned())
+        .collect();
+    let exe = std::env::current_exe().expect("the test executable");
+    let mut command = Command::new(exe);
+    command
+        .args([
+            "--exact",
+            "dogbook_child_process",
+            "--nocapture",
+            "--test-threads=1",
+            "-q",
+        ])
+        .env_clear()
+        .envs(env)
+        .env(CHILD_ENV, app);
+    Service {
+        proc: Proc::spawn(app, command),
+        port,
+    }
+}
+
+// === rotel ===
+
+/// rotel-agent on loopback, discarding what it receives (`--exporter
+/// blackhole`) after printing every span (`--debug-log traces
+/// --debug-log-verbosity detailed`).
+#[derive(Debug)]
+pub struct Rotel {
+    /// The process; its output is the record of what arrived.
+    pub proc: Proc,
+    /// The OTLP/gRPC port.
+    pub port: u16,
+    _dir: TempDir,
+}
+
+impl Rotel {
+    /// Starts rotel on a free port.
+    pub fn start() -> Rotel {
+        Rotel::start_on(free_port())
+    }
+
+    /// Starts rotel with OTLP/gRPC on `port` and waits until it listens.
+    pub fn start_on(port: u16) -> Rotel {
+        let dir = TempDir::new("rotel");
+        let mut command = Command::new(rotel_agent());
+        command
+            .arg("start")
+            .arg("--otlp-grpc-endpoint")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--otlp-http-endpoint")
+            .arg(format!("127.0.0.1:{}", free_port()))
+            .args(["--exporter", "blackhole"])
+            .args(["--debug-log", "traces"])
+            .args(["--debug-log-verbosity", "detailed"])
+            .arg("--pid-file")
+            .arg(dir.0.join("rotel.pid"))
+            .arg("--log-file")
+            .arg(dir.0.join("rotel.log"))
+            .env("NO_COLOR", "1");
+        let mut proc = Proc::spawn("rotel-agent", command);
+        proc.wait_listening(port);
+        Rotel {
+            proc,
+            port,
+            _dir: dir,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`, for `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The spans rotel printed so far.
+    pub fn spans(&self) -> Vec<RotelSpan> {
+        parse_rotel(&self.proc.output.lines())
+    }
+
+    /// Waits until `done` holds for the spans printed so far; panics after `timeout`.
+    pub fn wait_for<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut done: impl FnMut(&[RotelSpan]) -> Option<T>,
+    ) -> T {
+        self.proc
+            .output
+            .wait_until(timeout, |lines| done(&parse_rotel(lines)))
+            .unwrap_or_else(|| {
+                let spans = self.spans();
+                panic!(
+                    "rotel did not receive {what} within {timeout:?}; it has {} spans:\n{}",
+                    spans.len(),
+                    spans
+                        .iter()
+                        .map(RotelSpan::summary)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )
+            })
+    }
+
+    /// Waits until rotel has at least `count` spans of trace `trace_id`, and
+    /// no new span arrived for a moment; returns them.
+    pub fn wait_for_trace(&self, trace_id: &str, count: usize) -> Vec<RotelSpan> {
+        self.wait_for(
+            &format!("{count} spans of trace {trace_id}"),
+            DEADLINE,
+            |spans| {
+                let trace: Vec<RotelSpan> = spans
+                    .iter()
+                    .filter(|s| s.trace_id == trace_id)
+                    .cloned()
+                    .collect();
+                (trace.len() >= count).then_some(trace)
+            },
+        )
+    }
+}
+
+/// One span as rotel printed it: ids in hex, attribute values as printed
+/// (`Str(x)` gives `x`, `Int(200)` gives `200`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RotelSpan {
+    /// 32 hex digits.
+    pub trace_id: String,
+    /// 16 hex digits.
+    pub span_id: String,
+    /// Empty for a root.
+    pub parent_id: String,
+    /// The span's name.
+    pub name: String,
+    /// `SPAN_KIND_SERVER` and so on.
+    pub kind: String,
+    /// The span's attributes.
+    pub attributes: Vec<(String, String)>,
+    /// Its resource's attributes.
+    pub resource: Vec<(String, String)>,
+}
+
+impl RotelSpan {
+    /// A span attribute.
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        lookup(&self.attributes, key)
+    }
+
+    /// A resource attribute.
+    pub fn res(&self, key: &str) -> Option<&str> {
+        lookup(&self.resource, key)
+    }
+
+    /// `service.name`.
+    pub fn service(&self) -> &str {
+        self.res("service.name").unwrap_or("")
+    }
+
+    /// One line for messages.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} {} parent={} {} {} [{}]",
+            self.trace_id,
+            self.span_id,
+            self.parent_id,
+            self.service(),
+            self.kind,
+            self.name
+        )
+    }
+}
+
+fn lookup<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Parses rotel's `--debug-log traces --debug-log-verbosity detailed` output:
+///
+/// ```text
+/// ResourceSpans #0
+/// Resource attributes:
+///      -> service.name: Str(kennels)
+/// ScopeSpans #0
+/// Span #0
+///     Trace ID       : 218a...
+///     Parent ID      : 20f2...
+///     ID             : 4461...
+///     Name           : child
+///     Kind           : SPAN_KIND_INTERNAL
+/// Attributes:
+///      -> url.path: Str(/a)
+/// ```
+///
+/// Lines it does not know (log lines, events, multi-line values) are skipped.
+pub fn parse_rotel(lines: &[String]) -> Vec<RotelSpan> {
+    #[derive(PartialEq)]
+    enum Section {
+        Resource,
+        Span,
+        Other,
+    }
+    let mut spans = Vec::new();
+    let mut resource: Vec<(String, String)> = Vec::new();
+    let mut current: Option<RotelSpan> = None;
+    let mut section = Section::Other;
+    for line in lines {
+        let trimmed = line.trim();
+        if line.starts_with("ResourceSpans #") {
+            spans.extend(current.take());
+            resource.clear();
+            section = Section::Other;
+        } else if line.starts_with("Resource attributes:") {
+            section = Section::Resource;
+        } else if line.starts_with("ScopeSpans #") {
+            spans.extend(current.take());
+            section = Section::Other;
+        } else if line.starts_with("Span #") {
+            spans.extend(current.take());
+            current = Some(RotelSpan {
+                resource: resource.clone(),
+                ..RotelSpan::default()
+            });
+            section = Section::Other;
+        } else if line.starts_with("Attributes:") && current.is_some() {
+            section = Section::Span;
+        } else if let Some(pair) = trimmed.strip_prefix("-> ") {
+            let Some((key, value)) = pair.split_once(": ") else {
+                continue;
+            };
+            let value = match value.split_once('(') {
+                Some((_, rest)) => rest.strip_suffix(')').unwrap_or(rest),
+                None => value,
+            };
+            let pair = (key.to_owned(), value.to_owned());
+            match (&section, current.as_mut()) {
+                (Section::Resource, _) => resource.push(pair),
+                (Section::Span, Some(span)) => span.attributes.push(pair),
+                _ => {}
+            }
+        } else if let (Some(span), Some((field, value))) = (current.as_mut(), line.split_once(':'))
+        {
+            let value = value.trim().to_owned();
+            match field.trim() {
+                "Trace ID" => span.trace_id = value,
+                "Parent ID" => span.parent_id = value,
+                "ID" => span.span_id = value,
+                "Name" => span.name = value,
+                "Kind" => span.kind = value,
+                // `Events:`, `Links:` and the like: the attributes that follow are not the span's.
+                _ if !line.starts_with(' ') && !field.ends_with(" time") => {
+                    section = Section::Other;
+                }
+                _ => {}
+            }
+        } else if !line.starts_with(' ') && !trimmed.is_empty() {
+            section = Section::Other;
+        }
+    }
+    spans.extend(current);
+    spans
+}
+
+// === HTTP ===
+
+/// An HTTP answer.
+#[derive(Clone, Debug)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// Header names in lower case, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body as text (not de-chunked).
+    pub body: String,
+}
+
+impl Response {
+    /// The first header called `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        lookup(&self.headers, name)
+    }
+
+    /// The trace id of the `traceparent` response header.
+    pub fn trace_id(&self) -> String {
+        self.header("traceparent")
+            .and_then(|tp| tp.split('-').nth(1))
+            .unwrap_or_else(|| panic!("no traceparent response header: {self:?}"))
+            .to_owned()
+    }
+}
+
+/// `GET path` from 127.0.0.1:`port` over a fresh connection, with `headers`;
+/// an error for anything but a complete HTTP answer within 30 s.
+pub fn get(port: u16, path: &str, headers: &[(&str, &str)]) -> Result<Response, String> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let timeout = Duration::from_secs(30);
+    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(timeout)).ok();
+    stream.set_write_timeout(Some(timeout)).ok();
+    stream.set_nodelay(true).ok();
+    let mut request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    let raw = String::from_utf8_lossy(&raw);
+    let (head, body) = raw
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("an incomplete answer: {raw:?}"))?;
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("no status line: {raw:?}"))?;
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    Ok(Response {
+        status,
+        headers,
+        body: body.to_owned(),
+    })
+}
+
+/// `GET path`, panicking on a transport error.
+pub fn must_get(port: u16, path: &str) -> Response {
+    get(port, path, &[]).unwrap_or_else(|e| panic!("GET 127.0.0.1:{port}{path}: {e}"))
+}
+
+// === load ===
+
+/// One request made by a [`Load`].
+#[derive(Clone, Debug)]
+pub struct Sample {
+    /// When it was sent.
+    pub sent: Instant,
+    /// How long the answer took.
+    pub latency: Duration,
+    /// The answer's status and trace id, or the transport error.
+    pub result: Result<(u16, Option<String>), String>,
+}
+
+/// Clients sending `GET path` in a loop on `threads` threads until stopped.
+#[derive(Debug)]
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    workers: Vec<JoinHandle<Vec<Sample>>>,
+}
+
+impl Load {
+    /// Starts `threads` clients, each waiting `pause` between requests.
+    pub fn start(port: u16, path: &str, threads: usize, pause: Duration) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers = (0..threads)
+            .map(|_| {
+                let stop = stop.clone();
+                let path = path.to_owned();
+                std::thread::spawn(move || {
+                    let mut samples = Vec::new();
+                    // Bounded: at most ten minutes of requests.
+                    let end = Instant::now() + Duration::from_secs(600);
+                    while !stop.load(Ordering::Relaxed) && Instant::now() < end {
+                        let sent = Instant::now();
+                        let result = get(port, &path, &[]).map(|r| {
+                            let trace = r
+                                .header("traceparent")
+                                .and_then(|tp| tp.split('-').nth(1))
+                                .map(str::to_owned);
+                            (r.status, trace)
+                        });
+                        samples.push(Sample {
+                            sent,
+                            latency: sent.elapsed(),
+                            result,
+                        });
+                        if !pause.is_zero() {
+                            // Paces the client: this is the load's rate, not synchronisation.
+                            std::thread::sleep(pause);
+                        }
+                    }
+                    samples
+                })
+            })
+            .collect();
+        Load { stop, workers }
+    }
+
+    /// Stops the clients and returns every request, in the order sent.
+    pub fn stop(self) -> Vec<Sample> {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut samples: Vec<Sample> = self
+            .workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("a load thread"))
+            .collect();
+        samples.sort_by_key(|s| s.sent);
+        samples
+    }
+}
+
+/// The `p`-th percentile (0-100) of `latencies`.
+pub fn percentile(latencies: &[Duration], p: f64) -> Duration {
+    assert!(!latencies.is_empty(), "no samples");
+    let mut sorted = latencies.to_vec();
+    sorted.sort_unstable();
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
