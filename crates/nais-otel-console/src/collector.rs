@@ -45,6 +45,7 @@ pub struct Collector {
     shared: Arc<Shared>,
     local_addr: SocketAddr,
     http_addr: Option<SocketAddr>,
+    tls: bool,
     stopper: Mutex<Option<Stopper>>,
 }
 
@@ -58,6 +59,7 @@ pub struct CollectorBuilder {
     incomplete_timeout: Duration,
     print_waterfalls: bool,
     render: Option<RenderOptions>,
+    tls: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 /// The error returned when a [`Collector`] cannot start.
@@ -149,9 +151,11 @@ impl Collector {
         CollectorBuilder::new()
     }
 
-    /// The OTLP/gRPC endpoint, e.g. `http://127.0.0.1:4317`, for `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    /// The OTLP/gRPC endpoint, e.g. `http://127.0.0.1:4317`, for `OTEL_EXPORTER_OTLP_ENDPOINT`
+    /// (`https://` when serving [TLS](CollectorBuilder::tls)).
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.local_addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.local_addr)
     }
 
     /// The address the OTLP/gRPC server listens on.
@@ -426,6 +430,7 @@ impl CollectorBuilder {
             incomplete_timeout: DEFAULT_INCOMPLETE_TIMEOUT,
             print_waterfalls: false,
             render: None,
+            tls: None,
         }
     }
 
@@ -455,6 +460,14 @@ impl CollectorBuilder {
     /// This lets the root span of a trace, often exported last, catch up.
     pub fn incomplete_timeout(mut self, timeout: Duration) -> Self {
         self.incomplete_timeout = timeout;
+        self
+    }
+
+    /// Serves OTLP/gRPC over TLS with this PEM certificate chain and key
+    /// ([`Collector::endpoint`] then starts with `https://`), for testing
+    /// exporters against an `https` collector. The HTTP port stays plaintext.
+    pub fn tls(mut self, cert_pem: impl Into<Vec<u8>>, key_pem: impl Into<Vec<u8>>) -> Self {
+        self.tls = Some((cert_pem.into(), key_pem.into()));
         self
     }
 
@@ -512,10 +525,19 @@ impl CollectorBuilder {
         let (ready_tx, ready_rx) = mpsc::channel();
         let (done_tx, done_rx) = mpsc::channel();
         let thread_shared = Arc::clone(&shared);
+        let tls = self.tls.is_some();
+        let tls_identity = self.tls;
         let thread = std::thread::Builder::new()
             .name(format!("otel-console-{}", local_addr.port()))
             .spawn(move || {
-                runtime.block_on(server::run(thread_shared, grpc, http, stop_rx, ready_tx));
+                runtime.block_on(server::run(
+                    thread_shared,
+                    grpc,
+                    http,
+                    tls_identity,
+                    stop_rx,
+                    ready_tx,
+                ));
                 // Drops the listeners and every connection; bounded for stuck tasks.
                 runtime.shutdown_timeout(Duration::from_millis(500));
                 let _ = done_tx.send(());
@@ -532,6 +554,7 @@ impl CollectorBuilder {
             shared,
             local_addr,
             http_addr,
+            tls,
             stopper: Mutex::new(Some(Stopper {
                 stop: stop_tx,
                 done: done_rx,

@@ -30,6 +30,7 @@ pub(crate) async fn run(
     shared: Arc<Shared>,
     grpc: std::net::TcpListener,
     http: Option<std::net::TcpListener>,
+    tls: Option<(Vec<u8>, Vec<u8>)>,
     stop: oneshot::Receiver<()>,
     ready: mpsc::Sender<io::Result<()>>,
 ) {
@@ -57,8 +58,20 @@ pub(crate) async fn run(
     .accept_compressed(CompressionEncoding::Gzip)
     .max_decoding_message_size(MAX_MESSAGE_SIZE);
     let incoming = tonic::transport::server::TcpIncoming::from(grpc).with_nodelay(Some(true));
+    let mut builder = tonic::transport::Server::builder();
+    if let Some((cert, key)) = tls {
+        let config = tonic::transport::ServerTlsConfig::new()
+            .identity(tonic::transport::Identity::from_pem(cert, key));
+        builder = match builder.tls_config(config) {
+            Ok(builder) => builder,
+            Err(error) => {
+                eprintln!("otel-console: cannot serve TLS: {error}");
+                return;
+            }
+        };
+    }
     let grpc_task = tokio::spawn(
-        tonic::transport::Server::builder()
+        builder
             .add_service(service)
             .serve_with_incoming_shutdown(incoming, stopped(stopping.clone())),
     );

@@ -48,7 +48,7 @@ pub(crate) struct OtlpSettings {
     /// One export, retries included.
     pub(crate) export_deadline: Duration,
     pub(crate) compression: Compression,
-    pub(crate) tls: Option<ClientTlsConfig>,
+    pub(crate) tls: Option<TlsMaterial>,
     pub(crate) queue_size: usize,
 }
 
@@ -68,20 +68,24 @@ impl fmt::Debug for OtlpSettings {
     }
 }
 
-/// Reads the TLS files. A file that cannot be read is reported and left out,
-/// so the service still starts (and export still works where the system's
-/// roots suffice).
+/// PEM bytes for TLS, read once by `init()`.
+#[derive(Clone, Default)]
+pub(crate) struct TlsMaterial {
+    ca: Option<Vec<u8>>,
+    identity: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+/// Reads the TLS files for an `https` endpoint. A file that cannot be read is
+/// reported and left out, so the service still starts (and export still works
+/// where the system's roots suffice).
 pub(crate) fn load_tls(
     files: &TlsFiles,
     endpoint: &str,
     problems: &mut Vec<ConfigProblem>,
-) -> Option<ClientTlsConfig> {
+) -> Option<TlsMaterial> {
     if !endpoint.starts_with("https:") {
         return None;
     }
-    let mut config = ClientTlsConfig::new()
-        .with_native_roots()
-        .with_webpki_roots();
     let mut read = |variable: &'static str, path: &std::path::Path| match std::fs::read(path) {
         Ok(pem) => Some(pem),
         Err(error) => {
@@ -93,19 +97,19 @@ pub(crate) fn load_tls(
             None
         }
     };
-    if let Some(pem) = files
-        .certificate
-        .as_deref()
-        .and_then(|path| read(crate::config::OTEL_EXPORTER_OTLP_CERTIFICATE, path))
-    {
-        config = config.ca_certificate(Certificate::from_pem(pem));
-    }
+    let mut material = TlsMaterial {
+        ca: files
+            .certificate
+            .as_deref()
+            .and_then(|path| read(crate::config::OTEL_EXPORTER_OTLP_CERTIFICATE, path)),
+        identity: None,
+    };
     match (&files.client_certificate, &files.client_key) {
         (Some(cert), Some(key)) => {
             let cert = read(crate::config::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, cert);
             let key = read(crate::config::OTEL_EXPORTER_OTLP_CLIENT_KEY, key);
             if let (Some(cert), Some(key)) = (cert, key) {
-                config = config.identity(Identity::from_pem(cert, key));
+                material.identity = Some((cert, key));
             }
         }
         (Some(cert), None) => problems.push(ConfigProblem::new(
@@ -120,7 +124,63 @@ pub(crate) fn load_tls(
         )),
         (None, None) => {}
     }
-    Some(config)
+    Some(material)
+}
+
+impl TlsMaterial {
+    /// For tonic (OTLP/gRPC): system roots (native and webpki) plus the given CA.
+    fn tonic(&self) -> ClientTlsConfig {
+        let mut config = ClientTlsConfig::new()
+            .with_native_roots()
+            .with_webpki_roots();
+        if let Some(ca) = &self.ca {
+            config = config.ca_certificate(Certificate::from_pem(ca));
+        }
+        if let Some((cert, key)) = &self.identity {
+            config = config.identity(Identity::from_pem(cert, key));
+        }
+        config
+    }
+
+    /// For hyper (OTLP/HTTP): the same trust, through rustls with the ring
+    /// provider named explicitly, so no process-wide provider choice can make
+    /// it fail.
+    fn rustls(&self) -> Result<rustls::ClientConfig, String> {
+        use rustls_pki_types::{pem::PemObject as _, CertificateDer, PrivateKeyDer};
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_native_certs::load_native_certs().certs {
+            // A system certificate rustls cannot use is skipped, as browsers do.
+            let _ = roots.add(cert);
+        }
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(ca) = &self.ca {
+            for cert in CertificateDer::pem_slice_iter(ca) {
+                let cert = cert.map_err(|error| format!("CA certificate: {error}"))?;
+                roots
+                    .add(cert)
+                    .map_err(|error| format!("CA certificate: {error}"))?;
+            }
+        }
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|error| error.to_string())?
+        .with_root_certificates(roots);
+        match &self.identity {
+            Some((cert, key)) => {
+                let certs = CertificateDer::pem_slice_iter(cert)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|error| format!("client certificate: {error}"))?;
+                let key = PrivateKeyDer::from_pem_slice(key)
+                    .map_err(|error| format!("client key: {error}"))?;
+                builder
+                    .with_client_auth_cert(certs, key)
+                    .map_err(|error| format!("client certificate: {error}"))
+            }
+            None => Ok(builder.with_no_client_auth()),
+        }
+    }
 }
 
 struct Job {
@@ -153,19 +213,19 @@ impl OtlpExporter {
         diagnostics: Diagnostics,
     ) -> Result<Self, String> {
         let endpoint = match settings.protocol {
-            Protocol::Grpc => Some(grpc_endpoint(&settings)?),
+            Protocol::Grpc => Connection::Grpc(grpc_endpoint(&settings)?),
             Protocol::HttpProtobuf => {
-                if settings.endpoint.starts_with("https:") {
-                    return Err(
-                        "https is supported with OTLP/gRPC; use OTEL_EXPORTER_OTLP_PROTOCOL=grpc"
-                            .to_owned(),
-                    );
-                }
                 settings
                     .endpoint
                     .parse::<http::Uri>()
                     .map_err(|error| format!("not a valid URL: {error}"))?;
-                None
+                let tls = match &settings.tls {
+                    Some(material) => material.rustls().map_err(|why| format!("TLS: {why}"))?,
+                    None => TlsMaterial::default()
+                        .rustls()
+                        .map_err(|why| format!("TLS: {why}"))?,
+                };
+                Connection::Http(tls)
             }
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -241,12 +301,20 @@ fn grpc_endpoint(settings: &OtlpSettings) -> Result<Endpoint, String> {
         .tcp_nodelay(true)
         .user_agent(concat!("nais-otel/", env!("CARGO_PKG_VERSION")))
         .map_err(|error| error.to_string())?;
-    if let Some(tls) = settings.tls.clone() {
+    if let Some(tls) = &settings.tls {
         endpoint = endpoint
-            .tls_config(tls)
+            .tls_config(tls.tonic())
             .map_err(|error| format!("cannot set up TLS: {}", error_chain(&error)))?;
     }
     Ok(endpoint)
+}
+
+/// What `init()` prepared for the export thread, which needs a runtime to
+/// finish connecting.
+#[allow(clippy::large_enum_variant)]
+enum Connection {
+    Grpc(Endpoint),
+    Http(rustls::ClientConfig),
 }
 
 // One per process: the size difference between the variants does not matter.
@@ -258,7 +326,7 @@ enum Transport {
     },
     Http {
         client: hyper_util::client::legacy::Client<
-            hyper_util::client::legacy::connect::HttpConnector,
+            hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
             Full<Bytes>,
         >,
         uri: http::Uri,
@@ -274,9 +342,9 @@ struct Failure {
 }
 
 impl Transport {
-    fn new(settings: &OtlpSettings, endpoint: Option<Endpoint>) -> Result<Self, String> {
-        match endpoint {
-            Some(endpoint) => {
+    fn new(settings: &OtlpSettings, connection: Connection) -> Result<Self, String> {
+        match connection {
+            Connection::Grpc(endpoint) => {
                 let mut client = TraceServiceClient::new(endpoint.connect_lazy());
                 if settings.compression == Compression::Gzip {
                     client = client.send_compressed(CompressionEncoding::Gzip);
@@ -292,7 +360,7 @@ impl Transport {
                 }
                 Ok(Transport::Grpc { client, metadata })
             }
-            None => {
+            Connection::Http(tls) => {
                 let uri = settings
                     .endpoint
                     .parse::<http::Uri>()
@@ -309,6 +377,12 @@ impl Transport {
                 let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
                 connector.set_connect_timeout(Some(settings.timeout.min(Duration::from_secs(5))));
                 connector.set_nodelay(true);
+                connector.enforce_http(false);
+                let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config(tls)
+                    .https_or_http()
+                    .enable_http1()
+                    .wrap_connector(connector);
                 let client = hyper_util::client::legacy::Client::builder(
                     hyper_util::rt::TokioExecutor::new(),
                 )
@@ -449,7 +523,7 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 async fn run(
     mut jobs: mpsc::UnboundedReceiver<Job>,
     settings: OtlpSettings,
-    endpoint: Option<Endpoint>,
+    endpoint: Connection,
     stats: Arc<Stats>,
     diagnostics: Diagnostics,
 ) {
