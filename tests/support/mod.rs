@@ -791,6 +791,7 @@ pub struct Sample {
 #[derive(Debug)]
 pub struct Load {
     stop: Arc<AtomicBool>,
+    sent: Arc<AtomicUsize>,
     workers: Vec<JoinHandle<Vec<Sample>>>,
 }
 
@@ -798,9 +799,11 @@ impl Load {
     /// Starts `threads` clients, each waiting `pause` between requests.
     pub fn start(port: u16, path: &str, threads: usize, pause: Duration) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
+        let sent_count = Arc::new(AtomicUsize::new(0));
         let workers = (0..threads)
             .map(|_| {
                 let stop = stop.clone();
+                let sent_count = sent_count.clone();
                 let path = path.to_owned();
                 std::thread::spawn(move || {
                     let mut samples = Vec::new();
@@ -815,6 +818,7 @@ impl Load {
                                 .map(str::to_owned);
                             (r.status, trace)
                         });
+                        sent_count.fetch_add(1, Ordering::Relaxed);
                         samples.push(Sample {
                             sent,
                             latency: sent.elapsed(),
@@ -829,7 +833,25 @@ impl Load {
                 })
             })
             .collect();
-        Load { stop, workers }
+        Load {
+            stop,
+            sent: sent_count,
+            workers,
+        }
+    }
+
+    /// Requests answered (or failed) so far.
+    pub fn count(&self) -> usize {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Runs until `requests` were made or `timeout` passed.
+    pub fn run_until(&self, requests: usize, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.count() < requests && Instant::now() < deadline {
+            // Checking a counter while the clients run; not a synchronisation.
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Stops the clients and returns every request, in the order sent.

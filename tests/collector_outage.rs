@@ -1,0 +1,167 @@
+//! Collector down at start-up: the service starts and serves normally, its
+//! memory stays bounded by the span queue while spans pile up, the outage gives
+//! one warning (not one a batch), and when the collector comes up the spans
+//! made after that arrive and the spans lost are reported.
+//!
+//! Issue 7, scenario 3.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{Load, Rotel};
+
+/// Not a test: the entry point of the DogBook services this file starts as
+/// child processes (see `support::dogbook_child_main`). Does nothing otherwise.
+#[test]
+fn dogbook_child_process() {
+    support::dogbook_child_main();
+}
+
+const QUEUE: usize = 256;
+const BATCH: usize = 128;
+/// Each request's server span carries this much query string (`url.query`,
+/// `url.full`), so spans that piled up would show in the RSS.
+const PAD: usize = 8_000;
+/// Requests made while the collector is down: 20 times what the queue holds.
+const REQUESTS: usize = 5_000;
+
+/// The field `key=value` (numbers) of a JSON log line.
+fn field(line: &str, key: &str) -> Option<u64> {
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    value.get(key)?.as_u64()
+}
+
+#[test]
+fn collector_down_at_start_up() {
+    // Fail now, not after the load, when rotel is missing.
+    support::rotel_agent();
+    let collector_port = support::free_port();
+    let endpoint = format!("http://127.0.0.1:{collector_port}");
+    // kennels alone: an unknown kennel is answered (404) without calling
+    // upstream, with two spans (server, kennels.get-kennel-name).
+    let mut kennels = support::spawn_service(
+        "kennels",
+        &endpoint,
+        &[
+            ("OTEL_BSP_MAX_QUEUE_SIZE", QUEUE.to_string()),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", BATCH.to_string()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "200".to_owned()),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "1000".to_owned()),
+        ],
+    );
+    kennels.proc.wait_ready(kennels.port);
+    let port = kennels.port;
+    let path = format!("/api/v1/kennels?id=99&pad={}", "p".repeat(PAD));
+    for _ in 0..20 {
+        let answer = support::must_get(port, &path);
+        assert_eq!(answer.status, 404, "{answer:?}");
+        answer.trace_id();
+    }
+    let ok = support::must_get(port, "/api/v1/kennels?id=0");
+    // Upstreams are not running: kennels still answers, with a nameless kennel.
+    assert_eq!(ok.status, 200, "{ok:?}");
+    let rss_before = kennels.proc.status_kib("VmRSS");
+
+    // Load while the collector is down, well past what the queue holds.
+    let started = Instant::now();
+    let load = Load::start(port, &path, 4, Duration::ZERO);
+    load.run_until(REQUESTS, Duration::from_secs(30));
+    let samples = load.stop();
+    let elapsed = started.elapsed();
+    let answered = samples
+        .iter()
+        .filter(|s| matches!(s.result, Ok((404, _))))
+        .count();
+    assert_eq!(
+        answered,
+        samples.len(),
+        "every request answered while the collector is down: {:?}",
+        samples.iter().find(|s| !matches!(s.result, Ok((404, _))))
+    );
+    // 404s make two spans; the kennel with its upstreams down four (server,
+    // kennel name, get-inventory and its failed client span).
+    let made = 2 * (answered + 20) + 4;
+    let hwm = kennels.proc.status_kib("VmHWM");
+    let growth = hwm.saturating_sub(rss_before);
+    // The queue plus the batch being retried, each span at most twice its
+    // padded query (url.query and url.full) plus 2 KiB of the rest, plus 16 MiB
+    // for buffers and allocator slack.
+    let per_span = (2 * PAD + 2048) as u64 / 1024;
+    let bound = (QUEUE + BATCH) as u64 * per_span + 8 * 1024;
+    eprintln!(
+        "collector down: {answered} requests in {elapsed:?}, {made} spans; RSS {rss_before} KiB before, peak {hwm} KiB, bound +{bound} KiB"
+    );
+    assert!(
+        (answered * PAD / 1024) as u64 > 2 * bound,
+        "too few spans ({made}) to tell a bounded queue from an unbounded one; the machine is too slow"
+    );
+    assert!(
+        growth < bound,
+        "RSS grew {growth} KiB with the collector down, more than the queue explains ({bound} KiB)"
+    );
+
+    // One warning for the whole outage.
+    let warnings = kennels.proc.output.matching("cannot export spans");
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(warnings[0].contains("WARN"), "{}", warnings[0]);
+
+    // The collector comes up on the configured port. The exporter notices at
+    // its next retry (backoff at most 2 s): until then the queue is still full
+    // and new spans are dropped, so "after" means after that notice.
+    let rotel = Rotel::start_on(collector_port);
+    let recovered = kennels
+        .proc
+        .output
+        .wait_for_line("span export works again", support::DEADLINE);
+    let lost_at_recovery = field(&recovered, "spans_lost");
+    assert!(
+        lost_at_recovery.is_some_and(|n| n > 0),
+        "the recovery notice gives the spans lost: {recovered}"
+    );
+    let after = support::must_get(port, "/api/v1/kennels?id=99");
+    let trace = rotel.wait_for_trace(&after.trace_id(), 2);
+    assert!(trace.iter().all(|s| s.service() == "kennels"), "{trace:#?}");
+    let made = made + 2;
+    assert_eq!(
+        kennels.proc.output.matching("cannot export spans").len(),
+        1,
+        "still one warning:\n{}",
+        kennels.proc.output.text()
+    );
+
+    // At shutdown, the total lost is reported, and it is what rotel is missing.
+    kennels.proc.sigterm();
+    let status = kennels
+        .proc
+        .wait_exit(support::DEADLINE)
+        .expect("kennels exits after SIGTERM");
+    assert!(status.success(), "{status}");
+    let received = rotel.spans().len();
+    let report = kennels
+        .proc
+        .output
+        .wait_for_line("spans were not exported", Duration::from_secs(5));
+    let lost = field(&report, "spans_lost").expect("spans_lost in the report");
+    eprintln!(
+        "made {made}, rotel received {received}, lost at recovery {lost_at_recovery:?}, lost reported at shutdown {lost}"
+    );
+    assert_eq!(
+        lost as usize,
+        made - received,
+        "the spans lost reported at shutdown ({report}) are the spans rotel never got ({made} made, {received} received)"
+    );
+    // The recovery notice may not count as lost the spans still waiting in the
+    // queue, which are exported right after it.
+    //
+    // FAILS today (core bug): `Health::succeeded` in
+    // crates/nais-otel/src/export/otlp.rs takes `Stats::snapshot().lost()`,
+    // whose `dropped_in_queue` is `ended - handed_to_exporter` and so includes
+    // the spans still queued (up to OTEL_BSP_MAX_QUEUE_SIZE). Seen: 9772 at
+    // recovery, 9668 really lost.
+    let lost_at_recovery = lost_at_recovery.unwrap_or_default();
+    assert!(
+        lost_at_recovery <= lost,
+        "the recovery notice said {lost_at_recovery} spans were lost, but only {lost} were"
+    );
+}
