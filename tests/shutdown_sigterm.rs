@@ -1,0 +1,144 @@
+//! Shutdown: SIGTERM during load with the collector up loses no finished span
+//! (spans made = spans received at rotel); with the collector silent (accepts
+//! TCP, never answers) the process still exits within the configured timeout.
+//!
+//! Issue 7, scenario 5.
+
+mod support;
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, TcpListener};
+use std::time::{Duration, Instant};
+
+use support::{DogBook, Load, Rotel};
+
+/// Not a test: the entry point of the DogBook services this file starts as
+/// child processes (see `support::dogbook_child_main`). Does nothing otherwise.
+#[test]
+fn dogbook_child_process() {
+    support::dogbook_child_main();
+}
+
+/// kennels' own spans for `?id=0`: server, kennel name, get-inventory and its
+/// client span, get-dog-name and its client span.
+const KENNELS_SPANS: usize = 6;
+
+#[test]
+fn sigterm_under_load_loses_no_finished_span() {
+    let rotel = Rotel::start();
+    // The NAIS environment and the default 5 s batch delay: most spans are
+    // still queued when SIGTERM comes, and only the shutdown flush sends them.
+    let mut dogbook = DogBook::start(&rotel.endpoint(), &[]);
+    let load = Load::start(
+        dogbook.kennels.port,
+        "/api/v1/kennels?id=0",
+        8,
+        Duration::ZERO,
+    );
+    load.run_until(80, Duration::from_secs(30));
+    dogbook.kennels.proc.sigterm();
+    let status = dogbook
+        .kennels
+        .proc
+        .wait_exit(support::DEADLINE)
+        .expect("kennels exits after SIGTERM");
+    let samples = load.stop();
+    assert!(status.success(), "{status}");
+
+    let answered: Vec<String> = samples
+        .iter()
+        .filter_map(|s| match &s.result {
+            Ok((200, Some(trace))) => Some(trace.clone()),
+            _ => None,
+        })
+        .collect();
+    // After SIGTERM new connections are refused; nothing else may fail.
+    let odd: Vec<_> = samples
+        .iter()
+        .filter(|s| matches!(s.result, Ok((status, _)) if status != 200))
+        .collect();
+    assert!(odd.is_empty(), "{odd:#?}");
+    assert!(answered.len() >= 80, "{} answered", answered.len());
+
+    let made = KENNELS_SPANS * answered.len();
+    let kennels_spans = |spans: &[support::RotelSpan]| {
+        spans
+            .iter()
+            .filter(|s| s.service() == "kennels")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let received = rotel.wait_for(
+        &format!("{made} kennels spans"),
+        support::DEADLINE,
+        |spans| {
+            let kennels = kennels_spans(spans);
+            (kennels.len() >= made).then_some(kennels)
+        },
+    );
+    let mut per_trace: HashMap<&str, usize> = HashMap::new();
+    for span in &received {
+        *per_trace.entry(span.trace_id.as_str()).or_default() += 1;
+    }
+    for trace in &answered {
+        assert_eq!(
+            per_trace.get(trace.as_str()).copied().unwrap_or(0),
+            KENNELS_SPANS,
+            "trace {trace} of an answered request"
+        );
+    }
+    eprintln!(
+        "SIGTERM under load: {} requests answered, {made} kennels spans made, {} received",
+        answered.len(),
+        received.len()
+    );
+    assert_eq!(received.len(), made, "spans made = spans received");
+}
+
+#[test]
+fn silent_collector_exit_within_timeout() {
+    // Accepts connections (the kernel does, into the backlog) and never answers.
+    let silent = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a loopback listener");
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let timeout = Duration::from_millis(2_000);
+    let mut kennels = support::spawn_service(
+        "kennels",
+        &endpoint,
+        &[
+            (
+                "OTEL_EXPORTER_OTLP_TIMEOUT",
+                timeout.as_millis().to_string(),
+            ),
+            // An export is under way (and stuck) when SIGTERM comes.
+            ("OTEL_BSP_SCHEDULE_DELAY", "100".to_owned()),
+        ],
+    );
+    kennels.proc.wait_ready(kennels.port);
+    for _ in 0..50 {
+        let answer = support::must_get(kennels.port, "/api/v1/kennels?id=99");
+        assert_eq!(answer.status, 404, "{answer:?}");
+    }
+
+    let started = Instant::now();
+    kennels.proc.sigterm();
+    let margin = Duration::from_secs(3);
+    let status = kennels.proc.wait_exit(timeout + margin);
+    let took = started.elapsed();
+    eprintln!("silent collector: exited after {took:?} (timeout {timeout:?})");
+    let status = status.unwrap_or_else(|| {
+        panic!(
+            "kennels still runs {:?} after SIGTERM with OTEL_EXPORTER_OTLP_TIMEOUT={}ms; output:\n{}",
+            took,
+            timeout.as_millis(),
+            kennels.proc.output.text()
+        )
+    });
+    assert!(status.success(), "{status}");
+    // It says what it lost.
+    let report = kennels
+        .proc
+        .output
+        .wait_for_line("spans were not exported", Duration::from_secs(5));
+    assert!(report.contains("spans_lost"), "{report}");
+    drop(silent);
+}
