@@ -1,0 +1,114 @@
+//! The collector killed under load and restarted on the same port: clients see
+//! no error and no added latency beyond noise, and spans resume.
+//!
+//! Issue 7, scenario 4.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{percentile, DogBook, Load, Rotel, Sample};
+
+/// Not a test: the entry point of the DogBook services this file starts as
+/// child processes (see `support::dogbook_child_main`). Does nothing otherwise.
+#[test]
+fn dogbook_child_process() {
+    support::dogbook_child_main();
+}
+
+/// How long each phase (collector up, killed, restarted) lasts.
+const PHASE: Duration = Duration::from_secs(3);
+
+fn latencies(samples: &[Sample], from: Instant, to: Instant) -> Vec<Duration> {
+    samples
+        .iter()
+        .filter(|s| s.sent >= from && s.sent < to)
+        .map(|s| s.latency)
+        .collect()
+}
+
+#[test]
+fn collector_killed_under_load_and_restarted() {
+    let mut rotel = Rotel::start();
+    let port = rotel.port;
+    let dogbook = DogBook::start(
+        &rotel.endpoint(),
+        &[("OTEL_BSP_SCHEDULE_DELAY", "200".to_owned())],
+    );
+    let kennels = dogbook.kennels.port;
+    // Two kinds of clients: whole chains (kennel 0: inventory and dogs, 10
+    // spans across three services, ~200 ms), and a fast path (unknown kennel:
+    // 404 at once, 2 spans) whose latency shows any stall in the request path.
+    let chains = Load::start(kennels, "/api/v1/kennels?id=0", 4, Duration::ZERO);
+    let fast = Load::start(
+        kennels,
+        "/api/v1/kennels?id=99",
+        2,
+        Duration::from_millis(5),
+    );
+
+    // The load's phases; the durations are the experiment, not synchronisation.
+    let up = Instant::now();
+    std::thread::sleep(PHASE);
+    let killed = Instant::now();
+    rotel.proc.kill();
+    std::thread::sleep(PHASE);
+    let restarted = Instant::now();
+    let rotel = Rotel::start_on(port);
+    std::thread::sleep(PHASE);
+    let end = Instant::now();
+    let chain_samples = chains.stop();
+    let fast_samples = fast.stop();
+
+    // No errors: every chain 200 with its dogs, every fast request its 404.
+    for (samples, expected) in [(&chain_samples, 200), (&fast_samples, 404)] {
+        let bad: Vec<&Sample> = samples
+            .iter()
+            .filter(|s| !matches!(s.result, Ok((status, Some(_))) if status == expected))
+            .collect();
+        assert!(bad.is_empty(), "{} failed: {bad:#?}", bad.len());
+    }
+
+    // No added latency while the collector is down.
+    for (name, samples) in [("chain", &chain_samples), ("fast", &fast_samples)] {
+        let before = latencies(samples, up, killed);
+        let down = latencies(samples, killed + Duration::from_millis(100), restarted);
+        let after = latencies(samples, restarted, end);
+        let (p50_up, p99_up) = (percentile(&before, 50.0), percentile(&before, 99.0));
+        let (p50_down, p99_down) = (percentile(&down, 50.0), percentile(&down, 99.0));
+        let (p50_after, p99_after) = (percentile(&after, 50.0), percentile(&after, 99.0));
+        eprintln!(
+            "{name}: up {} req p50 {p50_up:?} p99 {p99_up:?}; down {} req p50 {p50_down:?} p99 {p99_down:?}; restarted {} req p50 {p50_after:?} p99 {p99_after:?}",
+            before.len(),
+            down.len(),
+            after.len()
+        );
+        let limit = (p99_up * 3).max(p99_up + Duration::from_millis(20));
+        assert!(
+            p99_down < limit,
+            "{name}: p99 {p99_down:?} with the collector down, {p99_up:?} with it up"
+        );
+        assert!(
+            p50_down < (p50_up * 2).max(p50_up + Duration::from_millis(10)),
+            "{name}: p50 {p50_down:?} with the collector down, {p50_up:?} with it up"
+        );
+    }
+
+    // Spans resume: a request made now arrives whole at the new rotel.
+    let answer = support::must_get(kennels, "/api/v1/kennels?id=0");
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let trace = rotel.wait_for_trace(&answer.trace_id(), 10);
+    let mut services: Vec<&str> = trace.iter().map(|s| s.service()).collect();
+    services.sort_unstable();
+    services.dedup();
+    assert_eq!(services, ["dogs", "inventory", "kennels"]);
+    // And one warning a service for the outage (each exports every 200 ms, so
+    // each saw it), and one notice when it ended.
+    for service in [&dogbook.kennels, &dogbook.inventory, &dogbook.dogs] {
+        let output = &service.proc.output;
+        output.wait_for_line("span export works again", support::DEADLINE);
+        let warnings = output.matching("cannot export spans");
+        assert_eq!(warnings.len(), 1, "{}: {warnings:#?}", service.proc.name);
+        assert_eq!(output.matching("span export works again").len(), 1);
+    }
+}
