@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use http::{Extensions, HeaderMap, Method, Uri};
 
-use crate::glob;
+use crate::glob::Glob;
 
 /// The environment variable read by [`ServerLayer::from_env`](crate::ServerLayer::from_env):
 /// `NAIS_OTEL_EXCLUDED_PATHS`.
@@ -79,14 +79,17 @@ type Filter = Arc<dyn Fn(&RequestHead<'_>) -> bool + Send + Sync>;
 /// The exclusion rules of a layer: path globs and an optional filter.
 #[derive(Clone)]
 pub(crate) struct Exclusions {
-    patterns: Vec<Cow<'static, str>>,
+    patterns: Vec<Glob>,
     filter: Option<Filter>,
 }
 
 impl fmt::Debug for Exclusions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Exclusions")
-            .field("patterns", &self.patterns)
+            .field(
+                "patterns",
+                &self.patterns.iter().map(Glob::as_str).collect::<Vec<_>>(),
+            )
             .field("filter", &self.filter.as_ref().map(|_| ".."))
             .finish()
     }
@@ -97,18 +100,18 @@ impl Exclusions {
         Self {
             patterns: DEFAULT_EXCLUDED_PATHS
                 .iter()
-                .map(|p| Cow::Borrowed(*p))
+                .map(|p| Glob::new(Cow::Borrowed(*p)))
                 .collect(),
             filter: None,
         }
     }
 
     pub(crate) fn add(&mut self, pattern: Cow<'static, str>) {
-        self.patterns.push(pattern);
+        self.patterns.push(Glob::new(pattern));
     }
 
     pub(crate) fn replace(&mut self, patterns: impl IntoIterator<Item = Cow<'static, str>>) {
-        self.patterns = patterns.into_iter().collect();
+        self.patterns = patterns.into_iter().map(Glob::new).collect();
     }
 
     pub(crate) fn set_filter(&mut self, filter: Filter) {
@@ -118,16 +121,16 @@ impl Exclusions {
     pub(crate) fn apply_env(&mut self, env: ExcludedPathsEnv) {
         if !env.keep_defaults {
             self.patterns
-                .retain(|p| !DEFAULT_EXCLUDED_PATHS.contains(&p.as_ref()));
+                .retain(|p| !DEFAULT_EXCLUDED_PATHS.contains(&p.as_str()));
         }
         self.patterns
-            .extend(env.patterns.into_iter().map(Cow::Owned));
+            .extend(env.patterns.into_iter().map(|p| Glob::new(Cow::Owned(p))));
     }
 
     /// Whether the request is traced. Does not allocate.
     pub(crate) fn is_traced<B>(&self, req: &http::Request<B>) -> bool {
         let path = req.uri().path();
-        if self.patterns.iter().any(|p| glob::matches(p, path)) {
+        if self.patterns.iter().any(|p| p.matches(path)) {
             return false;
         }
         match &self.filter {
@@ -268,6 +271,7 @@ mod tests {
         exclusions.add(Cow::Borrowed("/mine"));
         let (env, _) = parse(Some("-defaults,/env"));
         exclusions.apply_env(env);
-        assert_eq!(exclusions.patterns, ["/mine", "/env"]);
+        let patterns: Vec<_> = exclusions.patterns.iter().map(Glob::as_str).collect();
+        assert_eq!(patterns, ["/mine", "/env"]);
     }
 }

@@ -51,6 +51,8 @@ mod exclude;
 mod future;
 mod glob;
 mod grpc;
+#[cfg(feature = "axum")]
+mod intern;
 
 pub mod client;
 pub mod server;

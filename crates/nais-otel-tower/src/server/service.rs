@@ -198,24 +198,49 @@ fn http_span<B>(req: &Request<B>) -> SpanBuilder {
     let mut attrs = Vec::with_capacity(12);
     let method = push_method(&mut attrs, req.method());
     let uri = req.uri();
-    attrs.push(KeyValue::new(URL_PATH, uri.path().to_owned()));
+    let name: Cow<'static, str> = match route(req) {
+        Some(route) => match interned_route(method, route) {
+            Some((route, name)) => {
+                attrs.push(KeyValue::new(HTTP_ROUTE, route));
+                // A route without parameters is its own path: no allocation either.
+                if uri.path() == route {
+                    attrs.push(KeyValue::new(URL_PATH, route));
+                } else {
+                    attrs.push(KeyValue::new(URL_PATH, uri.path().to_owned()));
+                }
+                Cow::Borrowed(name)
+            }
+            None => {
+                attrs.push(KeyValue::new(HTTP_ROUTE, route.to_owned()));
+                attrs.push(KeyValue::new(URL_PATH, uri.path().to_owned()));
+                Cow::Owned(format!("{method} {route}"))
+            }
+        },
+        None => {
+            attrs.push(KeyValue::new(URL_PATH, uri.path().to_owned()));
+            Cow::Borrowed(method)
+        }
+    };
     if let Some(query) = uri.query().filter(|q| !q.is_empty()) {
         attrs.push(KeyValue::new(URL_QUERY, query.to_owned()));
     }
     if let Some(scheme) = scheme(uri) {
         attrs.push(KeyValue::new(URL_SCHEME, scheme));
     }
-    let name: Cow<'static, str> = match route(req) {
-        Some(route) => {
-            attrs.push(KeyValue::new(HTTP_ROUTE, route.to_owned()));
-            Cow::Owned(format!("{method} {route}"))
-        }
-        None => Cow::Borrowed(method),
-    };
     push_connection(&mut attrs, req);
     SpanBuilder::from_name(name)
         .with_kind(SpanKind::Server)
         .with_attributes(attrs)
+}
+
+#[cfg(feature = "axum")]
+fn interned_route(method: &'static str, route: &str) -> Option<(&'static str, &'static str)> {
+    crate::intern::route_name(method, route)
+}
+
+#[cfg(not(feature = "axum"))]
+fn interned_route(_method: &'static str, _route: &str) -> Option<(&'static str, &'static str)> {
+    None
 }
 
 fn grpc_span<B>(req: &Request<B>) -> SpanBuilder {
