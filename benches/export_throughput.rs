@@ -1,4 +1,309 @@
-//! Export throughput and memory: our provider against the stock opentelemetry-otlp pipeline,
-//! both sending to rotel-agent over loopback gRPC. See `docs/benchmarks.md`.
+//! Export throughput and memory: our provider against the stock
+//! opentelemetry-otlp pipeline (tonic exporter, SDK BatchSpanProcessor, both at
+//! their defaults), both sending to rotel-agent over loopback gRPC.
+//!
+//! Run with `ROTEL_AGENT=... cargo bench -p nais-otel-suite --bench export_throughput`
+//! (`bash scripts/test.sh` installs rotel; see `docs/benchmarks.md`). It prints:
+//!
+//! 1. criterion's time to make and end one span through each pipeline (the
+//!    request-path cost);
+//! 2. a table of spans a second from one thread, for `BURST`, through each
+//!    pipeline, and how many of them the collector never got;
+//! 3. a sustained 20,000 spans a second for `SUSTAIN` through our defaults:
+//!    the drops (target: none);
+//! 4. with `EXPORT_BENCH_OUTAGE_SECS=N` (default 10; the issue asks for 60),
+//!    the peak RSS of a process making 20,000 spans a second for N seconds with
+//!    the collector down, against the queue size. It runs first, so the peak is
+//!    the outage's.
 
-fn main() {}
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+use opentelemetry_otlp::WithExportConfig as _;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+
+const BURST: Duration = Duration::from_secs(3);
+const SUSTAIN: Duration = Duration::from_secs(5);
+const RATE: u64 = 20_000;
+
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// rotel-agent, discarding what it receives; killed on drop.
+struct Rotel {
+    child: Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl Rotel {
+    fn start() -> Rotel {
+        let agent = std::env::var("ROTEL_AGENT")
+            .expect("ROTEL_AGENT is not set: run `bash scripts/test.sh` (it installs rotel into .venv) and export ROTEL_AGENT as it does");
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("export-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temp dir");
+        let child = Command::new(agent)
+            .arg("start")
+            .arg("--otlp-grpc-endpoint")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--otlp-http-endpoint")
+            .arg(format!("127.0.0.1:{}", free_port()))
+            .args(["--exporter", "blackhole"])
+            .arg("--pid-file")
+            .arg(dir.join("pid"))
+            .arg("--log-file")
+            .arg(dir.join("log"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("rotel-agent starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+            assert!(Instant::now() < deadline, "rotel-agent does not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Rotel { child, port, dir }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Rotel {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The stock exporter, counting the spans the collector accepted.
+#[derive(Debug)]
+struct Counting<E> {
+    inner: E,
+    exported: Arc<AtomicU64>,
+}
+
+impl<E: SpanExporter> SpanExporter for Counting<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let n = batch.len() as u64;
+        let result = self.inner.export(batch).await;
+        if result.is_ok() {
+            self.exported.fetch_add(n, Ordering::Relaxed);
+        }
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// One of the two pipelines, and how to read what it exported.
+enum Pipeline {
+    Ours(Box<nais_otel::Guard>),
+    Stock {
+        provider: SdkTracerProvider,
+        exported: Arc<AtomicU64>,
+        _runtime: tokio::runtime::Runtime,
+    },
+}
+
+impl Pipeline {
+    fn ours(endpoint: &str) -> Pipeline {
+        let guard = nais_otel::builder()
+            .with_env_lookup(|_| None)
+            .with_globals(false)
+            .with_service_name("bench")
+            .with_endpoint(endpoint)
+            .init()
+            .expect("init");
+        Pipeline::Ours(Box::new(guard))
+    }
+
+    fn stock(endpoint: &str) -> Pipeline {
+        // As opentelemetry-otlp's docs say: build the tonic exporter inside a
+        // tokio runtime, and keep the runtime.
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+        let exported = Arc::new(AtomicU64::new(0));
+        let provider = runtime.block_on(async {
+            let exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint)
+                .build()
+                .expect("the stock exporter");
+            SdkTracerProvider::builder()
+                .with_batch_exporter(Counting {
+                    inner: exporter,
+                    exported: exported.clone(),
+                })
+                .build()
+        });
+        Pipeline::Stock {
+            provider,
+            exported,
+            _runtime: runtime,
+        }
+    }
+
+    fn provider(&self) -> &SdkTracerProvider {
+        match self {
+            Pipeline::Ours(guard) => guard.provider().expect("a provider"),
+            Pipeline::Stock { provider, .. } => provider,
+        }
+    }
+
+    /// Shuts down; returns the spans the collector accepted.
+    fn finish(self) -> u64 {
+        match self {
+            Pipeline::Ours(guard) => guard.shutdown().exported,
+            Pipeline::Stock {
+                provider, exported, ..
+            } => {
+                let _ = provider.shutdown_with_timeout(Duration::from_secs(30));
+                exported.load(Ordering::Relaxed)
+            }
+        }
+    }
+}
+
+fn span(tracer: &opentelemetry_sdk::trace::SdkTracer, i: u64) {
+    let mut span = tracer.start("GET /api/v1/dogs");
+    span.set_attribute(opentelemetry::KeyValue::new("http.route", "/api/v1/dogs"));
+    span.set_attribute(opentelemetry::KeyValue::new("dog.id", i as i64));
+    span.end();
+}
+
+/// Makes spans as fast as one thread can (`rate` = None) or at `rate` a
+/// second, for `duration`; returns (made, exported, seconds).
+fn run(pipeline: Pipeline, duration: Duration, rate: Option<u64>) -> (u64, u64, f64) {
+    let tracer = pipeline.provider().tracer("bench");
+    let start = Instant::now();
+    let mut made = 0u64;
+    while start.elapsed() < duration {
+        match rate {
+            None => {
+                for _ in 0..1_000 {
+                    span(&tracer, made);
+                    made += 1;
+                }
+            }
+            Some(rate) => {
+                // 1 ms ticks: catch up to where the rate says we should be.
+                let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
+                while made < due {
+                    span(&tracer, made);
+                    made += 1;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let exported = pipeline.finish();
+    (made, exported, seconds)
+}
+
+fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(field)?
+                .strip_prefix(':')?
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+fn outage() {
+    let seconds: u64 = std::env::var("EXPORT_BENCH_OUTAGE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    // Nothing listens here: the collector is down for the whole run.
+    let endpoint = format!("http://127.0.0.1:{}", free_port());
+    let before = status_kib("VmRSS");
+    let pipeline = Pipeline::ours(&endpoint);
+    let (made, exported, _) = run(pipeline, Duration::from_secs(seconds), Some(RATE));
+    let peak = status_kib("VmHWM");
+    println!(
+        "outage: {seconds} s at {RATE} spans/s with the collector down, default queue 2048: \
+         {made} spans made, {exported} exported; RSS {before} KiB before, peak {peak} KiB (+{} KiB)",
+        peak.saturating_sub(before)
+    );
+}
+
+fn main() {
+    outage();
+    let rotel = Rotel::start();
+    let endpoint = rotel.endpoint();
+
+    let mut criterion = Criterion::default()
+        .configure_from_args()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    let mut group = criterion.benchmark_group("export_throughput/span_end");
+    for (name, pipeline) in [
+        ("nais-otel", Pipeline::ours(&endpoint)),
+        ("stock", Pipeline::stock(&endpoint)),
+    ] {
+        let tracer = pipeline.provider().tracer("bench");
+        let mut i = 0;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                span(&tracer, i);
+                i += 1;
+            })
+        });
+        pipeline.finish();
+    }
+    group.finish();
+
+    println!();
+    println!("| pipeline | spans made | spans/s (one thread) | exported | dropped |");
+    println!("|---|---:|---:|---:|---:|");
+    let mut rates = Vec::new();
+    for name in ["nais-otel", "stock"] {
+        let pipeline = match name {
+            "nais-otel" => Pipeline::ours(&endpoint),
+            _ => Pipeline::stock(&endpoint),
+        };
+        let (made, exported, seconds) = run(pipeline, BURST, None);
+        let rate = made as f64 / seconds;
+        rates.push(rate);
+        println!(
+            "| {name} | {made} | {rate:.0} | {exported} | {} |",
+            made.saturating_sub(exported)
+        );
+    }
+    println!("ratio nais-otel / stock: {:.2}", rates[0] / rates[1]);
+
+    let (made, exported, seconds) = run(Pipeline::ours(&endpoint), SUSTAIN, Some(RATE));
+    println!(
+        "sustained: {made} spans in {seconds:.1} s ({:.0}/s) through nais-otel defaults: {exported} exported, {} dropped",
+        made as f64 / seconds,
+        made.saturating_sub(exported)
+    );
+    drop(rotel);
+}
