@@ -1,0 +1,143 @@
+//! The tower layers on a real tonic server and a real tonic `Channel`, over
+//! loopback: gRPC span names and attributes, `grpc-status` from trailers, the
+//! gRPC error rules, and one trace across client and server.
+
+use std::time::Duration;
+
+use nais_otel::{ClientLayer, ServerLayer};
+use opentelemetry::trace::{SpanKind, Status, TracerProvider as _};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    trace_service_client::TraceServiceClient,
+    trace_service_server::{TraceService, TraceServiceServer},
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+
+/// Answers OK, or INTERNAL / NOT_FOUND when asked to through the request.
+#[derive(Debug, Default)]
+struct Answering;
+
+#[tonic::async_trait]
+impl TraceService for Answering {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        match request.get_ref().resource_spans.len() {
+            0 => Ok(tonic::Response::new(ExportTraceServiceResponse::default())),
+            1 => Err(tonic::Status::internal("broken")),
+            _ => Err(tonic::Status::not_found("no such thing")),
+        }
+    }
+}
+
+fn request(resource_spans: usize) -> ExportTraceServiceRequest {
+    ExportTraceServiceRequest {
+        resource_spans: vec![Default::default(); resource_spans],
+    }
+}
+
+fn find<'a>(spans: &'a [SpanData], kind: SpanKind, code: i64) -> &'a SpanData {
+    spans
+        .iter()
+        .find(|s| {
+            s.span_kind == kind
+                && s.attributes
+                    .iter()
+                    .any(|kv| kv.key.as_str() == "rpc.grpc.status_code" && kv.value == code.into())
+        })
+        .unwrap_or_else(|| panic!("no {kind:?} span with code {code}: {spans:#?}"))
+}
+
+fn attr(span: &SpanData, key: &str) -> Option<String> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| kv.value.as_str().into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tonic_server_and_channel() {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    opentelemetry::global::set_text_map_propagator(
+        nais_otel::propagation::TraceContextPropagator::new(),
+    );
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server_layer = ServerLayer::new().tracer(provider.tracer("server"));
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .layer(server_layer)
+            .add_service(TraceServiceServer::new(Answering))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect_timeout(Duration::from_secs(5))
+        .connect_lazy();
+    let traced = tower::ServiceBuilder::new()
+        .layer(ClientLayer::new().tracer(provider.tracer("client")))
+        .service(channel);
+    let mut client = TraceServiceClient::new(traced);
+
+    client.export(request(0)).await.expect("ok");
+    let internal = client.export(request(1)).await.expect_err("internal");
+    assert_eq!(internal.code(), tonic::Code::Internal);
+    let not_found = client.export(request(2)).await.expect_err("not found");
+    assert_eq!(not_found.code(), tonic::Code::NotFound);
+
+    // The server span ends when its body (with the trailers) is done; wait for all six.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let spans = loop {
+        let spans = exporter.get_finished_spans().expect("spans");
+        if spans.len() >= 6 || std::time::Instant::now() > deadline {
+            break spans;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(spans.len(), 6, "{spans:#?}");
+
+    let name = "opentelemetry.proto.collector.trace.v1.TraceService/Export";
+    let ok_server = find(&spans, SpanKind::Server, 0);
+    assert_eq!(ok_server.name, name);
+    assert_eq!(attr(ok_server, "rpc.system").as_deref(), Some("grpc"));
+    assert_eq!(
+        attr(ok_server, "rpc.service").as_deref(),
+        Some("opentelemetry.proto.collector.trace.v1.TraceService")
+    );
+    assert_eq!(attr(ok_server, "rpc.method").as_deref(), Some("Export"));
+    assert_eq!(ok_server.status, Status::Unset);
+    let ok_client = find(&spans, SpanKind::Client, 0);
+    assert_eq!(
+        ok_server.parent_span_id,
+        ok_client.span_context.span_id(),
+        "the server span is the child of the client span"
+    );
+    assert_eq!(
+        ok_server.span_context.trace_id(),
+        ok_client.span_context.trace_id()
+    );
+
+    // INTERNAL (13) is an error on both sides; NOT_FOUND (5) only for the client.
+    assert!(matches!(
+        find(&spans, SpanKind::Server, 13).status,
+        Status::Error { .. }
+    ));
+    assert!(matches!(
+        find(&spans, SpanKind::Client, 13).status,
+        Status::Error { .. }
+    ));
+    assert_eq!(find(&spans, SpanKind::Server, 5).status, Status::Unset);
+    assert!(matches!(
+        find(&spans, SpanKind::Client, 5).status,
+        Status::Error { .. }
+    ));
+}
