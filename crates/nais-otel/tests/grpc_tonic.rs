@@ -37,7 +37,7 @@ fn request(resource_spans: usize) -> ExportTraceServiceRequest {
     }
 }
 
-fn find<'a>(spans: &'a [SpanData], kind: SpanKind, code: i64) -> &'a SpanData {
+fn find(spans: &[SpanData], kind: SpanKind, code: i64) -> &SpanData {
     spans
         .iter()
         .find(|s| {
