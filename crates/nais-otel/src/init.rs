@@ -439,14 +439,22 @@ fn build_provider(
             let processor = BatchSpanProcessor::builder(exporter)
                 .with_batch_config(batch_config)
                 .build();
-            builder = builder.with_span_processor(CountingProcessor::new(processor, stats.clone()));
+            builder = builder.with_span_processor(CountingProcessor::new(
+                processor,
+                stats.clone(),
+                batch.max_queue_size,
+            ));
         }
         ExporterKind::Console => {
             let processor =
                 BatchSpanProcessor::builder(ConsoleExporter::new(preparer, stats.clone()))
                     .with_batch_config(batch_config)
                     .build();
-            builder = builder.with_span_processor(CountingProcessor::new(processor, stats.clone()));
+            builder = builder.with_span_processor(CountingProcessor::new(
+                processor,
+                stats.clone(),
+                batch.max_queue_size,
+            ));
         }
         ExporterKind::None => {}
     }
@@ -644,6 +652,7 @@ impl Guard {
                 spans_ended = counts.ended,
                 dropped_queue_full = counts.dropped_in_queue,
                 failed_exports = counts.failed,
+                unexported_at_shutdown = counts.queued,
                 "spans were not exported"
             );
         }

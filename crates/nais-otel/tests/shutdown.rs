@@ -189,3 +189,35 @@ fn collector_that_comes_up_later_gets_later_spans() {
         .expect("spans made after the collector came up arrive");
     drop(guard);
 }
+
+#[test]
+fn drops_are_counted_exactly_when_the_queue_is_full() {
+    let (_listener, endpoint) = support::silent_endpoint();
+    let guard = support::builder(&endpoint, &[])
+        .with_batch_config(nais_otel::config::BatchConfig {
+            schedule_delay: Duration::from_millis(100),
+            export_timeout: Duration::from_secs(2),
+            max_queue_size: 8,
+            max_export_batch_size: 8,
+        })
+        .init()
+        .expect("init");
+    let tracer = guard.provider().expect("provider").tracer("queue");
+    for i in 0..100 {
+        tracer.in_span(format!("span-{i}"), |_| {});
+    }
+    let running = guard.span_counts();
+    assert_eq!(running.ended, 100);
+    // Every span is accounted for exactly once.
+    assert_eq!(
+        running.exported + running.dropped_in_queue + running.failed + running.queued,
+        100,
+        "{running:?}"
+    );
+    // At most one queue and one batch in flight were not dropped.
+    assert!(running.dropped_in_queue >= 100 - 16, "{running:?}");
+    assert!(running.queued <= 8, "{running:?}");
+    let after = guard.shutdown();
+    assert_eq!(after.lost(), 100, "{after:?}");
+    assert_eq!(after.dropped_in_queue, running.dropped_in_queue);
+}

@@ -12,10 +12,7 @@ use std::{
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use opentelemetry_proto::{
-    tonic::collector::trace::v1::{
-        trace_service_client::TraceServiceClient, ExportTraceServiceRequest,
-        ExportTraceServiceResponse,
-    },
+    tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse},
     transform::{
         common::tonic::ResourceAttributesWithSchema,
         trace::tonic::group_spans_by_resource_and_scope,
@@ -321,7 +318,7 @@ enum Connection {
 #[allow(clippy::large_enum_variant)]
 enum Transport {
     Grpc {
-        client: TraceServiceClient<Channel>,
+        client: tonic::client::Grpc<Channel>,
         metadata: MetadataMap,
     },
     Http {
@@ -345,7 +342,7 @@ impl Transport {
     fn new(settings: &OtlpSettings, connection: Connection) -> Result<Self, String> {
         match connection {
             Connection::Grpc(endpoint) => {
-                let mut client = TraceServiceClient::new(endpoint.connect_lazy());
+                let mut client = tonic::client::Grpc::new(endpoint.connect_lazy());
                 if settings.compression == Compression::Gzip {
                     client = client.send_compressed(CompressionEncoding::Gzip);
                 }
@@ -397,18 +394,22 @@ impl Transport {
         }
     }
 
-    /// One attempt. Returns the number of spans the collector rejected.
-    async fn send(
-        &mut self,
-        request: &ExportTraceServiceRequest,
-        timeout: Duration,
-    ) -> Result<u64, Failure> {
+    /// One attempt with the encoded request. Returns the number of spans the
+    /// collector rejected.
+    async fn send(&mut self, payload: &Bytes, timeout: Duration) -> Result<u64, Failure> {
         match self {
             Transport::Grpc { client, metadata } => {
-                let mut message = tonic::Request::new(request.clone());
+                let mut message = tonic::Request::new(payload.clone());
                 *message.metadata_mut() = metadata.clone();
                 message.set_timeout(timeout);
-                match client.export(message).await {
+                if let Err(error) = client.ready().await {
+                    return Err(Failure {
+                        message: error_chain(&error),
+                        retry: true,
+                    });
+                }
+                let path = http::uri::PathAndQuery::from_static(EXPORT_PATH);
+                match client.unary(message, path, PreEncoded).await {
                     Ok(response) => Ok(rejected(response.get_ref())),
                     Err(status) => Err(Failure {
                         retry: matches!(
@@ -430,28 +431,27 @@ impl Transport {
                 headers,
                 gzip,
             } => {
-                let mut body = request.encode_to_vec();
                 let mut builder = http::Request::post(uri.clone())
                     .header(http::header::CONTENT_TYPE, "application/x-protobuf");
-                if *gzip {
+                let body = if *gzip {
                     let mut encoder =
                         flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-                    body = encoder
-                        .write_all(&body)
+                    builder = builder.header(http::header::CONTENT_ENCODING, "gzip");
+                    encoder
+                        .write_all(payload)
                         .and_then(|()| encoder.finish())
+                        .map(Bytes::from)
                         .map_err(|error| Failure {
                             message: format!("gzip failed: {error}"),
                             retry: false,
-                        })?;
-                    builder = builder.header(http::header::CONTENT_ENCODING, "gzip");
-                }
-                let mut http_request =
-                    builder
-                        .body(Full::new(Bytes::from(body)))
-                        .map_err(|error| Failure {
-                            message: error.to_string(),
-                            retry: false,
-                        })?;
+                        })?
+                } else {
+                    payload.clone()
+                };
+                let mut http_request = builder.body(Full::new(body)).map_err(|error| Failure {
+                    message: error.to_string(),
+                    retry: false,
+                })?;
                 http_request.headers_mut().extend(headers.clone());
                 let response = tokio::time::timeout(timeout, client.request(http_request))
                     .await
@@ -481,6 +481,60 @@ impl Transport {
                 }
             }
         }
+    }
+}
+
+/// The OTLP/gRPC trace export method.
+const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// A codec that sends an already encoded request and decodes the response:
+/// the request is encoded once per batch, not once per attempt.
+#[derive(Clone, Copy, Debug)]
+struct PreEncoded;
+
+impl tonic::codec::Codec for PreEncoded {
+    type Encode = Bytes;
+    type Decode = ExportTraceServiceResponse;
+    type Encoder = PreEncoded;
+    type Decoder = ResponseDecoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        PreEncoded
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        ResponseDecoder
+    }
+}
+
+impl tonic::codec::Encoder for PreEncoded {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn encode(
+        &mut self,
+        item: Bytes,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), Self::Error> {
+        bytes::BufMut::put(dst, item);
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct ResponseDecoder;
+
+impl tonic::codec::Decoder for ResponseDecoder {
+    type Item = ExportTraceServiceResponse;
+    type Error = tonic::Status;
+
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Self::Item>, Self::Error> {
+        ExportTraceServiceResponse::decode(src)
+            .map(Some)
+            .map_err(|error| tonic::Status::internal(format!("bad response: {error}")))
     }
 }
 
@@ -544,6 +598,9 @@ async fn run(
     };
     let mut health = Health::default();
     while let Some(job) = jobs.recv().await {
+        // Encoded once: retries send the same bytes.
+        let payload = Bytes::from(job.request.encode_to_vec());
+        drop(job.request);
         let deadline = Instant::now() + settings.export_deadline;
         let mut backoff = Duration::from_millis(100);
         let outcome = loop {
@@ -554,11 +611,8 @@ async fn run(
                     settings.export_deadline
                 ));
             }
-            match tokio::time::timeout(
-                left,
-                transport.send(&job.request, settings.timeout.min(left)),
-            )
-            .await
+            match tokio::time::timeout(left, transport.send(&payload, settings.timeout.min(left)))
+                .await
             {
                 Ok(Ok(rejected)) => break Ok(rejected),
                 Ok(Err(failure)) => {
@@ -608,7 +662,7 @@ impl Health {
         if self.outage.is_some() {
             return;
         }
-        self.outage = Some((Instant::now(), stats.snapshot().lost()));
+        self.outage = Some((Instant::now(), stats.snapshot().lost_for_good()));
         let endpoint = &settings.endpoint;
         let queue = settings.queue_size;
         diagnostics.emit(
@@ -629,7 +683,7 @@ impl Health {
         let Some((since, lost_before)) = self.outage.take() else {
             return;
         };
-        let lost = stats.snapshot().lost().saturating_sub(lost_before);
+        let lost = stats.snapshot().lost_for_good().saturating_sub(lost_before);
         let endpoint = &settings.endpoint;
         let outage_ms = since.elapsed().as_millis() as u64;
         diagnostics.emit(

@@ -17,8 +17,10 @@ use opentelemetry_sdk::{
 /// and the guard, which reports the spans lost once at shutdown.
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
-    /// Spans that ended and were handed to the batch processor.
-    ended: AtomicU64,
+    /// Spans that ended and were queued in the batch processor.
+    queued: AtomicU64,
+    /// Spans that ended while the queue was full, and were dropped.
+    dropped: AtomicU64,
     /// Spans the batch processor handed to the exporter.
     handed_to_exporter: AtomicU64,
     /// Spans the collector accepted.
@@ -27,22 +29,32 @@ pub(crate) struct Stats {
     rejected: AtomicU64,
 }
 
-/// A snapshot of [`Stats`].
+/// A snapshot of the span counts of a pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct SpanCounts {
-    /// Spans that ended and were queued for export.
+    /// Spans that ended (and were sampled).
     pub ended: u64,
     /// Spans the collector accepted.
     pub exported: u64,
-    /// Spans dropped because the queue was full (or still queued at a timed-out shutdown).
+    /// Spans dropped because the queue was full.
     pub dropped_in_queue: u64,
-    /// Spans in exports that failed or that the collector rejected.
+    /// Spans in exports that failed or that the collector rejected, and, while
+    /// an export is under way, the spans in it.
     pub failed: u64,
+    /// Spans waiting in the queue; after shutdown, the ones it had no time to export.
+    pub queued: u64,
 }
 
 impl SpanCounts {
-    /// Spans that never reached the collector.
+    /// Spans that did not reach the collector: dropped, failed, and (after
+    /// shutdown) still queued.
     pub fn lost(&self) -> u64 {
+        self.dropped_in_queue + self.failed + self.queued
+    }
+
+    /// Spans known to be lost for good: dropped or failed. Spans still queued
+    /// may yet be exported.
+    pub fn lost_for_good(&self) -> u64 {
         self.dropped_in_queue + self.failed
     }
 }
@@ -50,7 +62,7 @@ impl SpanCounts {
 impl Stats {
     pub(crate) fn handed(&self, count: usize) {
         self.handed_to_exporter
-            .fetch_add(count as u64, Ordering::Relaxed);
+            .fetch_add(count as u64, Ordering::Release);
     }
 
     pub(crate) fn exported(&self, count: u64) {
@@ -62,28 +74,42 @@ impl Stats {
     }
 
     pub(crate) fn snapshot(&self) -> SpanCounts {
-        let ended = self.ended.load(Ordering::Relaxed);
+        let queued = self.queued.load(Ordering::Relaxed);
+        let dropped = self.dropped.load(Ordering::Relaxed);
         let handed = self.handed_to_exporter.load(Ordering::Relaxed);
         let exported = self.exported.load(Ordering::Relaxed);
         SpanCounts {
-            ended,
+            ended: queued + dropped,
             exported,
-            dropped_in_queue: ended.saturating_sub(handed),
+            dropped_in_queue: dropped,
             failed: handed.saturating_sub(exported),
+            queued: queued.saturating_sub(handed),
         }
     }
 }
 
-/// Wraps the batch processor to count the spans that end.
+/// Wraps the batch processor to count the spans that end, and to drop (and
+/// count) a span itself when the queue is full.
+///
+/// The SDK's processor drops silently when its channel is full and keeps the
+/// count private. So this one keeps its own: spans queued minus spans handed to
+/// the exporter is never less than what is in the channel (spans leave the
+/// channel just before they are handed over), so a span let through here always
+/// fits, and every drop is counted exactly.
 #[derive(Debug)]
 pub(crate) struct CountingProcessor<P> {
     inner: P,
     stats: Arc<Stats>,
+    capacity: u64,
 }
 
 impl<P> CountingProcessor<P> {
-    pub(crate) fn new(inner: P, stats: Arc<Stats>) -> Self {
-        Self { inner, stats }
+    pub(crate) fn new(inner: P, stats: Arc<Stats>, capacity: usize) -> Self {
+        Self {
+            inner,
+            stats,
+            capacity: capacity as u64,
+        }
     }
 }
 
@@ -93,7 +119,13 @@ impl<P: SpanProcessor> SpanProcessor for CountingProcessor<P> {
     }
 
     fn on_end(&self, span: SpanData) {
-        self.stats.ended.fetch_add(1, Ordering::Relaxed);
+        let handed = self.stats.handed_to_exporter.load(Ordering::Acquire);
+        let queued = self.stats.queued.fetch_add(1, Ordering::AcqRel);
+        if queued.saturating_sub(handed) >= self.capacity {
+            self.stats.queued.fetch_sub(1, Ordering::AcqRel);
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         self.inner.on_end(span);
     }
 
