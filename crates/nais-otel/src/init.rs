@@ -345,6 +345,10 @@ impl Builder {
                 opentelemetry::global::set_tracer_provider(provider.clone());
             }
             opentelemetry::global::set_text_map_propagator(propagator(&config.propagators));
+            set_installed(Installed {
+                provider: provider.clone(),
+                propagators: config.propagators.clone(),
+            });
             let dispatch = subscriber(&config, provider.as_ref(), self.log_writer.take());
             match tracing::dispatcher::set_global_default(dispatch.clone()) {
                 Ok(()) => diagnostics.set(dispatch),
@@ -492,6 +496,35 @@ fn sampler(config: SamplerConfig) -> Sampler {
             Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio)))
         }
     }
+}
+
+/// What [`Builder::init`] last installed as the globals, so that
+/// [`crate::server_layer`] can hand the layer the SDK tracer itself (the global one is
+/// type-erased, which costs a second box per span) and a propagator it can call without
+/// the global lock.
+#[derive(Clone)]
+pub(crate) struct Installed {
+    /// The global tracer provider, unless tracing is disabled.
+    pub(crate) provider: Option<SdkTracerProvider>,
+    /// The kinds of the global propagator, in order.
+    pub(crate) propagators: Vec<PropagatorKind>,
+}
+
+static INSTALLED: std::sync::RwLock<Option<Installed>> = std::sync::RwLock::new(None);
+
+fn set_installed(installed: Installed) {
+    let mut slot = INSTALLED
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    *slot = Some(installed);
+}
+
+/// What [`Builder::init`] last installed as the globals; `None` before that.
+pub(crate) fn installed() -> Option<Installed> {
+    INSTALLED
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
 }
 
 /// The propagator for `OTEL_PROPAGATORS`.

@@ -1,12 +1,14 @@
 //! The tower layers, built from the environment with problems reported.
 
+use crate::config::PropagatorKind;
 use crate::middleware::{ClientLayer, ServerLayer};
 
 /// The server layer, with the route exclusions of `NAIS_OTEL_EXCLUDED_PATHS`
 /// added to the NAIS defaults. A bad entry gives one warning naming the
 /// variable and the value, and is skipped.
 ///
-/// Build it after [`crate::init`]: it takes the global tracer when built.
+/// Build it after [`crate::init`]: it takes the tracer provider and the propagator
+/// that `init` installed as the globals when it is built.
 ///
 /// ```no_run
 /// # async fn handler() -> &'static str { "woof" }
@@ -19,9 +21,28 @@ use crate::middleware::{ClientLayer, ServerLayer};
 /// # }
 /// ```
 pub fn server_layer() -> ServerLayer {
-    let (layer, problems) = ServerLayer::from_env_lookup(|name| std::env::var(name).ok());
+    let (mut layer, problems) = ServerLayer::from_env_lookup(|name| std::env::var(name).ok());
     for problem in problems {
         tracing::warn!(target: "nais_otel", "{problem}");
+    }
+    // The same tracer provider and propagator as the globals `init` installed, handed over
+    // directly: the SDK tracer without the global API's type erasure (one box per span
+    // instead of two), and the W3C propagators without the global lock, called straight
+    // on the `HeaderMap`.
+    if let Some(installed) = crate::init::installed() {
+        if let Some(provider) = &installed.provider {
+            layer = layer.tracer_provider(provider);
+        }
+        match installed.propagators.as_slice() {
+            [PropagatorKind::TraceContext, PropagatorKind::Baggage] => {
+                layer = layer.propagator(crate::propagation::W3cPropagator::new());
+            }
+            [PropagatorKind::TraceContext] => {
+                layer = layer.propagator(crate::propagation::TraceContextPropagator::new());
+            }
+            // Other orders and sets keep the global (composite) propagator.
+            _ => {}
+        }
     }
     layer
 }

@@ -396,10 +396,14 @@ impl Transport {
 
     /// One attempt with the encoded request. Returns the number of spans the
     /// collector rejected.
-    async fn send(&mut self, payload: &Bytes, timeout: Duration) -> Result<u64, Failure> {
+    async fn send(
+        &mut self,
+        payload: &Arc<ExportTraceServiceRequest>,
+        timeout: Duration,
+    ) -> Result<u64, Failure> {
         match self {
             Transport::Grpc { client, metadata } => {
-                let mut message = tonic::Request::new(payload.clone());
+                let mut message = tonic::Request::new(Arc::clone(payload));
                 *message.metadata_mut() = metadata.clone();
                 message.set_timeout(timeout);
                 if let Err(error) = client.ready().await {
@@ -409,7 +413,7 @@ impl Transport {
                     });
                 }
                 let path = http::uri::PathAndQuery::from_static(EXPORT_PATH);
-                match client.unary(message, path, PreEncoded).await {
+                match client.unary(message, path, SharedRequest).await {
                     Ok(response) => Ok(rejected(response.get_ref())),
                     Err(status) => Err(Failure {
                         retry: matches!(
@@ -438,7 +442,7 @@ impl Transport {
                         flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
                     builder = builder.header(http::header::CONTENT_ENCODING, "gzip");
                     encoder
-                        .write_all(payload)
+                        .write_all(&payload.encode_to_vec())
                         .and_then(|()| encoder.finish())
                         .map(Bytes::from)
                         .map_err(|error| Failure {
@@ -446,7 +450,7 @@ impl Transport {
                             retry: false,
                         })?
                 } else {
-                    payload.clone()
+                    Bytes::from(payload.encode_to_vec())
                 };
                 let mut http_request = builder.body(Full::new(body)).map_err(|error| Failure {
                     message: error.to_string(),
@@ -487,19 +491,19 @@ impl Transport {
 /// The OTLP/gRPC trace export method.
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
-/// A codec that sends an already encoded request and decodes the response:
-/// the request is encoded once per batch, not once per attempt.
+/// A codec that encodes a shared request straight into tonic's buffer, so a
+/// retry neither clones the request nor keeps a second encoded copy.
 #[derive(Clone, Copy, Debug)]
-struct PreEncoded;
+struct SharedRequest;
 
-impl tonic::codec::Codec for PreEncoded {
-    type Encode = Bytes;
+impl tonic::codec::Codec for SharedRequest {
+    type Encode = Arc<ExportTraceServiceRequest>;
     type Decode = ExportTraceServiceResponse;
-    type Encoder = PreEncoded;
+    type Encoder = SharedRequest;
     type Decoder = ResponseDecoder;
 
     fn encoder(&mut self) -> Self::Encoder {
-        PreEncoded
+        SharedRequest
     }
 
     fn decoder(&mut self) -> Self::Decoder {
@@ -507,17 +511,17 @@ impl tonic::codec::Codec for PreEncoded {
     }
 }
 
-impl tonic::codec::Encoder for PreEncoded {
-    type Item = Bytes;
+impl tonic::codec::Encoder for SharedRequest {
+    type Item = Arc<ExportTraceServiceRequest>;
     type Error = tonic::Status;
 
     fn encode(
         &mut self,
-        item: Bytes,
+        item: Self::Item,
         dst: &mut tonic::codec::EncodeBuf<'_>,
     ) -> Result<(), Self::Error> {
-        bytes::BufMut::put(dst, item);
-        Ok(())
+        item.encode(dst)
+            .map_err(|error| tonic::Status::internal(format!("cannot encode: {error}")))
     }
 }
 
@@ -598,9 +602,9 @@ async fn run(
     };
     let mut health = Health::default();
     while let Some(job) = jobs.recv().await {
-        // Encoded once: retries send the same bytes.
-        let payload = Bytes::from(job.request.encode_to_vec());
-        drop(job.request);
+        // Shared, not cloned, between attempts; encoded straight into the
+        // transport's buffer.
+        let payload = Arc::new(job.request);
         let deadline = Instant::now() + settings.export_deadline;
         let mut backoff = Duration::from_millis(100);
         let outcome = loop {
