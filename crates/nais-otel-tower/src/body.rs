@@ -146,11 +146,11 @@ where
         self: Pin<&mut Self>,
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
+        let mut this = self.project();
         let result = match this.span {
             Some(span) => {
                 let _guard = span.cx.clone().attach();
-                ready!(this.inner.poll_frame(cx))
+                ready!(this.inner.as_mut().poll_frame(cx))
             }
             None => return this.inner.poll_frame(cx),
         };
@@ -165,6 +165,11 @@ where
                             span.on_grpc_status(code);
                         }
                     }
+                }
+                if this.inner.is_end_stream() {
+                    // That was the last frame: end the span now, so the poll that only
+                    // returns `None` attaches no context.
+                    this.span.take();
                 }
             }
             Some(Err(error)) => {

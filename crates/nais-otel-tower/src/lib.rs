@@ -53,6 +53,7 @@ mod glob;
 mod grpc;
 #[cfg(feature = "axum")]
 mod intern;
+mod starter;
 
 pub mod client;
 pub mod server;

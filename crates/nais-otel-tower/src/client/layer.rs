@@ -1,13 +1,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use opentelemetry::global::BoxedTracer;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::Tracer;
 use tower_layer::Layer;
 
 use super::Client;
-use crate::server::{boxed_tracer, crate_tracer};
+use crate::starter::SpanStarter;
 
 /// Layer that traces every outgoing request with a CLIENT span and injects its context.
 ///
@@ -15,7 +14,7 @@ use crate::server::{boxed_tracer, crate_tracer};
 #[derive(Clone)]
 #[must_use]
 pub struct ClientLayer {
-    pub(crate) tracer: Arc<BoxedTracer>,
+    pub(crate) tracer: SpanStarter,
     pub(crate) propagator: Option<Arc<dyn TextMapPropagator + Send + Sync>>,
 }
 
@@ -40,7 +39,7 @@ impl ClientLayer {
     /// layer after `nais_otel::init()`) and the global propagator.
     pub fn new() -> Self {
         Self {
-            tracer: Arc::new(crate_tracer()),
+            tracer: SpanStarter::global(),
             propagator: None,
         }
     }
@@ -51,7 +50,7 @@ impl ClientLayer {
         T: Tracer + Send + Sync + 'static,
         T::Span: Send + Sync + 'static,
     {
-        self.tracer = Arc::new(boxed_tracer(tracer));
+        self.tracer = SpanStarter::new(tracer);
         self
     }
 

@@ -5,7 +5,7 @@ use std::task::{Context as TaskContext, Poll};
 use http::{Request, Response, Uri};
 use nais_otel_propagation::HeaderInjector;
 use opentelemetry::global;
-use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer};
+use opentelemetry::trace::{SpanBuilder, SpanKind};
 use opentelemetry::{Context, KeyValue};
 use tower_service::Service;
 
@@ -80,8 +80,7 @@ where
         let grpc = grpc::is_grpc(req.headers());
         let builder = client_span(&req, grpc);
         let parent = Context::current();
-        let span = self.layer.tracer.build_with_context(builder, &parent);
-        let cx = parent.with_span(span);
+        let cx = self.layer.tracer.start(builder, &parent);
 
         // Inject the CLIENT span's own context, so the server's span is its child.
         let mut injector = HeaderInjector(req.headers_mut());

@@ -2,13 +2,13 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use opentelemetry::global::{self, BoxedTracer};
 use opentelemetry::propagation::TextMapPropagator;
-use opentelemetry::trace::{Tracer, TracerProvider as _};
+use opentelemetry::trace::{Tracer, TracerProvider};
 use tower_layer::Layer;
 
 use super::Server;
 use crate::exclude::{parse_excluded_paths_env, EnvProblem, Exclusions, RequestHead};
+use crate::starter::{Extract, SpanStarter};
 
 /// Layer that traces every incoming request with a SERVER span, except excluded routes.
 ///
@@ -21,8 +21,8 @@ pub struct ServerLayer {
 
 #[derive(Clone)]
 pub(crate) struct Shared {
-    pub(crate) tracer: Arc<BoxedTracer>,
-    pub(crate) propagator: Option<Arc<dyn TextMapPropagator + Send + Sync>>,
+    pub(crate) tracer: SpanStarter,
+    pub(crate) propagator: Extract,
     pub(crate) exclusions: Exclusions,
     pub(crate) traceparent_response_header: bool,
 }
@@ -34,10 +34,10 @@ impl fmt::Debug for ServerLayer {
             .field("tracer", &shared.tracer)
             .field(
                 "propagator",
-                &if shared.propagator.is_some() {
-                    "custom"
-                } else {
+                &if shared.propagator.is_global() {
                     "global"
+                } else {
+                    "custom"
                 },
             )
             .field("exclusions", &shared.exclusions)
@@ -47,21 +47,6 @@ impl fmt::Debug for ServerLayer {
             )
             .finish()
     }
-}
-
-pub(crate) fn crate_tracer() -> BoxedTracer {
-    let scope = opentelemetry::InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
-        .with_version(env!("CARGO_PKG_VERSION"))
-        .build();
-    global::tracer_provider().tracer_with_scope(scope)
-}
-
-pub(crate) fn boxed_tracer<T>(tracer: T) -> BoxedTracer
-where
-    T: Tracer + Send + Sync + 'static,
-    T::Span: Send + Sync + 'static,
-{
-    BoxedTracer::new(Box::new(tracer))
 }
 
 impl ServerLayer {
@@ -74,8 +59,8 @@ impl ServerLayer {
     pub fn new() -> Self {
         Self {
             shared: Arc::new(Shared {
-                tracer: Arc::new(crate_tracer()),
-                propagator: None,
+                tracer: SpanStarter::global(),
+                propagator: Extract::Global,
                 exclusions: Exclusions::nais_defaults(),
                 traceparent_response_header: false,
             }),
@@ -130,7 +115,22 @@ impl ServerLayer {
         T: Tracer + Send + Sync + 'static,
         T::Span: Send + Sync + 'static,
     {
-        self.shared_mut().tracer = Arc::new(boxed_tracer(tracer));
+        self.shared_mut().tracer = SpanStarter::new(tracer);
+        self
+    }
+
+    /// Uses `provider`'s tracer, under this crate's instrumentation scope, instead of the
+    /// global tracer provider's.
+    ///
+    /// With the SDK's provider this is faster than the global tracer: the global one is
+    /// type-erased, so each span is boxed twice. `nais_otel::server_layer()` does this.
+    pub fn tracer_provider<P>(mut self, provider: &P) -> Self
+    where
+        P: TracerProvider,
+        P::Tracer: Send + Sync + 'static,
+        <P::Tracer as Tracer>::Span: Send + Sync + 'static,
+    {
+        self.shared_mut().tracer = SpanStarter::from_provider(provider);
         self
     }
 
@@ -142,7 +142,7 @@ impl ServerLayer {
     where
         P: TextMapPropagator + Send + Sync + 'static,
     {
-        self.shared_mut().propagator = Some(Arc::new(propagator));
+        self.shared_mut().propagator = Extract::custom(propagator);
         self
     }
 

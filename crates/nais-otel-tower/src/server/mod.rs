@@ -59,7 +59,6 @@ mod layer;
 mod service;
 
 pub use self::layer::ServerLayer;
-pub(crate) use self::layer::{boxed_tracer, crate_tracer};
 pub use self::service::Server;
 pub use crate::body::ResponseBody;
 pub use crate::future::ResponseFuture;

@@ -3,9 +3,7 @@ use std::fmt;
 use std::task::{Context as TaskContext, Poll};
 
 use http::{Request, Response};
-use nais_otel_propagation::HeaderExtractor;
-use opentelemetry::global;
-use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer};
+use opentelemetry::trace::{SpanBuilder, SpanKind};
 use opentelemetry::KeyValue;
 use tower_service::Service;
 
@@ -82,21 +80,14 @@ where
             return ResponseFuture::new(self.inner.call(req), None);
         }
 
-        let parent = {
-            let extractor = HeaderExtractor(req.headers());
-            match &shared.propagator {
-                Some(propagator) => propagator.extract(&extractor),
-                None => global::get_text_map_propagator(|p| p.extract(&extractor)),
-            }
-        };
+        let parent = shared.propagator.extract(req.headers());
         let grpc = grpc::is_grpc(req.headers());
         let builder = if grpc {
             grpc_span(&req)
         } else {
             http_span(&req)
         };
-        let span = shared.tracer.build_with_context(builder, &parent);
-        let cx = parent.with_span(span);
+        let cx = shared.tracer.start(builder, &parent);
 
         let future = {
             // The inner `call` may already run handler code (and make spans).
@@ -116,6 +107,9 @@ where
 }
 
 /// The attributes every server span has, HTTP or gRPC.
+/// A ready header name: looking up a `&str` parses and validates it on every request.
+const X_FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
+
 fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
     let authority = req.uri().authority().map(|a| a.as_str()).or_else(|| {
         req.headers()
@@ -146,7 +140,7 @@ fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
 fn push_peer<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
     let forwarded = req
         .headers()
-        .get("x-forwarded-for")
+        .get(X_FORWARDED_FOR)
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.split(',').next())
         .map(str::trim)
@@ -172,7 +166,7 @@ fn push_peer<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
 fn push_peer<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
     if let Some(client) = req
         .headers()
-        .get("x-forwarded-for")
+        .get(X_FORWARDED_FOR)
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.split(',').next())
         .map(str::trim)
