@@ -77,7 +77,7 @@ fn http_layer(c: &mut Criterion) {
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
     // Built after the provider is installed, as `nais_otel::init()` would have it.
-    let variants: [(&str, Router, &'static str); 6] = [
+    let variants: [(&str, Router, &'static str); 7] = [
         ("bare router", router(), "/users/42"),
         // What axum charges for any `Router::layer` (it re-boxes every route), so the
         // excluded-route row can be read against it too.
@@ -89,6 +89,17 @@ fn http_layer(c: &mut Criterion) {
         (
             "nais-otel-tower ServerLayer, traced route",
             router().layer(nais_otel_tower::ServerLayer::new()),
+            "/users/42",
+        ),
+        (
+            // What `nais_otel::server_layer()` builds after `nais_otel::init()` with the
+            // default `OTEL_PROPAGATORS`: the SDK tracer itself and the W3C propagators.
+            "nais-otel-tower ServerLayer as nais_otel::server_layer() builds it, traced route",
+            router().layer(
+                nais_otel_tower::ServerLayer::new()
+                    .tracer_provider(&provider)
+                    .propagator(nais_otel::propagation::W3cPropagator::new()),
+            ),
             "/users/42",
         ),
         (

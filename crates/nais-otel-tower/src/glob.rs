@@ -18,6 +18,9 @@ pub(crate) struct Glob {
     starts_with_star: bool,
     ends_with_star: bool,
     min_len: usize,
+    /// The last byte a matching path must end with (ASCII-lowercased), when the pattern
+    /// ends with a literal byte: a one-byte check that rejects most paths before any loop.
+    last_byte: Option<u8>,
 }
 
 impl Glob {
@@ -31,6 +34,10 @@ impl Glob {
             starts_with_star: source.starts_with('*'),
             ends_with_star: source.ends_with('*'),
             min_len: pieces.iter().map(|p| p.len()).sum(),
+            last_byte: match source.as_bytes().last() {
+                Some(b'*' | b'?') | None => None,
+                Some(b) => Some(b.to_ascii_lowercase()),
+            },
             pieces,
             source,
         }
@@ -41,11 +48,21 @@ impl Glob {
     }
 
     /// Same result as [`matches`] on the source pattern; does not allocate.
+    #[inline]
     pub(crate) fn matches(&self, path: &str) -> bool {
-        let path = path.as_bytes();
-        if path.len() < self.min_len {
+        let bytes = path.as_bytes();
+        if bytes.len() < self.min_len {
             return false;
         }
+        if let (Some(want), Some(last)) = (self.last_byte, bytes.last()) {
+            if last.to_ascii_lowercase() != want {
+                return false;
+            }
+        }
+        self.matches_slow(bytes)
+    }
+
+    fn matches_slow(&self, path: &[u8]) -> bool {
         let mut pieces: &[Box<[u8]>] = &self.pieces;
         if pieces.is_empty() {
             // The pattern is empty or only stars.

@@ -8,6 +8,7 @@
 //! `&'static str`. The table is capped at [`MAX_ENTRIES`]; past that, values are allocated
 //! per request as before, so a router with unbounded routes cannot grow memory without end.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{OnceLock, PoisonError, RwLock};
@@ -51,11 +52,49 @@ fn table() -> &'static RwLock<Table> {
     TABLE.get_or_init(Default::default)
 }
 
+/// One interned entry: (method, route, `"{method} {route}"`).
+type Entry = (&'static str, &'static str, &'static str);
+
+/// How many recent entries each thread remembers.
+const RECENT: usize = 4;
+
+thread_local! {
+    /// The last few routes this thread served. A hit costs a length check and a short
+    /// `memcmp`, and takes no lock: the table's `RwLock` is shared by every worker thread,
+    /// and even a read lock writes to its cache line, which then moves between cores.
+    static RECENT_ROUTES: [Cell<Option<Entry>>; RECENT] = const { [const { Cell::new(None) }; RECENT] };
+    static NEXT_SLOT: Cell<usize> = const { Cell::new(0) };
+}
+
 /// `(route, "{method} {route}")` as static strings, or `None` when the table is full.
 pub(crate) fn route_name(
     method: &'static str,
     route: &str,
 ) -> Option<(&'static str, &'static str)> {
+    let recent = RECENT_ROUTES.with(|slots| {
+        slots.iter().find_map(|slot| match slot.get() {
+            // `method` is one of the `&'static str` literals of `method_name`, but compare
+            // the text: the same literal is not guaranteed one address.
+            Some((m, r, name)) if r == route && m == method => Some((r, name)),
+            _ => None,
+        })
+    });
+    if recent.is_some() {
+        return recent;
+    }
+    let found = route_name_locked(method, route);
+    if let Some((route, name)) = found {
+        let slot = NEXT_SLOT.with(|next| {
+            let slot = next.get();
+            next.set((slot + 1) % RECENT);
+            slot
+        });
+        RECENT_ROUTES.with(|slots| slots[slot].set(Some((method, route, name))));
+    }
+    found
+}
+
+fn route_name_locked(method: &'static str, route: &str) -> Option<(&'static str, &'static str)> {
     {
         let table = table().read().unwrap_or_else(PoisonError::into_inner);
         if let Some((route, names)) = table.routes.get_key_value(route) {
