@@ -109,8 +109,8 @@ impl Drop for SpanHandle {
 pin_project! {
     /// Response body of [`Server`](crate::Server) and [`Client`](crate::Client).
     ///
-    /// Ends the request span when the body has been read to the end, fails, or is
-    /// dropped; reads `grpc-status` from the trailers of gRPC calls. While the inner body
+    /// Ends the request span when the body has been read to the end (its last frame
+    /// returned), fails, or is dropped; reads `grpc-status` from the trailers of gRPC calls. While the inner body
     /// is polled, the span's context is the current OpenTelemetry context.
     pub struct ResponseBody<B> {
         #[pin]

@@ -43,7 +43,8 @@
 //! (0.34, context activation on by default) parents a tracing span that has no tracing
 //! parent on that context, so spans from `#[instrument]` or `info_span!` in handlers are
 //! children of the request span. The span ends when the response body has been read to
-//! the end, fails, or is dropped — not when the headers are ready.
+//! the end (its last frame returned), fails, or is dropped — not when the headers are
+//! ready. The poll that only reports the end of a finished body runs without the context.
 //!
 //! # Excluded requests
 //!
