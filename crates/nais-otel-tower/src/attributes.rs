@@ -106,6 +106,24 @@ pub(crate) fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
     }
 }
 
+/// A span builder with a name, a kind and attributes.
+///
+/// Built as one struct literal: `with_attributes` takes any iterator and collects it into
+/// a new `Vec` (an in-place collect, but still a pass over the attributes), and each
+/// builder method moves the whole builder.
+pub(crate) fn span_builder(
+    name: std::borrow::Cow<'static, str>,
+    kind: opentelemetry::trace::SpanKind,
+    attributes: Vec<KeyValue>,
+) -> opentelemetry::trace::SpanBuilder {
+    opentelemetry::trace::SpanBuilder {
+        name,
+        span_kind: Some(kind),
+        attributes: Some(attributes),
+        ..Default::default()
+    }
+}
+
 /// Marks the span in `cx` as failed with `error.type` and an optional description.
 pub(crate) fn mark_error(cx: &Context, error_type: opentelemetry::Value, description: String) {
     let span = cx.span();

@@ -6,6 +6,7 @@ use http::{Request, Response, Uri};
 use nais_otel_propagation::HeaderInjector;
 use opentelemetry::global;
 use opentelemetry::trace::{SpanBuilder, SpanKind};
+
 use opentelemetry::{Context, KeyValue};
 use tower_service::Service;
 
@@ -142,9 +143,7 @@ fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
     if let Some(full) = url_full(uri) {
         attrs.push(KeyValue::new(URL_FULL, full));
     }
-    SpanBuilder::from_name(name)
-        .with_kind(SpanKind::Client)
-        .with_attributes(attrs)
+    span_builder(name, SpanKind::Client, attrs)
 }
 
 /// The absolute URI without `user:password@`; `None` for a relative URI.

@@ -4,6 +4,7 @@ use std::task::{Context as TaskContext, Poll};
 
 use http::{Request, Response};
 use opentelemetry::trace::{SpanBuilder, SpanKind};
+
 use opentelemetry::KeyValue;
 use tower_service::Service;
 
@@ -222,9 +223,7 @@ fn http_span<B>(req: &Request<B>) -> SpanBuilder {
         attrs.push(KeyValue::new(URL_SCHEME, scheme));
     }
     push_connection(&mut attrs, req);
-    SpanBuilder::from_name(name)
-        .with_kind(SpanKind::Server)
-        .with_attributes(attrs)
+    span_builder(name, SpanKind::Server, attrs)
 }
 
 #[cfg(feature = "axum")]
@@ -250,7 +249,5 @@ fn grpc_span<B>(req: &Request<B>) -> SpanBuilder {
         None => Cow::Borrowed(push_method(&mut attrs, req.method())),
     };
     push_connection(&mut attrs, req);
-    SpanBuilder::from_name(name)
-        .with_kind(SpanKind::Server)
-        .with_attributes(attrs)
+    span_builder(name, SpanKind::Server, attrs)
 }
