@@ -20,3 +20,5 @@ export ROTEL_AGENT
 # Benches are built (not run) by .ci/run; `cargo bench` runs them.
 cargo test --workspace --lib --bins --tests --examples --locked "$@"
 cargo test --workspace --doc --locked
+# The feature-gated integrations (reqwest) with their own tests.
+cargo test -p nais-otel-tower --all-features --locked

@@ -39,6 +39,7 @@
 //! | Feature | Description | Default |
 //! |---|---|---|
 //! | `axum` | `http.route` from axum's `MatchedPath`, `network.peer.address` and `client.address` from `ConnectInfo<SocketAddr>` | off |
+//! | `reqwest` | [`ReqwestMiddleware`]: client spans for reqwest through reqwest-middleware | off |
 //!
 //! # Supported Rust Versions
 //!
@@ -56,12 +57,18 @@ mod intern;
 mod starter;
 
 pub mod client;
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+pub mod reqwest;
 pub mod server;
 
 pub use self::body::ResponseBody;
 pub use self::client::{Client, ClientLayer};
 pub use self::exclude::{EnvProblem, RequestHead, DEFAULT_EXCLUDED_PATHS, EXCLUDED_PATHS_ENV};
 pub use self::future::ResponseFuture;
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+pub use self::reqwest::ReqwestMiddleware;
 pub use self::server::{Server, ServerLayer};
 
 #[cfg(test)]

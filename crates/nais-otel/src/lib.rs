@@ -64,6 +64,13 @@
 //! adds one dependency: [`propagation`] (W3C Trace Context Level 2 and
 //! Baggage) and [`middleware`] (tower layers for servers and clients).
 //!
+//! # Feature Flags
+//!
+//! | Feature | Description | Default |
+//! |---|---|---|
+//! | `axum` | server spans carry `http.route` from axum's `MatchedPath`, and the peer address | on |
+//! | `reqwest` | `middleware::ReqwestMiddleware`: client spans for reqwest through reqwest-middleware | off |
+//!
 //! # Supported Rust Versions
 //!
 //! The minimum supported Rust version is 1.88.
