@@ -46,6 +46,27 @@
 //! The minimum supported Rust version is 1.88.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// `get_ref`, `get_mut` and `into_inner` for a middleware service whose wrapped
+/// service is the field `inner`, as tower-http defines them.
+macro_rules! define_inner_service_accessors {
+    () => {
+        /// Gets a reference to the underlying service.
+        pub fn get_ref(&self) -> &S {
+            &self.inner
+        }
+
+        /// Gets a mutable reference to the underlying service.
+        pub fn get_mut(&mut self) -> &mut S {
+            &mut self.inner
+        }
+
+        /// Consumes `self`, returning the underlying service.
+        pub fn into_inner(self) -> S {
+            self.inner
+        }
+    };
+}
+
 mod attributes;
 mod body;
 mod exclude;
