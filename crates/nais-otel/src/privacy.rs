@@ -6,9 +6,11 @@
 //!
 //! # What is recognised
 //!
-//! Eleven digits, not part of a longer run of digits, optionally split after
-//! the sixth digit by one space (or its URL forms `+` and `%20`), whose first
-//! six digits are a plausible date `DDMMYY`:
+//! Eleven digits, not part of a longer run of digits (a percent-escape such as
+//! `%20` before them does not count as digits), optionally split after the
+//! sixth digit by one whitespace character, a non-breaking space, or a URL
+//! form of a space (`+`, `%20`), whose first six digits are a plausible date
+//! `DDMMYY`:
 //!
 //! * day 01–31, or 41–71 for D-numbers (day + 40);
 //! * month 01–12, 41–52 for H-numbers and synthetic test numbers (month + 40),
@@ -24,13 +26,17 @@
 //!
 //! # Where
 //!
-//! In span names, in event names (tracing log messages become span events),
-//! and in the values of the attributes NAIS lists ([`DEFAULT_KEYS`]) on spans
-//! and on their events, plus any keys added with [`MaskConfig::key`] or
-//! `NAIS_OTEL_MASK_KEYS`. Credentials (`user:password@`) are removed from
-//! `url.full` and `http.url`, and header attributes that carry credentials
-//! (`authorization`, `cookie`, `set-cookie`, `proxy-authorization`) are
-//! dropped.
+//! In span names, in error status descriptions (a panic message, an error's
+//! text, a failed request's URL), in event names (tracing log messages become
+//! span events), and in the values of the attributes NAIS lists
+//! ([`DEFAULT_KEYS`]) on spans and on their events, plus any keys added with
+//! [`MaskConfig::key`] or `NAIS_OTEL_MASK_KEYS`: strings, strings in arrays,
+//! and whole numbers (a Kafka key sent as an integer).
+//!
+//! Whatever the masking settings, even with masking off: credentials
+//! (`user:password@`) are removed from `url.full`, `url.original` and
+//! `http.url`, and header attributes that carry credentials (`authorization`,
+//! `cookie`, `set-cookie`, `proxy-authorization`) are dropped.
 //!
 //! # Cost
 //!
@@ -39,7 +45,7 @@
 
 use std::borrow::Cow;
 
-use opentelemetry::{KeyValue, StringValue, Value};
+use opentelemetry::{trace::Status, Array, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
 /// The attributes NAIS masks, and `db.query.text`, the newer name of `db.statement`.
@@ -142,11 +148,23 @@ impl Masker {
     }
 
     pub(crate) fn mask_span(&self, span: &mut SpanData) {
+        // Credentials go whatever the masking settings say.
+        strip_secrets(&mut span.attributes);
+        for event in span.events.events.iter_mut() {
+            strip_secrets(&mut event.attributes);
+        }
         if !self.config.enabled {
             return;
         }
         if let Some(masked) = self.mask(&span.name) {
             span.name = Cow::Owned(masked);
+        }
+        // Error descriptions carry free text: a panic message, an error's
+        // `Display`, a failed request's URL.
+        if let Status::Error { description } = &mut span.status {
+            if let Some(masked) = self.mask(description) {
+                *description = Cow::Owned(masked);
+            }
         }
         self.mask_attributes(&mut span.attributes);
         for event in span.events.events.iter_mut() {
@@ -157,28 +175,46 @@ impl Masker {
         }
     }
 
-    fn mask_attributes(&self, attributes: &mut Vec<KeyValue>) {
-        attributes.retain(|kv| !NEVER_RECORDED_HEADERS.contains(&kv.key.as_str()));
+    fn mask_attributes(&self, attributes: &mut [KeyValue]) {
         for kv in attributes.iter_mut() {
             let key = kv.key.as_str();
             if !self.config.keys.iter().any(|k| k == key) {
                 continue;
             }
-            let Value::String(text) = &kv.value else {
-                continue;
-            };
-            let mut current = Cow::Borrowed(text.as_str());
-            if key == "url.full" || key == "http.url" {
-                if let Some(stripped) = strip_credentials(&current) {
-                    current = Cow::Owned(stripped);
-                }
+            if let Some(masked) = self.mask_value(&kv.value) {
+                kv.value = masked;
             }
-            if let Some(masked) = self.mask(&current) {
-                current = Cow::Owned(masked);
+        }
+    }
+
+    /// The masked value, if anything in it was masked. Strings, strings in
+    /// arrays, and whole numbers that are an identity number (a Kafka key set
+    /// as an integer, its leading zero lost) are masked.
+    fn mask_value(&self, value: &Value) -> Option<Value> {
+        match value {
+            Value::String(text) => self
+                .mask(text.as_str())
+                .map(|masked| Value::String(StringValue::from(masked))),
+            Value::I64(number) if (1_000_000_000..=99_999_999_999).contains(number) => {
+                let digits = format!("{number:011}");
+                plausible(digits.as_bytes(), self.config.checksum)
+                    .then(|| Value::String(StringValue::from(self.config.replacement.clone())))
             }
-            if let Cow::Owned(changed) = current {
-                kv.value = Value::String(StringValue::from(changed));
+            Value::Array(Array::String(items)) => {
+                let mut changed = false;
+                let masked = items
+                    .iter()
+                    .map(|item| match self.mask(item.as_str()) {
+                        Some(masked) => {
+                            changed = true;
+                            StringValue::from(masked)
+                        }
+                        None => item.clone(),
+                    })
+                    .collect();
+                changed.then(|| Value::Array(Array::String(masked)))
             }
+            _ => None,
         }
     }
 
@@ -221,12 +257,31 @@ pub fn contains_identity_number(text: &str) -> bool {
     find(text.as_bytes(), 0, false).is_some()
 }
 
+/// What may stand between the sixth and seventh digit: one whitespace
+/// character (as NAIS's `\s?`), a non-breaking space, or a URL-encoded space.
+const SEPARATORS: [&[u8]; 9] = [
+    b" ",
+    b"\t",
+    b"\n",
+    b"\r",
+    b"\x0b",
+    b"\x0c",
+    "\u{a0}".as_bytes(),
+    b"+",
+    b"%20",
+];
+
 /// The byte range of the first identity number at or after `from`.
 fn find(bytes: &[u8], from: usize, checksum: bool) -> Option<(usize, usize)> {
     let mut i = from;
     while i < bytes.len() {
         if !bytes[i].is_ascii_digit() {
-            i += 1;
+            // A percent-escape's hex digits (`%20`, `%27`) are not part of a
+            // number: the digits after it start a run of their own.
+            i += match bytes.get(i..i + 3) {
+                Some([b'%', a, b]) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit() => 3,
+                _ => 1,
+            };
             continue;
         }
         // A maximal run of digits starts at `i`.
@@ -239,7 +294,7 @@ fn find(bytes: &[u8], from: usize, checksum: bool) -> Option<(usize, usize)> {
             }
         } else if run == 6 {
             // Six digits, one separator, five digits, nothing more.
-            for separator in [&b" "[..], b"+", b"%20"] {
+            for separator in SEPARATORS {
                 let second = run_end + separator.len();
                 if bytes.get(run_end..second) != Some(separator) {
                     continue;
@@ -294,6 +349,22 @@ fn control_digits_ok(digits: &[u8]) -> bool {
     control(&K1) == Some(d(9)) && control(&K2) == Some(d(10))
 }
 
+/// Drops header attributes that carry credentials and removes
+/// `user:password@` from URLs, whatever the masking settings.
+fn strip_secrets(attributes: &mut Vec<KeyValue>) {
+    attributes.retain(|kv| !NEVER_RECORDED_HEADERS.contains(&kv.key.as_str()));
+    for kv in attributes.iter_mut() {
+        if !matches!(kv.key.as_str(), "url.full" | "http.url" | "url.original") {
+            continue;
+        }
+        if let Value::String(text) = &kv.value {
+            if let Some(stripped) = strip_credentials(text.as_str()) {
+                kv.value = Value::String(StringValue::from(stripped));
+            }
+        }
+    }
+}
+
 /// `scheme://user:password@host/...` without the `user:password@`.
 fn strip_credentials(url: &str) -> Option<String> {
     let authority_start = url.find("://")? + 3;
@@ -343,6 +414,14 @@ mod tests {
             ("01009012345", None, "month 00"),
             ("99999999999", None, "not a date at all"),
             ("010190  12345", None, "two spaces"),
+            ("q=fnr%2001019012345", Some("q=fnr%20[fnr]"), "after a percent-escaped space"),
+            ("ids=%5B%2201019012345%22%5D", Some("ids=%5B%22[fnr]%22%5D"), "in an encoded JSON array"),
+            ("q=%2701019012345%27", Some("q=%27[fnr]%27"), "in encoded quotes"),
+            ("/s/Ola%20Nordmann%2001019012345", Some("/s/Ola%20Nordmann%20[fnr]"), "after an encoded name"),
+            ("where fnr = '010190\t12345'", Some("where fnr = '[fnr]'"), "tab after the sixth digit"),
+            ("010190\n12345", Some("[fnr]"), "newline after the sixth digit"),
+            ("010190\u{a0}12345", Some("[fnr]"), "non-breaking space"),
+            ("%2512345678901", None, "an escape does not make a longer run a number"),
             ("0101901 2345", None, "split in the wrong place"),
             ("", None, "empty"),
         ];
@@ -438,7 +517,52 @@ mod tests {
 
         let mut off = span.clone();
         off.name = "GET /person/01019012345".into();
+        off.attributes = vec![
+            KeyValue::new("url.full", "https://u:p@x/01019012345"),
+            KeyValue::new("http.request.header.cookie", "session=1"),
+        ];
         Masker::new(MaskConfig::disabled()).mask_span(&mut off);
         assert_eq!(off.name, "GET /person/01019012345");
+        assert_eq!(
+            off.attributes,
+            vec![KeyValue::new("url.full", "https://x/01019012345")],
+            "credentials go even with masking off"
+        );
+
+        let mut other = span.clone();
+        other.status = Status::error("error sending request for url (http://p/person/01019012345)");
+        other.attributes = vec![
+            KeyValue::new("messaging.kafka.message.key", 41_019_012_345_i64),
+            KeyValue::new("messaging.kafka.message.key", 1_019_012_345_i64),
+            KeyValue::new("messaging.kafka.message.key", 4_791_234_567_i64),
+            KeyValue::new(
+                "db.statement",
+                Value::Array(Array::String(vec!["ok".into(), "01019012345".into()])),
+            ),
+        ];
+        Masker::new(MaskConfig::new()).mask_span(&mut other);
+        assert_eq!(
+            other.status,
+            Status::error("error sending request for url (http://p/person/[fnr])")
+        );
+        assert_eq!(
+            other.attributes[0].value,
+            Value::from("[fnr]"),
+            "integer D-number"
+        );
+        assert_eq!(
+            other.attributes[1].value,
+            Value::from("[fnr]"),
+            "leading zero lost"
+        );
+        assert_eq!(
+            other.attributes[2].value,
+            Value::I64(4_791_234_567),
+            "not a date"
+        );
+        assert_eq!(
+            other.attributes[3].value,
+            Value::Array(Array::String(vec!["ok".into(), "[fnr]".into()]))
+        );
     }
 }
