@@ -270,7 +270,19 @@ impl Builder {
 
     /// The configuration this builder would use: the environment, then code.
     pub fn config(&self) -> Config {
-        let mut config = Config::from_lookup(&self.lookup);
+        // A protocol set in code decides how the environment's endpoint is read
+        // (OTLP/HTTP appends `/v1/traces`, the default ports differ), so it is
+        // read as if it were the most specific variable.
+        let protocol = self.protocol.map(|protocol| match protocol {
+            Protocol::Grpc => "grpc",
+            Protocol::HttpProtobuf => "http/protobuf",
+        });
+        let mut config = Config::from_lookup(|name| match (name, protocol) {
+            (crate::config::OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, Some(protocol)) => {
+                Some(protocol.to_owned())
+            }
+            _ => (self.lookup)(name),
+        });
         if let Some(name) = &self.service_name {
             config.service_name.clone_from(name);
         }
@@ -290,13 +302,12 @@ impl Builder {
         if let Some(exporter) = self.exporter {
             config.exporter = exporter;
         }
-        if let Some(protocol) = self.protocol {
-            config.protocol = protocol;
-        }
         if let Some(endpoint) = &self.endpoint {
-            config.endpoint.clone_from(endpoint);
-            config.endpoint_error = crate::config::validate_endpoint(endpoint)
-                .map(|why| ConfigProblem::new("Builder::with_endpoint", endpoint, why));
+            let endpoint =
+                crate::config::without_userinfo(endpoint).unwrap_or_else(|| endpoint.clone());
+            config.endpoint_error = crate::config::validate_endpoint(&endpoint)
+                .map(|why| ConfigProblem::new("Builder::with_endpoint", &endpoint, why));
+            config.endpoint = endpoint;
         }
         for (name, value) in &self.headers {
             config.headers.0.retain(|(existing, _)| existing != name);
@@ -309,7 +320,7 @@ impl Builder {
             config.compression = compression;
         }
         if let Some(batch) = self.batch {
-            config.batch = batch;
+            config.batch = sane_batch(batch);
         }
         if let Some(format) = self.log_format {
             config.log.format = format;
@@ -384,6 +395,32 @@ impl Builder {
             config,
             shut_down: Mutex::new(false),
         })
+    }
+}
+
+/// A batch configuration from code, with the same limits as from the
+/// environment: a zero delay would spin, a zero timeout would give up at once,
+/// and a batch cannot be larger than the queue.
+fn sane_batch(batch: BatchConfig) -> BatchConfig {
+    let default = BatchConfig::default();
+    let max_queue_size = if batch.max_queue_size == 0 {
+        default.max_queue_size
+    } else {
+        batch.max_queue_size
+    };
+    BatchConfig {
+        schedule_delay: if batch.schedule_delay.is_zero() {
+            default.schedule_delay
+        } else {
+            batch.schedule_delay
+        },
+        export_timeout: if batch.export_timeout.is_zero() {
+            default.export_timeout
+        } else {
+            batch.export_timeout.min(Duration::from_secs(86_400))
+        },
+        max_queue_size,
+        max_export_batch_size: batch.max_export_batch_size.clamp(1, max_queue_size),
     }
 }
 

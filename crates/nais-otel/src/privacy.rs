@@ -212,7 +212,7 @@ impl Masker {
                         None => item.clone(),
                     })
                     .collect();
-                changed.then(|| Value::Array(Array::String(masked)))
+                changed.then_some(Value::Array(Array::String(masked)))
             }
             _ => None,
         }

@@ -213,3 +213,42 @@ fn unreadable_certificate_is_a_problem_not_a_crash() {
         .expect("reported");
     assert_eq!(problem.value, "/no/such/ca.pem");
 }
+
+#[test]
+fn protocol_set_in_code_decides_how_the_endpoint_is_read() {
+    use nais_otel::config::Protocol;
+    let defaults = nais_otel::builder()
+        .with_env_lookup(support::env(&[]))
+        .with_protocol(Protocol::HttpProtobuf)
+        .config();
+    assert_eq!(defaults.endpoint, "http://localhost:4318/v1/traces");
+    let generic = nais_otel::builder()
+        .with_env_lookup(support::env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ]))
+        .with_protocol(Protocol::HttpProtobuf)
+        .config();
+    assert_eq!(generic.protocol, Protocol::HttpProtobuf);
+    assert_eq!(generic.endpoint, "http://collector:4318/v1/traces");
+}
+
+#[test]
+fn batch_values_from_code_are_made_safe() {
+    use nais_otel::config::BatchConfig;
+    let config = nais_otel::builder()
+        .with_env_lookup(support::env(&[]))
+        .with_batch_config(BatchConfig {
+            schedule_delay: Duration::ZERO,
+            export_timeout: Duration::MAX,
+            max_queue_size: 10,
+            max_export_batch_size: 100,
+        })
+        .config();
+    assert_eq!(
+        config.batch.schedule_delay,
+        BatchConfig::default().schedule_delay
+    );
+    assert_eq!(config.batch.export_timeout, Duration::from_secs(86_400));
+    assert_eq!(config.batch.max_export_batch_size, 10);
+}

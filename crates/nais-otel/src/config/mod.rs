@@ -574,17 +574,41 @@ fn read_endpoint(
     };
     let insecure = env::bool(lookup, insecure_var, false, problems);
     let mut endpoint = if has_scheme(&raw) {
-        raw.clone()
+        lowercase_scheme(&raw)
     } else if insecure {
         format!("http://{raw}")
     } else {
         format!("https://{raw}")
     };
+    if let Some(stripped) = without_userinfo(&endpoint) {
+        problems.push(ConfigProblem::new(
+            variable,
+            &stripped,
+            "credentials in the endpoint URL are not used and were removed; put them in OTEL_EXPORTER_OTLP_HEADERS",
+        ));
+        endpoint = stripped;
+    }
     if protocol == Protocol::HttpProtobuf && variable == OTEL_EXPORTER_OTLP_ENDPOINT {
         endpoint = format!("{}/v1/traces", endpoint.trim_end_matches('/'));
     }
     let error = validate_endpoint(&endpoint).map(|why| ConfigProblem::new(variable, &raw, why));
     (endpoint, error)
+}
+
+/// `HTTPS://host` as `https://host`.
+fn lowercase_scheme(endpoint: &str) -> String {
+    match endpoint.split_once("://") {
+        Some((scheme, rest)) => format!("{}://{rest}", scheme.to_ascii_lowercase()),
+        None => endpoint.to_owned(),
+    }
+}
+
+/// The URL without `user:password@`, if it had any.
+pub(crate) fn without_userinfo(endpoint: &str) -> Option<String> {
+    let (scheme, rest) = endpoint.split_once("://")?;
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let at = rest[..authority_end].rfind('@')?;
+    Some(format!("{scheme}://{}", &rest[at + 1..]))
 }
 
 fn has_scheme(endpoint: &str) -> bool {
@@ -624,7 +648,9 @@ fn read_headers(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> Heade
     let mut bad = Vec::new();
     let pairs = env::key_value_list(&value, |index, member| {
         // Never echo a header value: it is usually a credential.
-        let shown = member.split_once('=').map_or("<no `=`>", |(key, _)| key);
+        let shown = member
+            .split_once('=')
+            .map_or_else(|| "<no `=`>".to_owned(), |(key, _)| safe_key(key));
         bad.push(ConfigProblem::new(
             name,
             "<redacted>",
@@ -644,13 +670,31 @@ fn read_headers(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> Heade
             problems.push(ConfigProblem::new(
                 name,
                 "<redacted>",
-                format!("header `{key}` is not a valid HTTP header; skipped"),
+                format!(
+                    "header `{}` is not a valid HTTP header; skipped",
+                    safe_key(&key)
+                ),
             ));
             continue;
         }
         headers.push((key, value));
     }
     Headers(headers)
+}
+
+/// The part of a would-be header name that is safe to show: up to the first
+/// character that cannot be in a header name. `Authorization: Basic dXNl...=`
+/// (curl style, split at the `=` of the base64) shows as `Authorization…`.
+fn safe_key(key: &str) -> String {
+    let end = key
+        .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        .unwrap_or(key.len());
+    let end = end.min(64);
+    if end < key.len() {
+        format!("{}…", &key[..end])
+    } else {
+        key.to_owned()
+    }
 }
 
 fn read_compression(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> Compression {
@@ -777,10 +821,17 @@ fn read_propagators(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> V
 
 fn read_batch(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> BatchConfig {
     let mut batch = BatchConfig::default();
-    if let Some(delay) = env::get(lookup, OTEL_BSP_SCHEDULE_DELAY)
-        .and_then(|value| env::millis(OTEL_BSP_SCHEDULE_DELAY, &value, problems))
-    {
-        batch.schedule_delay = delay;
+    if let Some(value) = env::get(lookup, OTEL_BSP_SCHEDULE_DELAY) {
+        match env::millis(OTEL_BSP_SCHEDULE_DELAY, &value, problems) {
+            // A zero delay makes the batch processor spin on a core.
+            Some(delay) if delay.is_zero() => problems.push(ConfigProblem::new(
+                OTEL_BSP_SCHEDULE_DELAY,
+                &value,
+                "must be at least 1 ms; using the default",
+            )),
+            Some(delay) => batch.schedule_delay = delay,
+            None => {}
+        }
     }
     if let Some(timeout) = env::get(lookup, OTEL_BSP_EXPORT_TIMEOUT)
         .and_then(|value| env::millis(OTEL_BSP_EXPORT_TIMEOUT, &value, problems))

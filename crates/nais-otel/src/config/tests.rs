@@ -556,3 +556,45 @@ fn masking_settings() {
     }
     assert!(!from(&[(NAIS_OTEL_MASK, "false")]).mask.enabled);
 }
+
+#[test]
+fn curl_style_header_credentials_never_echoed() {
+    let config = from(&[(
+        OTEL_EXPORTER_OTLP_HEADERS,
+        "Authorization: Basic dXNlcjpzZWNyZXQ==,x=1",
+    )]);
+    assert_eq!(config.headers.0, vec![("x".to_owned(), "1".to_owned())]);
+    let all_text = format!("{:?} {}", config.problems, config.problems[0]);
+    assert!(!all_text.to_lowercase().contains("dxnl"), "{all_text}");
+    assert!(!all_text.to_lowercase().contains("basic"), "{all_text}");
+    assert!(all_text.to_lowercase().contains("authorization"), "{all_text}");
+}
+
+#[test]
+fn zero_schedule_delay_would_spin_and_is_refused() {
+    let config = from(&[(OTEL_BSP_SCHEDULE_DELAY, "0")]);
+    assert_eq!(
+        config.batch.schedule_delay,
+        BatchConfig::default().schedule_delay
+    );
+    assert_eq!(problem_vars(&config), vec![OTEL_BSP_SCHEDULE_DELAY]);
+}
+
+#[test]
+fn endpoint_scheme_case_and_credentials() {
+    let upper = from(&[(OTEL_EXPORTER_OTLP_ENDPOINT, "HTTPS://tempo.example:443")]);
+    assert_eq!(upper.endpoint, "https://tempo.example:443");
+    assert!(upper.problems.is_empty());
+
+    let with_password = from(&[(
+        OTEL_EXPORTER_OTLP_ENDPOINT,
+        "https://user:hunter2@tempo.example:443",
+    )]);
+    assert_eq!(with_password.endpoint, "https://tempo.example:443");
+    assert_eq!(
+        problem_vars(&with_password),
+        vec![OTEL_EXPORTER_OTLP_ENDPOINT]
+    );
+    let all_text = format!("{with_password:?}");
+    assert!(!all_text.contains("hunter2"), "{all_text}");
+}

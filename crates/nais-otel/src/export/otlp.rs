@@ -80,7 +80,10 @@ pub(crate) fn load_tls(
     endpoint: &str,
     problems: &mut Vec<ConfigProblem>,
 ) -> Option<TlsMaterial> {
-    if !endpoint.starts_with("https:") {
+    if !endpoint
+        .get(..6)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https:"))
+    {
         return None;
     }
     let mut read = |variable: &'static str, path: &std::path::Path| match std::fs::read(path) {
@@ -605,7 +608,10 @@ async fn run(
         // Shared, not cloned, between attempts; encoded straight into the
         // transport's buffer.
         let payload = Arc::new(job.request);
-        let deadline = Instant::now() + settings.export_deadline;
+        let now = Instant::now();
+        let deadline = now
+            .checked_add(settings.export_deadline)
+            .unwrap_or_else(|| now + Duration::from_secs(86_400));
         let mut backoff = Duration::from_millis(100);
         let outcome = loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -620,14 +626,14 @@ async fn run(
             {
                 Ok(Ok(rejected)) => break Ok(rejected),
                 Ok(Err(failure)) => {
-                    health.failed(&failure.message, &settings, &stats, &diagnostics);
+                    health.failed(&failure.message, job.count, &settings, &stats, &diagnostics);
                     if !failure.retry {
                         break Err(failure.message);
                     }
                 }
                 Err(_) => {
                     let message = format!("no answer within {left:?}");
-                    health.failed(&message, &settings, &stats, &diagnostics);
+                    health.failed(&message, job.count, &settings, &stats, &diagnostics);
                 }
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -656,9 +662,12 @@ struct Health {
 }
 
 impl Health {
+    /// An attempt failed; `in_flight` spans are in the export being retried
+    /// (counted as failed until it ends, but not lost yet).
     fn failed(
         &mut self,
         error: &str,
+        in_flight: usize,
         settings: &OtlpSettings,
         stats: &Stats,
         diagnostics: &Diagnostics,
@@ -666,7 +675,11 @@ impl Health {
         if self.outage.is_some() {
             return;
         }
-        self.outage = Some((Instant::now(), stats.snapshot().lost_for_good()));
+        let lost_before = stats
+            .snapshot()
+            .lost_for_good()
+            .saturating_sub(in_flight as u64);
+        self.outage = Some((Instant::now(), lost_before));
         let endpoint = &settings.endpoint;
         let queue = settings.queue_size;
         diagnostics.emit(
