@@ -567,7 +567,10 @@ fn curl_style_header_credentials_never_echoed() {
     let all_text = format!("{:?} {}", config.problems, config.problems[0]);
     assert!(!all_text.to_lowercase().contains("dxnl"), "{all_text}");
     assert!(!all_text.to_lowercase().contains("basic"), "{all_text}");
-    assert!(all_text.to_lowercase().contains("authorization"), "{all_text}");
+    assert!(
+        all_text.to_lowercase().contains("authorization"),
+        "{all_text}"
+    );
 }
 
 #[test]
