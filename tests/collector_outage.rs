@@ -119,6 +119,14 @@ fn collector_down_at_start_up() {
         lost_at_recovery.is_some_and(|n| n > 0),
         "the recovery notice gives the spans lost: {recovered}"
     );
+    // The notice comes from the first export that gets through; the queue is
+    // still full of outage spans until the batch thread has taken the next
+    // batch, and a span ending in that moment is dropped (the queue drops the
+    // newest). So wait for the backlog (the queue and the batch that was being
+    // retried) to reach rotel before making the request whose spans must arrive.
+    rotel.wait_for("the backlog of the outage", support::DEADLINE, |spans| {
+        (spans.len() >= QUEUE).then_some(())
+    });
     let after = support::must_get(port, "/api/v1/kennels?id=99");
     let trace = rotel.wait_for_trace(&after.trace_id(), 2);
     assert!(trace.iter().all(|s| s.service() == "kennels"), "{trace:#?}");
