@@ -49,13 +49,7 @@ fn nais_environment_gives_whole_traces_at_rotel() {
 
     // The default 5 s batch delay (NAIS sets none) decides when this arrives.
     let trace = rotel.wait_for_trace(&trace_id, SPANS);
-    let summary = || {
-        trace
-            .iter()
-            .map(RotelSpan::summary)
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
+    let summary = || support::summary(&trace);
     assert_eq!(trace.len(), SPANS, "{}", summary());
 
     // Resource: what NAIS set, per service.

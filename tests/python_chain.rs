@@ -69,13 +69,7 @@ fn rust_python_rust_is_one_trace() {
         assert!(answer.body.contains(dog), "{answer:?}");
     }
     let trace = rotel.wait_for_trace(&answer.trace_id(), SPANS);
-    let summary = || {
-        trace
-            .iter()
-            .map(RotelSpan::summary)
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
+    let summary = || support::summary(&trace);
     assert_eq!(trace.len(), SPANS, "{}", summary());
 
     let ids: HashSet<&str> = trace.iter().map(|s| s.span_id.as_str()).collect();

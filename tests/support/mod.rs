@@ -530,11 +530,7 @@ impl Rotel {
                 panic!(
                     "rotel did not receive {what} within {timeout:?}; it has {} spans:\n{}",
                     spans.len(),
-                    spans
-                        .iter()
-                        .map(RotelSpan::summary)
-                        .collect::<Vec<_>>()
-                        .join("\n")
+                    summary(&spans)
                 )
             })
     }
@@ -874,4 +870,13 @@ pub fn percentile(latencies: &[Duration], p: f64) -> Duration {
     sorted.sort_unstable();
     let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
+}
+
+/// One line a span, for assertion messages.
+pub fn summary(spans: &[RotelSpan]) -> String {
+    spans
+        .iter()
+        .map(RotelSpan::summary)
+        .collect::<Vec<_>>()
+        .join("\n")
 }

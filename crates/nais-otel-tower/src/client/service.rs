@@ -19,19 +19,10 @@ use crate::grpc;
 /// Middleware that traces every outgoing request with a CLIENT span.
 ///
 /// See the [module docs](crate::client) for more details.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Client<S> {
     pub(crate) inner: S,
     pub(crate) layer: ClientLayer,
-}
-
-impl<S: fmt::Debug> fmt::Debug for Client<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
-            .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
-    }
 }
 
 impl<S> Client<S> {

@@ -17,19 +17,10 @@ use crate::grpc;
 /// Middleware that traces every incoming request with a SERVER span.
 ///
 /// See the [module docs](crate::server) for more details.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Server<S> {
     pub(crate) inner: S,
     pub(crate) layer: ServerLayer,
-}
-
-impl<S: fmt::Debug> fmt::Debug for Server<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Server")
-            .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
-    }
 }
 
 impl<S> Server<S> {
