@@ -17,7 +17,7 @@ mod support;
 use support::serve;
 
 fn http_layer(c: &mut Criterion) {
-    let provider = support::install();
+    let (guard, provider) = support::install();
     let variants = support::variants(&provider);
 
     let mut group = c.benchmark_group("http_layer");
@@ -56,7 +56,7 @@ fn http_layer(c: &mut Criterion) {
         })
     });
     floor.finish();
-    let _ = provider.shutdown();
+    drop(guard);
 }
 
 criterion_group!(benches, http_layer);

@@ -34,7 +34,7 @@ fn main() {
         .map(|n| n.parse().expect("request count"))
         .unwrap_or(10_000);
 
-    let provider = support::install();
+    let (guard, provider) = support::install();
     let Some((_, _, app, path)) = support::variants(&provider)
         .into_iter()
         .find(|(name, ..)| *name == variant)
@@ -46,5 +46,6 @@ fn main() {
         total += support::serve(&app, path);
     }
     assert_eq!(total, 5 * requests);
-    let _ = provider.shutdown();
+    eprintln!("{variant}: {:?}", guard.span_counts());
+    drop(guard);
 }

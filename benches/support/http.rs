@@ -1,7 +1,8 @@
 //! The set-up shared by `http_layer` (criterion) and `http_layer_profile` (callgrind):
-//! one SDK provider with a batch processor and an exporter that drops every batch,
-//! installed as the global provider with the W3C propagator and a global
-//! `tracing-opentelemetry` subscriber; the router; and the variants measured.
+//! one SDK provider with a batch processor and an exporter that drops every batch (the
+//! provider `nais_otel::init()` builds, given that exporter), installed as the global
+//! provider with the W3C propagators and a global `tracing-opentelemetry` subscriber on
+//! the same provider; the router; and the variants measured.
 
 use std::future::Future;
 use std::pin::pin;
@@ -14,7 +15,6 @@ use http::Request;
 use http_body_util::BodyExt;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
 use tower::ServiceExt;
 use tracing_subscriber::layer::SubscriberExt;
@@ -63,16 +63,25 @@ pub(crate) fn serve(app: &Router, path: &'static str) -> usize {
 }
 
 /// Installs the provider, the propagator and the subscriber as the globals.
-pub(crate) fn install() -> SdkTracerProvider {
-    let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(NoopExporter)
-        .build();
-    opentelemetry::global::set_tracer_provider(provider.clone());
-    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+///
+/// The provider is the one `nais_otel::init()` builds (an SDK provider with a
+/// `BatchSpanProcessor`, here around an exporter that drops every batch), with the
+/// default settings (no environment is read) and without nais-otel's own subscriber: the
+/// subscriber is a plain `tracing-opentelemetry` layer on that provider, with no level
+/// filter, so `TraceLayer`'s DEBUG spans become trace spans too. Every variant's spans go
+/// through the same processors to the same exporter.
+pub(crate) fn install() -> (nais_otel::Guard, SdkTracerProvider) {
+    let guard = nais_otel::builder()
+        .with_env_lookup(|_| None)
+        .with_span_exporter(NoopExporter)
+        .with_subscriber(false)
+        .init()
+        .expect("the pipeline");
+    let provider = guard.provider().expect("tracing is on").clone();
     let subscriber = tracing_subscriber::registry()
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
     tracing::subscriber::set_global_default(subscriber).unwrap();
-    provider
+    (guard, provider)
 }
 
 /// The variants: a short name (for the profile driver), a label (for criterion), the
@@ -98,15 +107,23 @@ pub(crate) fn variants(
             "/users/42",
         ),
         (
-            // What `nais_otel::server_layer()` builds after `nais_otel::init()` with the
-            // default `OTEL_PROPAGATORS`: the SDK tracer itself and the W3C propagators.
+            // The layer on the SDK tracer itself (no global type erasure) and the W3C
+            // propagators, as for a provider built by hand.
             "ours-sdk",
-            "nais-otel-tower ServerLayer as nais_otel::server_layer() builds it, traced route",
+            "nais-otel-tower ServerLayer on the SDK provider, traced route",
             router().layer(
                 nais_otel_tower::ServerLayer::new()
                     .tracer_provider(provider)
                     .propagator(nais_otel::propagation::W3cPropagator::new()),
             ),
+            "/users/42",
+        ),
+        (
+            // What `nais_otel::server_layer()` builds after `nais_otel::init()`: the span
+            // recorded by the layer and handed to the same span processors.
+            "ours-core",
+            "nais-otel server_layer(), traced route",
+            router().layer(nais_otel::server_layer()),
             "/users/42",
         ),
         (

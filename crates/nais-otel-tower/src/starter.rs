@@ -123,8 +123,40 @@ impl Extract {
         Self::Custom(Arc::new(propagator))
     }
 
-    pub(crate) fn is_global(&self) -> bool {
-        matches!(self, Self::Global)
+    /// The global propagator as it is now. When it reads exactly the W3C headers
+    /// (`traceparent` and `tracestate`, with or without `baggage`), as the SDK's and
+    /// `nais_otel::init()`'s do, the headers are parsed with our W3C propagators directly:
+    /// no global lock, no `dyn` call, no header-name parsing per request. Any other
+    /// propagator (the no-op one before `init()` included) is looked up per request.
+    pub(crate) fn global() -> Self {
+        global::get_text_map_propagator(|p| Self::for_fields(p.fields()))
+    }
+
+    /// [`global`](Self::global) for a global propagator that reads `fields`.
+    fn for_fields<'a>(fields: impl Iterator<Item = &'a str>) -> Self {
+        let mut fields: Vec<String> = fields.map(str::to_ascii_lowercase).collect();
+        fields.sort_unstable();
+        fields.dedup();
+        match fields
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["traceparent", "tracestate"] => Self::W3c(TraceContextPropagator::new()),
+            ["baggage", "traceparent", "tracestate"] => Self::W3cBaggage(W3cPropagator::new()),
+            _ => Self::Global,
+        }
+    }
+
+    /// What `Debug` shows.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Global => "global",
+            Self::W3c(_) => "w3c trace context",
+            Self::W3cBaggage(_) => "w3c trace context and baggage",
+            Self::Custom(_) => "custom",
+        }
     }
 
     /// The parent context of a request with `headers`, on top of the current context.
@@ -162,5 +194,29 @@ fn w3c(propagator: &TraceContextPropagator, headers: &HeaderMap) -> Context {
     match propagator.extract_span_context_from_headers(headers) {
         Some(sc) => Context::map_current(|cx| cx.with_remote_span_context(sc)),
         None => Context::current(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[rustfmt::skip]
+    #[test]
+    fn global_propagator_fast_path_only_for_exactly_the_w3c_headers() {
+        let cases: &[(&[&str], &str, &str)] = &[
+            (&["traceparent", "tracestate"],            "w3c trace context",             "the SDK's TraceContextPropagator"),
+            (&["tracestate", "traceparent", "baggage"], "w3c trace context and baggage", "init()'s composite, any order"),
+            (&["traceparent", "tracestate", "traceparent"], "w3c trace context",         "a header named twice"),
+            (&[],                                       "global",                        "the no-op propagator before init()"),
+            (&["baggage"],                              "global",                        "baggage alone"),
+            (&["b3"],                                   "global",                        "B3"),
+            (&["traceparent", "tracestate", "b3"],      "global",                        "W3C plus B3"),
+            (&["uber-trace-id"],                        "global",                        "Jaeger"),
+        ];
+        for (fields, expected, reason) in cases {
+            let extract = Extract::for_fields(fields.iter().copied());
+            assert_eq!(extract.name(), *expected, "{reason}");
+        }
     }
 }

@@ -13,7 +13,10 @@ use opentelemetry::{
 };
 use opentelemetry_sdk::{
     resource::{ResourceDetector, TelemetryResourceDetector},
-    trace::{BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanLimits},
+    trace::{
+        BatchConfig as BatchConfigSdk, BatchConfigBuilder, BatchSpanProcessor, Sampler,
+        SdkTracerProvider, SpanExporter, SpanLimits,
+    },
     Resource,
 };
 use tracing::Dispatch;
@@ -31,7 +34,7 @@ use crate::{
     },
     export::{
         ConsoleExporter, CountingProcessor, Diagnostics, OtlpExporter, OtlpSettings, Preparer,
-        Stats,
+        PreparingExporter, Stats,
     },
     logs::JsonFormat,
     privacy::MaskConfig,
@@ -101,9 +104,15 @@ pub struct Builder {
     log_filter: Option<String>,
     log_writer: Option<BoxMakeWriter>,
     install_globals: bool,
+    install_subscriber: bool,
     shutdown_timeout: Option<Duration>,
     mask: Option<MaskConfig>,
+    span_exporter: Option<MakeProcessor>,
 }
+
+/// Builds the batch processor around an exporter given in code.
+type MakeProcessor =
+    Box<dyn FnOnce(Preparer, Arc<Stats>, BatchConfigSdk) -> BatchSpanProcessor + Send>;
 
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -111,6 +120,8 @@ impl fmt::Debug for Builder {
             .field("service_name", &self.service_name)
             .field("endpoint", &self.endpoint)
             .field("install_globals", &self.install_globals)
+            .field("install_subscriber", &self.install_subscriber)
+            .field("span_exporter", &self.span_exporter.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -145,6 +156,8 @@ impl Builder {
             log_filter: None,
             log_writer: None,
             install_globals: true,
+            install_subscriber: true,
+            span_exporter: None,
             shutdown_timeout: None,
             mask: None,
         }
@@ -268,6 +281,51 @@ impl Builder {
         self
     }
 
+    /// Whether to install nais-otel's tracing subscriber (the log output, and the
+    /// bridge from `tracing` spans to trace spans) with the globals. Defaults to `true`.
+    /// With `false`, the tracer provider and the propagator are still installed; bring
+    /// your own subscriber with `tracing_opentelemetry::layer()` on
+    /// [`Guard::provider`].
+    pub fn with_subscriber(mut self, install: bool) -> Self {
+        self.install_subscriber = install;
+        self
+    }
+
+    /// Sends spans to `exporter` instead of the one `OTEL_TRACES_EXPORTER` names (a custom
+    /// backend, a test, a benchmark). The rest of the pipeline is the same: the sampler,
+    /// the limits, the batch processor, the span counts, and the masking of national
+    /// identity numbers, which happens before `exporter` sees a span.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use opentelemetry_sdk::trace::InMemorySpanExporter;
+    ///
+    /// let exporter = InMemorySpanExporter::default();
+    /// let guard = nais_otel::builder()
+    ///     .with_env_lookup(|_| None)
+    ///     .with_span_exporter(exporter.clone())
+    ///     .with_globals(false)
+    ///     .init()
+    ///     .unwrap();
+    /// # drop(guard);
+    /// ```
+    pub fn with_span_exporter<E>(mut self, exporter: E) -> Self
+    where
+        E: SpanExporter + 'static,
+    {
+        self.span_exporter = Some(Box::new(move |preparer, stats, batch_config| {
+            BatchSpanProcessor::builder(PreparingExporter {
+                inner: exporter,
+                preparer,
+                stats,
+            })
+            .with_batch_config(batch_config)
+            .build()
+        }));
+        self
+    }
+
     /// The configuration this builder would use: the environment, then code.
     pub fn config(&self) -> Config {
         // A protocol set in code decides how the environment's endpoint is read
@@ -348,7 +406,12 @@ impl Builder {
         let provider = if config.disabled {
             None
         } else {
-            Some(build_provider(&mut config, &stats, &diagnostics)?)
+            Some(build_provider(
+                &mut config,
+                &stats,
+                &diagnostics,
+                self.span_exporter.take(),
+            )?)
         };
 
         if self.install_globals {
@@ -360,15 +423,17 @@ impl Builder {
                 provider: provider.clone(),
                 propagators: config.propagators.clone(),
             });
-            let dispatch = subscriber(&config, provider.as_ref(), self.log_writer.take());
-            match tracing::dispatcher::set_global_default(dispatch.clone()) {
-                Ok(()) => diagnostics.set(dispatch),
-                Err(_) => {
-                    diagnostics.set(tracing::dispatcher::get_default(Dispatch::clone));
-                    tracing::warn!(
-                        target: "nais_otel",
-                        "a global tracing subscriber was already set, so nais-otel installed the tracer provider and propagator but not its log output; add `tracing_opentelemetry::layer()` to your subscriber to turn tracing spans into trace spans"
-                    );
+            if self.install_subscriber {
+                let dispatch = subscriber(&config, provider.as_ref(), self.log_writer.take());
+                match tracing::dispatcher::set_global_default(dispatch.clone()) {
+                    Ok(()) => diagnostics.set(dispatch),
+                    Err(_) => {
+                        diagnostics.set(tracing::dispatcher::get_default(Dispatch::clone));
+                        tracing::warn!(
+                            target: "nais_otel",
+                            "a global tracing subscriber was already set, so nais-otel installed the tracer provider and propagator but not its log output; add `tracing_opentelemetry::layer()` to your subscriber to turn tracing spans into trace spans"
+                        );
+                    }
                 }
             }
         }
@@ -428,6 +493,7 @@ fn build_provider(
     config: &mut Config,
     stats: &Arc<Stats>,
     diagnostics: &Diagnostics,
+    span_exporter: Option<MakeProcessor>,
 ) -> Result<SdkTracerProvider, InitError> {
     let preparer = Preparer::new(config.mask.clone(), config.limits.attribute_value_length);
     let batch = config.batch;
@@ -436,17 +502,23 @@ fn build_provider(
         .with_max_export_batch_size(batch.max_export_batch_size)
         .with_scheduled_delay(batch.schedule_delay)
         .build();
-    let mut builder = SdkTracerProvider::builder()
-        .with_resource(resource(config))
-        .with_sampler(sampler(config.sampler))
-        .with_span_limits(SpanLimits {
-            max_events_per_span: config.limits.span_event_count,
-            max_attributes_per_span: config.limits.span_attribute_count,
-            max_links_per_span: config.limits.span_link_count,
-            max_attributes_per_event: config.limits.event_attribute_count,
-            max_attributes_per_link: config.limits.link_attribute_count,
-        });
-    match config.exporter {
+    let resource = resource(config);
+    let sampler = sampler(config.sampler);
+    let limits = SpanLimits {
+        max_events_per_span: config.limits.span_event_count,
+        max_attributes_per_span: config.limits.span_attribute_count,
+        max_links_per_span: config.limits.span_link_count,
+        max_attributes_per_event: config.limits.event_attribute_count,
+        max_attributes_per_link: config.limits.link_attribute_count,
+    };
+    let builder = SdkTracerProvider::builder()
+        .with_resource(resource)
+        .with_sampler(sampler)
+        .with_span_limits(limits);
+    let processor = match config.exporter {
+        _ if span_exporter.is_some() => {
+            span_exporter.map(|make| make(preparer, stats.clone(), batch_config))
+        }
         ExporterKind::Otlp => {
             if let Some(problem) = &config.endpoint_error {
                 return Err(InitError::new(
@@ -477,28 +549,27 @@ fn build_provider(
                             ),
                         )
                     })?;
-            let processor = BatchSpanProcessor::builder(exporter)
-                .with_batch_config(batch_config)
-                .build();
-            builder = builder.with_span_processor(CountingProcessor::new(
-                processor,
-                stats.clone(),
-                batch.max_queue_size,
-            ));
-        }
-        ExporterKind::Console => {
-            let processor =
-                BatchSpanProcessor::builder(ConsoleExporter::new(preparer, stats.clone()))
+            Some(
+                BatchSpanProcessor::builder(exporter)
                     .with_batch_config(batch_config)
-                    .build();
-            builder = builder.with_span_processor(CountingProcessor::new(
-                processor,
-                stats.clone(),
-                batch.max_queue_size,
-            ));
+                    .build(),
+            )
         }
-        ExporterKind::None => {}
-    }
+        ExporterKind::Console => Some(
+            BatchSpanProcessor::builder(ConsoleExporter::new(preparer, stats.clone()))
+                .with_batch_config(batch_config)
+                .build(),
+        ),
+        ExporterKind::None => None,
+    };
+    let builder = match processor {
+        Some(processor) => builder.with_span_processor(CountingProcessor::new(
+            processor,
+            stats.clone(),
+            batch.max_queue_size,
+        )),
+        None => builder,
+    };
     Ok(builder.build())
 }
 

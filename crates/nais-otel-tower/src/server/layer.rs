@@ -32,14 +32,7 @@ impl fmt::Debug for ServerLayer {
         let shared = &self.shared;
         f.debug_struct("ServerLayer")
             .field("tracer", &shared.tracer)
-            .field(
-                "propagator",
-                &if shared.propagator.is_global() {
-                    "global"
-                } else {
-                    "custom"
-                },
-            )
+            .field("propagator", &shared.propagator.name())
             .field("exclusions", &shared.exclusions)
             .field(
                 "traceparent_response_header",
@@ -51,7 +44,10 @@ impl fmt::Debug for ServerLayer {
 
 impl ServerLayer {
     /// Creates the layer with the NAIS defaults: the global tracer provider's tracer
-    /// (taken now, so build the layer after `nais_otel::init()`), the global propagator,
+    /// (taken now, so build the layer after `nais_otel::init()`), the global propagator
+    /// (when it reads exactly the W3C headers, as the SDK's and `nais_otel::init()`'s do,
+    /// they are parsed with `nais-otel-propagation` directly, without the global lock;
+    /// any other propagator is looked up per request),
     /// [`DEFAULT_EXCLUDED_PATHS`](crate::DEFAULT_EXCLUDED_PATHS) excluded, no `traceparent`
     /// response header.
     ///
@@ -60,7 +56,7 @@ impl ServerLayer {
         Self {
             shared: Arc::new(Shared {
                 tracer: SpanStarter::global(),
-                propagator: Extract::Global,
+                propagator: Extract::global(),
                 exclusions: Exclusions::nais_defaults(),
                 traceparent_response_header: false,
             }),

@@ -19,7 +19,7 @@ pub(crate) use self::{
     console::ConsoleExporter,
     otlp::load_tls,
     otlp::{OtlpExporter, OtlpSettings},
-    prepare::Preparer,
+    prepare::{Preparer, PreparingExporter},
     stats::{CountingProcessor, Stats},
 };
 

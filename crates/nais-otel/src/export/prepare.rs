@@ -91,3 +91,44 @@ mod tests {
         assert_eq!(number, Value::I64(123_456));
     }
 }
+
+/// An exporter given in code, behind the same preparation (masking, value length limit)
+/// and span counts as nais-otel's own exporters.
+#[derive(Debug)]
+pub(crate) struct PreparingExporter<E> {
+    pub(crate) inner: E,
+    pub(crate) preparer: Preparer,
+    pub(crate) stats: std::sync::Arc<super::Stats>,
+}
+
+impl<E: opentelemetry_sdk::trace::SpanExporter> opentelemetry_sdk::trace::SpanExporter
+    for PreparingExporter<E>
+{
+    async fn export(&self, mut batch: Vec<SpanData>) -> opentelemetry_sdk::error::OTelSdkResult {
+        let count = batch.len();
+        self.stats.handed(count);
+        for span in &mut batch {
+            self.preparer.prepare(span);
+        }
+        let result = self.inner.export(batch).await;
+        if result.is_ok() {
+            self.stats.exported(count as u64);
+        }
+        result
+    }
+
+    fn shutdown_with_timeout(
+        &self,
+        timeout: std::time::Duration,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.inner.set_resource(resource);
+    }
+}
