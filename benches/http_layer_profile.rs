@@ -9,11 +9,13 @@
 //! callgrind_annotate /tmp/cg.ours.<pid> | head -60
 //! ```
 //!
-//! Arguments: the variant (`bare`, `identity`, `ours`, `ours-sdk`, `ours-excluded`, `otel-axum`, `trace-layer`) and the number of requests (default 10 000); `HTTP_LAYER_VARIANT` and
+//! Arguments: the variant (`bare`, `identity`, `ours`, `ours-sdk`, `ours-core`, `ours-excluded`, `otel-axum`,
+//! `trace-layer`) and the number of requests (default 10 000); `HTTP_LAYER_VARIANT` and
 //! `HTTP_LAYER_REQUESTS` work too. With no variant (as under `cargo bench`) it does
-//! nothing. The setup is the one of `benches/http_layer.rs`: one SDK provider with a
-//! `BatchSpanProcessor` and an exporter that drops every batch, the global W3C propagator
-//! and a global `tracing-opentelemetry` subscriber. Per-request cost is the difference of
+//! nothing. The setup is the one of `benches/http_layer.rs`: the SDK provider
+//! `nais_otel::init()` builds, with an exporter that drops every batch, the global W3C
+//! propagators and a global `tracing-opentelemetry` subscriber. It prints the span counts
+//! at the end. Per-request cost is the difference of
 //! two runs with different request counts divided by the difference in requests, which
 //! cancels the set-up.
 
