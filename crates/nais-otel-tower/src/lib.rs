@@ -39,6 +39,7 @@
 //! | Feature | Description | Default |
 //! |---|---|---|
 //! | `axum` | `http.route` from axum's `MatchedPath`, `network.peer.address` and `client.address` from `ConnectInfo<SocketAddr>` | off |
+//! | `tonic` | `network.peer.address` and `client.address` of tonic servers from `TcpConnectInfo` (plaintext connections) | off (on in `nais-otel`) |
 //! | `reqwest` | [`ReqwestMiddleware`]: client spans for reqwest through reqwest-middleware | off |
 //!
 //! # Supported Rust Versions

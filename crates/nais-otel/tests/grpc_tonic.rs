@@ -115,6 +115,24 @@ async fn tonic_server_and_channel() {
     );
     assert_eq!(attr(ok_server, "rpc.method").as_deref(), Some("Export"));
     assert_eq!(ok_server.status, Status::Unset);
+    // The peer, from tonic's `TcpConnectInfo`: the client's loopback address and port.
+    assert_eq!(
+        attr(ok_server, "network.peer.address").as_deref(),
+        Some("127.0.0.1")
+    );
+    assert_eq!(
+        attr(ok_server, "client.address").as_deref(),
+        Some("127.0.0.1")
+    );
+    let peer_port = ok_server
+        .attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == "network.peer.port")
+        .map(|kv| kv.value.clone());
+    assert!(
+        matches!(peer_port, Some(opentelemetry::Value::I64(port)) if port > 0),
+        "{peer_port:?}"
+    );
     let ok_client = find(&spans, SpanKind::Client, 0);
     assert_eq!(
         ok_server.parent_span_id,

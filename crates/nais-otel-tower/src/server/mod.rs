@@ -26,7 +26,8 @@
 //!   `http.request.method_original` for non-standard methods), `url.path`, `url.query`,
 //!   `url.scheme` (when the URI has one), `http.route`, `server.address`/`server.port`
 //!   (URI authority or `Host`), `client.address` (`X-Forwarded-For`, else the peer),
-//!   `network.peer.address`/`network.peer.port` (axum's `ConnectInfo<SocketAddr>`),
+//!   `network.peer.address`/`network.peer.port` (axum's `ConnectInfo<SocketAddr>`, or
+//!   tonic's `TcpConnectInfo` with the `tonic` feature),
 //!   `network.protocol.version`, `user_agent.original`, `http.response.status_code`,
 //!   `error.type`. A value that is not known is left out, never recorded as `""`.
 //! - gRPC (`content-type: application/grpc*`): `rpc.system=grpc`, `rpc.service`,

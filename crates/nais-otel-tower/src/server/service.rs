@@ -115,7 +115,10 @@ fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
     push_peer(attrs, req);
 }
 
-#[cfg(feature = "axum")]
+/// `client.address` (the first `X-Forwarded-For` entry, else the peer), and
+/// `network.peer.address`/`network.peer.port` when the server put the peer's address in
+/// the request: axum's `ConnectInfo<SocketAddr>` (feature `axum`) or tonic's
+/// `TcpConnectInfo` (feature `tonic`).
 fn push_peer<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
     let forwarded = req
         .headers()
@@ -124,11 +127,7 @@ fn push_peer<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
         .and_then(|h| h.split(',').next())
         .map(str::trim)
         .filter(|h| !h.is_empty());
-    let peer = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0);
-    if let Some(peer) = peer {
+    if let Some(peer) = peer_address(req) {
         let ip = peer.ip().to_string();
         if forwarded.is_none() {
             attrs.push(KeyValue::new(CLIENT_ADDRESS, ip.clone()));
@@ -141,18 +140,24 @@ fn push_peer<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
     }
 }
 
-#[cfg(not(feature = "axum"))]
-fn push_peer<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
-    if let Some(client) = req
-        .headers()
-        .get(X_FORWARDED_FOR)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.split(',').next())
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
+#[allow(unused_variables)] // `req`, without the `axum` and `tonic` features
+fn peer_address<B>(req: &Request<B>) -> Option<std::net::SocketAddr> {
+    #[cfg(feature = "axum")]
+    if let Some(info) = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
     {
-        attrs.push(KeyValue::new(CLIENT_ADDRESS, client.to_owned()));
+        return Some(info.0);
     }
+    #[cfg(feature = "tonic")]
+    if let Some(addr) = req
+        .extensions()
+        .get::<tonic::transport::server::TcpConnectInfo>()
+        .and_then(|info| info.remote_addr())
+    {
+        return Some(addr);
+    }
+    None
 }
 
 #[cfg(feature = "axum")]
