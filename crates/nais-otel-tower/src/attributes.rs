@@ -58,7 +58,7 @@ pub(crate) fn push_method(attrs: &mut Vec<KeyValue>, method: &http::Method) -> &
     if other {
         attrs.push(KeyValue::new(
             HTTP_REQUEST_METHOD_ORIGINAL,
-            method.as_str().to_owned(),
+            crate::local::string(method.as_str()),
         ));
         "HTTP"
     } else {

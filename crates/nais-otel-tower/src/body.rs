@@ -51,7 +51,7 @@ impl SpanHandle {
             if failed {
                 attributes::mark_error(
                     &self.cx,
-                    Value::from(status.as_str().to_owned()),
+                    Value::from(crate::local::string(status.as_str())),
                     String::new(),
                 );
             }

@@ -76,6 +76,7 @@ mod glob;
 mod grpc;
 #[cfg(feature = "axum")]
 mod intern;
+mod local;
 mod starter;
 
 pub mod client;

@@ -15,6 +15,7 @@ use crate::attributes::*;
 use crate::body::{ResponseBody, Side, SpanHandle};
 use crate::future::ResponseFuture;
 use crate::grpc;
+use crate::local;
 
 /// Middleware that traces every outgoing request with a CLIENT span.
 ///
@@ -95,8 +96,8 @@ fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
     let name: Cow<'static, str> = match grpc_names {
         Some((service, method)) => {
             attrs.push(KeyValue::new(RPC_SYSTEM, "grpc"));
-            attrs.push(KeyValue::new(RPC_SERVICE, service.to_owned()));
-            attrs.push(KeyValue::new(RPC_METHOD, method.to_owned()));
+            attrs.push(KeyValue::new(RPC_SERVICE, local::string(service)));
+            attrs.push(KeyValue::new(RPC_METHOD, local::string(method)));
             Cow::Owned(uri.path()[1..].to_owned())
         }
         None => Cow::Borrowed(push_method(&mut attrs, req.method())),
@@ -108,7 +109,7 @@ fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
             .and_then(|h| h.to_str().ok())
     });
     if let Some((host, port)) = authority.and_then(split_host_port) {
-        attrs.push(KeyValue::new(SERVER_ADDRESS, host.to_owned()));
+        attrs.push(KeyValue::new(SERVER_ADDRESS, local::string(host)));
         let port = port.or(match scheme(uri) {
             Some("https") => Some(443),
             Some("http") => Some(80),

@@ -13,6 +13,7 @@ use crate::attributes::*;
 use crate::body::{ResponseBody, Side, SpanHandle};
 use crate::future::ResponseFuture;
 use crate::grpc;
+use crate::local;
 
 /// Middleware that traces every incoming request with a SERVER span.
 ///
@@ -96,7 +97,7 @@ fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
             .and_then(|h| h.to_str().ok())
     });
     if let Some((host, port)) = authority.and_then(split_host_port) {
-        attrs.push(KeyValue::new(SERVER_ADDRESS, host.to_owned()));
+        attrs.push(KeyValue::new(SERVER_ADDRESS, local::string(host)));
         if let Some(port) = port {
             attrs.push(KeyValue::new(SERVER_PORT, i64::from(port)));
         }
@@ -110,7 +111,7 @@ fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
         .and_then(|h| h.to_str().ok())
         .filter(|ua| !ua.is_empty())
     {
-        attrs.push(KeyValue::new(USER_AGENT_ORIGINAL, ua.to_owned()));
+        attrs.push(KeyValue::new(USER_AGENT_ORIGINAL, local::string(ua)));
     }
     push_peer(attrs, req);
 }
@@ -128,7 +129,7 @@ fn push_peer<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
         .map(str::trim)
         .filter(|h| !h.is_empty());
     if let Some(peer) = peer_address(req) {
-        let ip = peer.ip().to_string();
+        let ip = local::string(&peer.ip().to_string());
         if forwarded.is_none() {
             attrs.push(KeyValue::new(CLIENT_ADDRESS, ip.clone()));
         }
@@ -136,7 +137,7 @@ fn push_peer<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
         attrs.push(KeyValue::new(NETWORK_PEER_PORT, i64::from(peer.port())));
     }
     if let Some(client) = forwarded {
-        attrs.push(KeyValue::new(CLIENT_ADDRESS, client.to_owned()));
+        attrs.push(KeyValue::new(CLIENT_ADDRESS, local::string(client)));
     }
 }
 
@@ -184,23 +185,23 @@ fn http_span<B>(req: &Request<B>) -> SpanBuilder {
                 if uri.path() == route {
                     attrs.push(KeyValue::new(URL_PATH, route));
                 } else {
-                    attrs.push(KeyValue::new(URL_PATH, uri.path().to_owned()));
+                    attrs.push(KeyValue::new(URL_PATH, local::string(uri.path())));
                 }
                 Cow::Borrowed(name)
             }
             None => {
-                attrs.push(KeyValue::new(HTTP_ROUTE, route.to_owned()));
-                attrs.push(KeyValue::new(URL_PATH, uri.path().to_owned()));
+                attrs.push(KeyValue::new(HTTP_ROUTE, local::string(route)));
+                attrs.push(KeyValue::new(URL_PATH, local::string(uri.path())));
                 Cow::Owned(format!("{method} {route}"))
             }
         },
         None => {
-            attrs.push(KeyValue::new(URL_PATH, uri.path().to_owned()));
+            attrs.push(KeyValue::new(URL_PATH, local::string(uri.path())));
             Cow::Borrowed(method)
         }
     };
     if let Some(query) = uri.query().filter(|q| !q.is_empty()) {
-        attrs.push(KeyValue::new(URL_QUERY, query.to_owned()));
+        attrs.push(KeyValue::new(URL_QUERY, local::string(query)));
     }
     if let Some(scheme) = scheme(uri) {
         attrs.push(KeyValue::new(URL_SCHEME, scheme));
@@ -225,8 +226,8 @@ fn grpc_span<B>(req: &Request<B>) -> SpanBuilder {
     let path = req.uri().path();
     let name = match grpc::service_method(path) {
         Some((service, method)) => {
-            attrs.push(KeyValue::new(RPC_SERVICE, service.to_owned()));
-            attrs.push(KeyValue::new(RPC_METHOD, method.to_owned()));
+            attrs.push(KeyValue::new(RPC_SERVICE, local::string(service)));
+            attrs.push(KeyValue::new(RPC_METHOD, local::string(method)));
             Cow::Owned(path[1..].to_owned())
         }
         None => Cow::Borrowed(push_method(&mut attrs, req.method())),
