@@ -93,12 +93,15 @@ impl ReqwestMiddleware {
         let name = push_method(&mut attributes, request.method());
         let url = request.url();
         if let Some(host) = url.host_str() {
-            attributes.push(KeyValue::new(SERVER_ADDRESS, host.to_owned()));
+            attributes.push(KeyValue::new(SERVER_ADDRESS, crate::local::string(host)));
         }
         if let Some(port) = url.port_or_known_default() {
             attributes.push(KeyValue::new(SERVER_PORT, i64::from(port)));
         }
-        attributes.push(KeyValue::new(URL_FULL, without_credentials(url)));
+        attributes.push(KeyValue::new(
+            URL_FULL,
+            crate::local::string(&without_credentials(url)),
+        ));
         let builder = SpanBuilder::from_name(name)
             .with_kind(SpanKind::Client)
             .with_attributes(attributes);

@@ -120,7 +120,7 @@ fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
         }
     }
     if let Some(full) = url_full(uri) {
-        attrs.push(KeyValue::new(URL_FULL, full));
+        attrs.push(KeyValue::new(URL_FULL, local::string(&full)));
     }
     span_builder(name, SpanKind::Client, attrs)
 }
