@@ -16,7 +16,7 @@
 //!    the collector down, against the queue size. It runs first, so the peak is
 //!    the outage's.
 
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -33,10 +33,7 @@ const SUSTAIN: Duration = Duration::from_secs(5);
 const RATE: u64 = 20_000;
 
 fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
+    dogbook::free_loopback_port()
 }
 
 /// rotel-agent, discarding what it receives; killed on drop.

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -69,12 +69,11 @@ pub fn python() -> PathBuf {
     path
 }
 
-/// A free port on 127.0.0.1 (free when this returns).
+/// A free port on 127.0.0.1 (free when this returns), below the kernel's ephemeral range
+/// so that no outgoing connection of a parallel test takes it before the child binds it
+/// (see `dogbook::free_loopback_port`).
 pub fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port()
+    dogbook::free_loopback_port()
 }
 
 /// A fresh directory under the system's temporary directory, removed on drop.

@@ -386,9 +386,10 @@ fn pick_port(preferred: u16) -> u16 {
     if StdTcpListener::bind((Ipv4Addr::LOCALHOST, preferred)).is_ok() {
         return preferred;
     }
-    StdTcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .map_or(preferred, |addr| addr.port())
+    match crate::free_loopback_port() {
+        0 => preferred,
+        port => port,
+    }
 }
 
 fn print_banner(

@@ -37,6 +37,7 @@ mod health;
 mod http_client;
 pub mod inventory;
 pub mod kennels;
+mod ports;
 pub mod proxy;
 mod serve;
 
@@ -70,3 +71,5 @@ pub(crate) fn server_layer() -> nais_otel::middleware::ServerLayer {
     }
     layer.traceparent_response_header(true)
 }
+
+pub use ports::free_loopback_port;

@@ -1,7 +1,6 @@
 //! Shared by the end-to-end tests: an embedded collector, the three services as
 //! child processes on free loopback ports, and a small blocking HTTP client.
 
-use std::net::{Ipv4Addr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,12 +13,9 @@ use nais_otel_console::{Collector, Trace};
 /// Generous: the tests run on a loaded two-core machine.
 pub(crate) const DEADLINE: Duration = Duration::from_secs(60);
 
-/// A free port on 127.0.0.1 (free when this returns).
+/// A free port on 127.0.0.1 (free when this returns), outside the ephemeral range.
 pub(crate) fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port()
+    dogbook::free_loopback_port()
 }
 
 /// A collector for the services, with a quiet period long enough for a loaded machine.
