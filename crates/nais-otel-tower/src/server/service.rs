@@ -141,7 +141,14 @@ fn push_peer<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
     }
 }
 
-#[allow(unused_variables)] // `req`, without the `axum` and `tonic` features
+/// The peer's address, as the server put it in the request's extensions.
+#[cfg_attr(
+    not(any(feature = "axum", feature = "tonic")),
+    allow(
+        unused_variables,
+        reason = "no extension to read without axum or tonic"
+    )
+)]
 fn peer_address<B>(req: &Request<B>) -> Option<std::net::SocketAddr> {
     #[cfg(feature = "axum")]
     if let Some(info) = req
