@@ -421,7 +421,6 @@ impl Builder {
             opentelemetry::global::set_text_map_propagator(propagator(&config.propagators));
             set_installed(Installed {
                 provider: provider.clone(),
-                propagators: config.propagators.clone(),
             });
             if self.install_subscriber {
                 let dispatch = subscriber(&config, provider.as_ref(), self.log_writer.take());
@@ -608,14 +607,11 @@ fn sampler(config: SamplerConfig) -> Sampler {
 
 /// What [`Builder::init`] last installed as the globals, so that
 /// [`crate::server_layer`] can hand the layer the SDK tracer itself (the global one is
-/// type-erased, which costs a second box per span) and a propagator it can call without
-/// the global lock.
+/// type-erased, which costs a second box per span).
 #[derive(Clone)]
 pub(crate) struct Installed {
     /// The global tracer provider, unless tracing is disabled.
     pub(crate) provider: Option<SdkTracerProvider>,
-    /// The kinds of the global propagator, in order.
-    pub(crate) propagators: Vec<PropagatorKind>,
 }
 
 static INSTALLED: std::sync::RwLock<Option<Installed>> = std::sync::RwLock::new(None);

@@ -1,6 +1,5 @@
 //! The tower layers, built from the environment with problems reported.
 
-use crate::config::PropagatorKind;
 use crate::middleware::{ClientLayer, ServerLayer};
 
 /// The server layer, with the route exclusions of `NAIS_OTEL_EXCLUDED_PATHS`
@@ -25,24 +24,12 @@ pub fn server_layer() -> ServerLayer {
     for problem in problems {
         tracing::warn!(target: "nais_otel", "{problem}");
     }
-    // The same tracer provider and propagator as the globals `init` installed, handed over
-    // directly: the SDK tracer without the global API's type erasure (one box per span
-    // instead of two), and the W3C propagators without the global lock, called straight
-    // on the `HeaderMap`.
-    if let Some(installed) = crate::init::installed() {
-        if let Some(provider) = &installed.provider {
-            layer = layer.tracer_provider(provider);
-        }
-        match installed.propagators.as_slice() {
-            [PropagatorKind::TraceContext, PropagatorKind::Baggage] => {
-                layer = layer.propagator(crate::propagation::W3cPropagator::new());
-            }
-            [PropagatorKind::TraceContext] => {
-                layer = layer.propagator(crate::propagation::TraceContextPropagator::new());
-            }
-            // Other orders and sets keep the global (composite) propagator.
-            _ => {}
-        }
+    // The same tracer provider as the global `init` installed, handed over directly: the
+    // SDK tracer without the global API's type erasure. The propagator needs nothing here:
+    // `ServerLayer::new` already parses the W3C headers directly when the global propagator
+    // reads exactly those, as `init`'s does with the default `OTEL_PROPAGATORS`.
+    if let Some(provider) = crate::init::installed().and_then(|installed| installed.provider) {
+        layer = layer.tracer_provider(&provider);
     }
     layer
 }
