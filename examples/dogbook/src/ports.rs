@@ -23,7 +23,7 @@ pub fn free_loopback_port() -> u16 {
         let seed = std::process::id().wrapping_mul(2_654_435_761) % span;
         for _ in 0..span.min(4_096) {
             let step = NEXT.fetch_add(1, Ordering::Relaxed);
-            let port = FLOOR + (seed + step.wrapping_mul(7_919)) % span;
+            let port = FLOOR + seed.wrapping_add(step.wrapping_mul(7_919)) % span;
             if let Ok(port) = u16::try_from(port) {
                 if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
                     return port;
