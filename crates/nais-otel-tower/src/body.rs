@@ -110,8 +110,10 @@ pin_project! {
     /// Response body of [`Server`](crate::Server) and [`Client`](crate::Client).
     ///
     /// Ends the request span when the body has been read to the end (its last frame
-    /// returned), fails, or is dropped; reads `grpc-status` from the trailers of gRPC calls. While the inner body
-    /// is polled, the span's context is the current OpenTelemetry context.
+    /// returned), fails, or is dropped; reads `grpc-status` from the trailers of gRPC calls.
+    /// While a streaming inner body (one without an exact size hint) is polled, the span's
+    /// context is the current OpenTelemetry context, so spans the stream makes are the
+    /// request span's children; a body of known length is polled without it.
     pub struct ResponseBody<B> {
         #[pin]
         inner: B,
@@ -148,6 +150,11 @@ where
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let mut this = self.project();
         let result = match this.span {
+            // A body of known length is (nearly always) already in memory: polling it runs
+            // no code that could make spans, so the context is not attached for it.
+            Some(_) if this.inner.size_hint().exact().is_some() => {
+                ready!(this.inner.as_mut().poll_frame(cx))
+            }
             Some(span) => {
                 let _guard = span.cx.clone().attach();
                 ready!(this.inner.as_mut().poll_frame(cx))

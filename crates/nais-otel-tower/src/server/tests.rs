@@ -319,6 +319,65 @@ async fn streaming_body_ends_the_span_late() {
     assert_eq!(h.spans().len(), 1, "ended at the end of the stream");
 }
 
+/// A streaming body that notes the span current while it is polled.
+struct SpyBody(
+    std::sync::Arc<std::sync::Mutex<Vec<opentelemetry::trace::SpanId>>>,
+    u8,
+);
+
+impl http_body::Body for SpyBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        let current = opentelemetry::Context::current()
+            .span()
+            .span_context()
+            .span_id();
+        self.0.lock().unwrap().push(current);
+        if self.1 == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        self.1 -= 1;
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from_static(b"x")))))
+    }
+}
+
+#[tokio::test]
+async fn streaming_body_is_polled_in_the_request_span() {
+    let h = Harness::new();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let spy = seen.clone();
+    let svc = ServiceBuilder::new()
+        .layer(h.server_layer())
+        .service(service_fn(move |_req: Request<Empty<Bytes>>| {
+            let spy = spy.clone();
+            async move { Ok::<_, Infallible>(Response::new(SpyBody(spy, 2))) }
+        }));
+    let res = svc.oneshot(request("/stream")).await.unwrap();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(bytes, "xx");
+
+    let span = h.only_span();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 3, "two frames and the end");
+    assert!(
+        seen.iter().all(|id| *id == span.span_context.span_id()),
+        "every poll saw the request span as current: {seen:?}"
+    );
+    assert_eq!(
+        opentelemetry::Context::current()
+            .span()
+            .span_context()
+            .span_id(),
+        opentelemetry::trace::SpanId::INVALID,
+        "and only while polled"
+    );
+}
+
 #[tokio::test]
 async fn dropped_body_ends_the_span() {
     let h = Harness::new();
