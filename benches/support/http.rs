@@ -11,6 +11,7 @@ use std::task::{Context, Poll, Waker};
 use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
+use http::header::{HeaderName, HeaderValue, HOST, USER_AGENT};
 use http::Request;
 use http_body_util::BodyExt;
 use opentelemetry::trace::TracerProvider as _;
@@ -52,11 +53,27 @@ fn router() -> Router {
         .route("/isAlive", get(handler))
 }
 
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// Whether requests carry the headers of a typical call between NAIS services (`Host`,
+/// `User-Agent` and a sampled `traceparent`): set `HTTP_LAYER_HEADERS=1`. Read once.
+fn with_headers() -> bool {
+    static HEADERS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HEADERS.get_or_init(|| std::env::var_os("HTTP_LAYER_HEADERS").is_some_and(|v| v == "1"))
+}
+
 /// Serves one request with `oneshot` and reads the whole body; returns its length.
 pub(crate) fn serve(app: &Router, path: &'static str) -> usize {
     let app = app.clone();
     run(async move {
-        let req = Request::builder().uri(path).body(Body::empty()).unwrap();
+        let mut req = Request::builder().uri(path).body(Body::empty()).unwrap();
+        if with_headers() {
+            let headers = req.headers_mut();
+            headers.insert(HOST, HeaderValue::from_static("dogs.intern.nav.no"));
+            headers.insert(USER_AGENT, HeaderValue::from_static("okhttp/4.12.0"));
+            headers.insert(TRACEPARENT, HeaderValue::from_static(PARENT));
+        }
         let res = app.oneshot(req).await.unwrap();
         res.into_body().collect().await.unwrap().to_bytes().len()
     })

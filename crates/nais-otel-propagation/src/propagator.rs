@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use opentelemetry::propagation::text_map_propagator::FieldIter;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, TraceContextExt, TraceState};
@@ -77,14 +77,17 @@ impl TraceContextPropagator {
     /// Same rules as [`TraceContextPropagator::extract_span_context`], without
     /// dynamic dispatch; without a `tracestate` it allocates nothing.
     pub fn extract_span_context_from_headers(&self, headers: &HeaderMap) -> Option<SpanContext> {
-        let mut values = headers.get_all(TRACEPARENT_HEADER).iter();
+        // Ready `HeaderName`s: a lookup by `&str` parses and validates the name every time.
+        const TRACEPARENT: HeaderName = HeaderName::from_static(TRACEPARENT_HEADER);
+        const TRACESTATE: HeaderName = HeaderName::from_static(TRACESTATE_HEADER);
+        let mut values = headers.get_all(TRACEPARENT).iter();
         let traceparent = values.next()?;
         if values.next().is_some() {
             return None;
         }
         let traceparent = TraceParent::from_bytes(trim_ows_bytes(traceparent.as_bytes())).ok()?;
 
-        let values = headers.get_all(TRACESTATE_HEADER);
+        let values = headers.get_all(TRACESTATE);
         let trace_state = if values.iter().next().is_none() {
             TraceState::NONE
         } else if values.iter().all(|v| v.to_str().is_ok()) {

@@ -93,7 +93,7 @@ impl ReqwestMiddleware {
         let name = push_method(&mut attributes, request.method());
         let url = request.url();
         if let Some(host) = url.host_str() {
-            attributes.push(KeyValue::new(SERVER_ADDRESS, crate::local::string(host)));
+            attributes.push(KeyValue::new(SERVER_ADDRESS, crate::local::repeated(host)));
         }
         if let Some(port) = url.port_or_known_default() {
             attributes.push(KeyValue::new(SERVER_PORT, i64::from(port)));

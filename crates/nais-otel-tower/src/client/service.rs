@@ -96,9 +96,12 @@ fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
     let name: Cow<'static, str> = match grpc_names {
         Some((service, method)) => {
             attrs.push(KeyValue::new(RPC_SYSTEM, "grpc"));
-            attrs.push(KeyValue::new(RPC_SERVICE, local::string(service)));
-            attrs.push(KeyValue::new(RPC_METHOD, local::string(method)));
-            Cow::Owned(uri.path()[1..].to_owned())
+            attrs.push(KeyValue::new(RPC_SERVICE, local::repeated(service)));
+            attrs.push(KeyValue::new(RPC_METHOD, local::repeated(method)));
+            match local::interned(&uri.path()[1..]) {
+                Some(name) => Cow::Borrowed(name),
+                None => Cow::Owned(uri.path()[1..].to_owned()),
+            }
         }
         None => Cow::Borrowed(push_method(&mut attrs, req.method())),
     };
@@ -109,7 +112,7 @@ fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
             .and_then(|h| h.to_str().ok())
     });
     if let Some((host, port)) = authority.and_then(split_host_port) {
-        attrs.push(KeyValue::new(SERVER_ADDRESS, local::string(host)));
+        attrs.push(KeyValue::new(SERVER_ADDRESS, local::repeated(host)));
         let port = port.or(match scheme(uri) {
             Some("https") => Some(443),
             Some("http") => Some(80),

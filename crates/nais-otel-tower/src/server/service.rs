@@ -97,7 +97,7 @@ fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
             .and_then(|h| h.to_str().ok())
     });
     if let Some((host, port)) = authority.and_then(split_host_port) {
-        attrs.push(KeyValue::new(SERVER_ADDRESS, local::string(host)));
+        attrs.push(KeyValue::new(SERVER_ADDRESS, local::repeated(host)));
         if let Some(port) = port {
             attrs.push(KeyValue::new(SERVER_PORT, i64::from(port)));
         }
@@ -111,7 +111,7 @@ fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
         .and_then(|h| h.to_str().ok())
         .filter(|ua| !ua.is_empty())
     {
-        attrs.push(KeyValue::new(USER_AGENT_ORIGINAL, local::string(ua)));
+        attrs.push(KeyValue::new(USER_AGENT_ORIGINAL, local::repeated(ua)));
     }
     push_peer(attrs, req);
 }
@@ -129,7 +129,7 @@ fn push_peer<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
         .map(str::trim)
         .filter(|h| !h.is_empty());
     if let Some(peer) = peer_address(req) {
-        let ip = local::string(&peer.ip().to_string());
+        let ip = local::repeated(&peer.ip().to_string());
         if forwarded.is_none() {
             attrs.push(KeyValue::new(CLIENT_ADDRESS, ip.clone()));
         }
@@ -137,7 +137,7 @@ fn push_peer<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
         attrs.push(KeyValue::new(NETWORK_PEER_PORT, i64::from(peer.port())));
     }
     if let Some(client) = forwarded {
-        attrs.push(KeyValue::new(CLIENT_ADDRESS, local::string(client)));
+        attrs.push(KeyValue::new(CLIENT_ADDRESS, local::repeated(client)));
     }
 }
 
@@ -233,9 +233,12 @@ fn grpc_span<B>(req: &Request<B>) -> SpanBuilder {
     let path = req.uri().path();
     let name = match grpc::service_method(path) {
         Some((service, method)) => {
-            attrs.push(KeyValue::new(RPC_SERVICE, local::string(service)));
-            attrs.push(KeyValue::new(RPC_METHOD, local::string(method)));
-            Cow::Owned(path[1..].to_owned())
+            attrs.push(KeyValue::new(RPC_SERVICE, local::repeated(service)));
+            attrs.push(KeyValue::new(RPC_METHOD, local::repeated(method)));
+            match local::interned(&path[1..]) {
+                Some(name) => Cow::Borrowed(name),
+                None => Cow::Owned(path[1..].to_owned()),
+            }
         }
         None => Cow::Borrowed(push_method(&mut attrs, req.method())),
     };
