@@ -77,6 +77,7 @@ mod grpc;
 #[cfg(feature = "axum")]
 mod intern;
 mod local;
+mod recycle;
 mod starter;
 
 pub mod client;
@@ -89,6 +90,7 @@ pub use self::body::ResponseBody;
 pub use self::client::{Client, ClientLayer};
 pub use self::exclude::{EnvProblem, RequestHead, DEFAULT_EXCLUDED_PATHS, EXCLUDED_PATHS_ENV};
 pub use self::future::ResponseFuture;
+pub use self::recycle::recycle_attributes;
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub use self::reqwest::ReqwestMiddleware;

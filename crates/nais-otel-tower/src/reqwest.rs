@@ -89,7 +89,7 @@ impl ReqwestMiddleware {
     }
 
     fn span(&self, request: &reqwest::Request) -> Context {
-        let mut attributes = Vec::with_capacity(6);
+        let mut attributes = crate::recycle::attributes();
         let name = push_method(&mut attributes, request.method());
         let url = request.url();
         if let Some(host) = url.host_str() {

@@ -85,9 +85,12 @@ impl fmt::Debug for SpanStarter {
     }
 }
 
+/// The name of this crate's instrumentation scope.
+pub(crate) const SCOPE_NAME: &str = env!("CARGO_PKG_NAME");
+
 /// This crate's instrumentation scope: its name and version.
 pub(crate) fn scope() -> InstrumentationScope {
-    InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
+    InstrumentationScope::builder(SCOPE_NAME)
         .with_version(env!("CARGO_PKG_VERSION"))
         .build()
 }

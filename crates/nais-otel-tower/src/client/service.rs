@@ -86,7 +86,7 @@ where
 }
 
 fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
-    let mut attrs = Vec::with_capacity(8);
+    let mut attrs = crate::recycle::attributes();
     let uri = req.uri();
     let grpc_names = if grpc {
         grpc::service_method(uri.path())

@@ -181,7 +181,7 @@ fn route<B>(_req: &Request<B>) -> Option<&str> {
 }
 
 fn http_span<B>(req: &Request<B>) -> SpanBuilder {
-    let mut attrs = Vec::with_capacity(12);
+    let mut attrs = crate::recycle::attributes();
     let method = push_method(&mut attrs, req.method());
     let uri = req.uri();
     let name: Cow<'static, str> = match route(req) {
@@ -228,7 +228,7 @@ fn interned_route(_method: &'static str, _route: &str) -> Option<(&'static str, 
 }
 
 fn grpc_span<B>(req: &Request<B>) -> SpanBuilder {
-    let mut attrs = Vec::with_capacity(10);
+    let mut attrs = crate::recycle::attributes();
     attrs.push(KeyValue::new(RPC_SYSTEM, "grpc"));
     let path = req.uri().path();
     let name = match grpc::service_method(path) {

@@ -59,8 +59,8 @@ impl SpanExporter for ConsoleExporter {
     fn export(&self, mut batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
         self.stats.handed(batch.len());
         let mut out = String::new();
-        for span in &mut batch {
-            self.preparer.prepare(span);
+        self.preparer.prepare_batch(&mut batch);
+        for span in &batch {
             out.push_str(&self.line(span));
             out.push('\n');
         }

@@ -258,9 +258,7 @@ impl SpanExporter for OtlpExporter {
     fn export(&self, mut batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
         let count = batch.len();
         self.stats.handed(count);
-        for span in &mut batch {
-            self.preparer.prepare(span);
-        }
+        self.preparer.prepare_batch(&mut batch);
         let request = ExportTraceServiceRequest {
             resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
         };

@@ -23,6 +23,20 @@ impl Preparer {
         }
     }
 
+    /// Prepares every span of a batch, then hands the attribute buffers of the layers'
+    /// spans back to the layers ([`nais_otel_tower::recycle_attributes`]): the request
+    /// thread reuses them instead of allocating, and this thread frees the copies it makes.
+    pub(crate) fn prepare_batch(&self, batch: &mut [SpanData]) {
+        for span in batch.iter_mut() {
+            self.prepare(span);
+        }
+        nais_otel_tower::recycle_attributes(
+            batch
+                .iter_mut()
+                .map(|span| (span.instrumentation_scope.name(), &mut span.attributes)),
+        );
+    }
+
     pub(crate) fn prepare(&self, span: &mut SpanData) {
         self.masker.mask_span(span);
         if let Some(limit) = self.value_length_limit {
@@ -72,6 +86,65 @@ fn truncated(text: &str, limit: usize) -> Option<String> {
 mod tests {
     use super::*;
 
+    fn span(scope: &'static str, attributes: Vec<KeyValue>) -> SpanData {
+        use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
+        SpanData {
+            span_context: SpanContext::empty_context(),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Server,
+            name: "GET /dogs/{id}".into(),
+            start_time: std::time::SystemTime::now(),
+            end_time: std::time::SystemTime::now(),
+            attributes,
+            dropped_attributes_count: 0,
+            events: Default::default(),
+            links: Default::default(),
+            status: Status::Unset,
+            instrumentation_scope: opentelemetry::InstrumentationScope::builder(scope).build(),
+        }
+    }
+
+    #[test]
+    fn the_layers_attribute_buffers_go_back_and_the_spans_keep_their_attributes() {
+        // The capacity the layers give their attribute `Vec`s.
+        let layer_attributes = || {
+            let mut attributes = Vec::with_capacity(12);
+            attributes.push(KeyValue::new("url.path", "/dogs/01019012345"));
+            attributes.push(KeyValue::new("http.response.status_code", 200));
+            attributes
+        };
+        let mut batch = vec![
+            span("nais-otel-tower", layer_attributes()),
+            span("my-app", layer_attributes()),
+        ];
+        let buffers: Vec<usize> = batch
+            .iter()
+            .map(|span| span.attributes.as_ptr() as usize)
+            .collect();
+        Preparer::new(MaskConfig::default(), None).prepare_batch(&mut batch);
+        for span in &batch {
+            assert_eq!(
+                span.attributes,
+                [
+                    KeyValue::new("url.path", "/dogs/[fnr]"),
+                    KeyValue::new("http.response.status_code", 200),
+                ],
+                "masked, and nothing lost in the move"
+            );
+        }
+        assert_ne!(
+            batch[0].attributes.as_ptr() as usize,
+            buffers[0],
+            "the layer's buffer was handed back"
+        );
+        assert_eq!(
+            batch[1].attributes.as_ptr() as usize,
+            buffers[1],
+            "another scope's buffer is left alone"
+        );
+    }
+
     #[test]
     fn truncates_strings_by_characters() {
         let mut value = Value::from("æøå-abc");
@@ -107,9 +180,7 @@ impl<E: opentelemetry_sdk::trace::SpanExporter> opentelemetry_sdk::trace::SpanEx
     async fn export(&self, mut batch: Vec<SpanData>) -> opentelemetry_sdk::error::OTelSdkResult {
         let count = batch.len();
         self.stats.handed(count);
-        for span in &mut batch {
-            self.preparer.prepare(span);
-        }
+        self.preparer.prepare_batch(&mut batch);
         let result = self.inner.export(batch).await;
         if result.is_ok() {
             self.stats.exported(count as u64);
