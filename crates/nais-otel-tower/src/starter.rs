@@ -183,17 +183,12 @@ impl Extract {
     }
 }
 
-const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 
 /// Trace Context from `headers` on top of the current context.
 #[inline]
 fn w3c(propagator: &TraceContextPropagator, headers: &HeaderMap) -> Context {
-    // A lookup by a ready `HeaderName` is a hash and a probe; most requests to a service
-    // either all carry `traceparent` or none do, and the miss is the cheap case.
-    if !headers.contains_key(TRACEPARENT) {
-        return Context::current();
-    }
+    // Without `traceparent` this is one hash and probe (a ready `HeaderName`) and `None`.
     match propagator.extract_span_context_from_headers(headers) {
         Some(sc) => Context::map_current(|cx| cx.with_remote_span_context(sc)),
         None => Context::current(),

@@ -129,7 +129,7 @@ fn push_peer<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
         .map(str::trim)
         .filter(|h| !h.is_empty());
     if let Some(peer) = peer_address(req) {
-        let ip = local::repeated(&peer.ip().to_string());
+        let ip = with_ip_str(peer.ip(), local::repeated);
         if forwarded.is_none() {
             attrs.push(KeyValue::new(CLIENT_ADDRESS, ip.clone()));
         }
@@ -139,6 +139,22 @@ fn push_peer<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
     if let Some(client) = forwarded {
         attrs.push(KeyValue::new(CLIENT_ADDRESS, local::repeated(client)));
     }
+}
+
+/// `f` applied to `ip` as text, formatted on the stack: the interned value of a repeated
+/// peer then costs no allocation.
+fn with_ip_str<R>(ip: std::net::IpAddr, f: impl FnOnce(&str) -> R) -> R {
+    use std::io::Write as _;
+    // The longest text form is 45 bytes (IPv6 with an embedded IPv4 address).
+    let mut buf = [0u8; 64];
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    if write!(cursor, "{ip}").is_ok() {
+        let len = usize::try_from(cursor.position()).unwrap_or(0);
+        if let Ok(text) = std::str::from_utf8(&buf[..len]) {
+            return f(text);
+        }
+    }
+    f(&ip.to_string())
 }
 
 /// The peer's address, as the server put it in the request's extensions.
@@ -244,4 +260,22 @@ fn grpc_span<B>(req: &Request<B>) -> SpanBuilder {
     };
     push_connection(&mut attrs, req);
     span_builder(name, SpanKind::Server, attrs)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    #[test]
+    fn ip_text_as_std_formats_it() {
+        for ip in [
+            "10.1.2.3",
+            "::1",
+            "::ffff:255.255.255.255",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(super::with_ip_str(ip, str::to_owned), ip.to_string());
+        }
+    }
 }
