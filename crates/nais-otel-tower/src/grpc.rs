@@ -19,10 +19,13 @@ pub(crate) fn service_method(path: &str) -> Option<(&str, &str)> {
     Some((service, method))
 }
 
+/// A ready header name: looking up a `&str` parses and validates it on every call.
+const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
+
 /// Reads the `grpc-status` header or trailer.
 pub(crate) fn status_code(headers: &HeaderMap) -> Option<i64> {
     headers
-        .get("grpc-status")
+        .get(GRPC_STATUS)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok())
 }
