@@ -36,9 +36,68 @@ pub(crate) const POOLED: usize = 1024;
 /// that many requests, not once per request.
 pub(crate) const STASH: usize = 64;
 
-static POOL: Mutex<Vec<Vec<KeyValue>>> = Mutex::new(Vec::new());
-/// The pool's length as of its last change: read without the lock, to skip it when empty.
-static AVAILABLE: AtomicUsize = AtomicUsize::new(0);
+/// The buffers handed back, shared by every thread.
+struct Pool {
+    buffers: Mutex<Vec<Vec<KeyValue>>>,
+    /// The pool's length as of its last change: read without the lock, to skip it when
+    /// empty (or full).
+    available: AtomicUsize,
+}
+
+impl Pool {
+    const fn new() -> Self {
+        Self {
+            buffers: Mutex::new(Vec::new()),
+            available: AtomicUsize::new(0),
+        }
+    }
+
+    /// Moves up to [`STASH`] buffers into `stash`.
+    fn refill(&self, stash: &mut Vec<Vec<KeyValue>>) {
+        if self.available.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let mut buffers = self.buffers.lock().unwrap_or_else(PoisonError::into_inner);
+        let from = buffers.len().saturating_sub(STASH);
+        stash.extend(buffers.drain(from..));
+        self.available.store(buffers.len(), Ordering::Relaxed);
+    }
+
+    /// [`recycle_attributes`] for this pool.
+    fn give_back<'a, I>(&self, spans: I)
+    where
+        I: IntoIterator<Item = (&'a str, &'a mut Vec<KeyValue>)>,
+    {
+        let room = POOLED.saturating_sub(self.available.load(Ordering::Relaxed));
+        if room == 0 {
+            return;
+        }
+        let mut returned = Vec::new();
+        for (scope, attributes) in spans {
+            if returned.len() == room {
+                break;
+            }
+            if scope != crate::starter::SCOPE_NAME || attributes.capacity() != CAPACITY {
+                continue;
+            }
+            // `append` moves the attributes out and leaves the old buffer empty, its
+            // capacity kept.
+            let mut moved = Vec::with_capacity(attributes.len());
+            moved.append(attributes);
+            returned.push(std::mem::replace(attributes, moved));
+        }
+        if returned.is_empty() {
+            return;
+        }
+        let mut buffers = self.buffers.lock().unwrap_or_else(PoisonError::into_inner);
+        let room = POOLED.saturating_sub(buffers.len());
+        returned.truncate(room);
+        buffers.append(&mut returned);
+        self.available.store(buffers.len(), Ordering::Relaxed);
+    }
+}
+
+static POOL: Pool = Pool::new();
 
 thread_local! {
     static STASHED: RefCell<Vec<Vec<KeyValue>>> = const { RefCell::new(Vec::new()) };
@@ -50,17 +109,9 @@ pub(crate) fn attributes() -> Vec<KeyValue> {
     STASHED
         .try_with(|stash| {
             let mut stash = stash.try_borrow_mut().ok()?;
-            if let Some(buffer) = stash.pop() {
-                return Some(buffer);
+            if stash.is_empty() {
+                POOL.refill(&mut stash);
             }
-            if AVAILABLE.load(Ordering::Relaxed) == 0 {
-                return None;
-            }
-            let mut pool = POOL.lock().unwrap_or_else(PoisonError::into_inner);
-            let from = pool.len().saturating_sub(STASH);
-            stash.extend(pool.drain(from..));
-            AVAILABLE.store(pool.len(), Ordering::Relaxed);
-            drop(pool);
             stash.pop()
         })
         .ok()
@@ -92,69 +143,35 @@ pub fn recycle_attributes<'a, I>(spans: I)
 where
     I: IntoIterator<Item = (&'a str, &'a mut Vec<KeyValue>)>,
 {
-    let room = POOLED.saturating_sub(AVAILABLE.load(Ordering::Relaxed));
-    if room == 0 {
-        return;
-    }
-    let mut returned = Vec::new();
-    for (scope, attributes) in spans {
-        if returned.len() == room {
-            break;
-        }
-        if scope != crate::starter::SCOPE_NAME || attributes.capacity() != CAPACITY {
-            continue;
-        }
-        // `append` moves the attributes out and leaves the old buffer empty, its capacity kept.
-        let mut moved = Vec::with_capacity(attributes.len());
-        moved.append(attributes);
-        returned.push(std::mem::replace(attributes, moved));
-    }
-    if returned.is_empty() {
-        return;
-    }
-    let mut pool = POOL.lock().unwrap_or_else(PoisonError::into_inner);
-    let room = POOLED.saturating_sub(pool.len());
-    returned.truncate(room);
-    pool.append(&mut returned);
-    AVAILABLE.store(pool.len(), Ordering::Relaxed);
+    POOL.give_back(spans);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A buffer as a layer makes it, with two attributes.
+    fn layer_attributes() -> Vec<KeyValue> {
+        let mut attributes = Vec::with_capacity(CAPACITY);
+        attributes.push(KeyValue::new("http.request.method", "GET"));
+        attributes.push(KeyValue::new("url.path", "/dogs/1"));
+        attributes
+    }
+
+    // A pool of the test's own: the global one is shared with every other test's layers.
     #[test]
     fn a_recycled_buffer_is_reused_and_its_attributes_kept() {
-        // Drain this thread's stash and the pool (other tests may have filled them).
-        while AVAILABLE.load(Ordering::Relaxed) > 0
-            || STASHED.with(|stash| !stash.borrow().is_empty())
-        {
-            drop(attributes());
-        }
-
-        let mut ours = attributes();
-        assert!(ours.is_empty());
-        assert_eq!(ours.capacity(), CAPACITY);
-        ours.push(KeyValue::new("http.request.method", "GET"));
-        ours.push(KeyValue::new("url.path", "/dogs/1"));
+        let pool = Pool::new();
+        let mut ours = layer_attributes();
         let buffer = ours.as_ptr() as usize;
-
-        let mut theirs = Vec::with_capacity(CAPACITY);
-        theirs.push(KeyValue::new("k", "v"));
+        let mut theirs = layer_attributes();
         let their_buffer = theirs.as_ptr() as usize;
 
-        recycle_attributes([
+        pool.give_back([
             (crate::starter::SCOPE_NAME, &mut ours),
             ("someone-else", &mut theirs),
         ]);
-        assert_eq!(
-            ours,
-            [
-                KeyValue::new("http.request.method", "GET"),
-                KeyValue::new("url.path", "/dogs/1"),
-            ],
-            "the span keeps its attributes"
-        );
+        assert_eq!(ours, layer_attributes(), "the span keeps its attributes");
         assert_ne!(ours.as_ptr() as usize, buffer, "in a new buffer");
         assert_eq!(
             theirs.as_ptr() as usize,
@@ -162,7 +179,9 @@ mod tests {
             "other scopes untouched"
         );
 
-        let reused = attributes();
+        let mut stash = Vec::new();
+        pool.refill(&mut stash);
+        let reused = stash.pop().expect("the old buffer is in the pool");
         assert_eq!(
             reused.as_ptr() as usize,
             buffer,
@@ -170,17 +189,43 @@ mod tests {
         );
         assert!(reused.is_empty());
         assert_eq!(reused.capacity(), CAPACITY);
+        assert!(stash.is_empty());
+        assert_eq!(pool.available.load(Ordering::Relaxed), 0);
+    }
 
-        // Bounded (in the same test: the pool is global).
-        let mut spans: Vec<Vec<KeyValue>> = (0..POOLED + 10)
-            .map(|_| Vec::with_capacity(CAPACITY))
+    #[test]
+    fn a_grown_buffer_is_not_taken() {
+        let pool = Pool::new();
+        let mut grown: Vec<KeyValue> = (0..=CAPACITY)
+            .map(|i| KeyValue::new("k", i as i64))
             .collect();
-        recycle_attributes(
+        let buffer = grown.as_ptr() as usize;
+        pool.give_back([(crate::starter::SCOPE_NAME, &mut grown)]);
+        assert_eq!(grown.as_ptr() as usize, buffer);
+        assert_eq!(pool.available.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn the_pool_and_a_refill_are_bounded() {
+        let pool = Pool::new();
+        let mut spans: Vec<Vec<KeyValue>> = (0..POOLED + 10).map(|_| layer_attributes()).collect();
+        pool.give_back(
             spans
                 .iter_mut()
                 .map(|attributes| (crate::starter::SCOPE_NAME, attributes)),
         );
-        assert!(POOL.lock().unwrap().len() <= POOLED);
-        assert!(AVAILABLE.load(Ordering::Relaxed) <= POOLED);
+        assert_eq!(pool.buffers.lock().unwrap().len(), POOLED);
+        assert_eq!(pool.available.load(Ordering::Relaxed), POOLED);
+        let mut stash = Vec::new();
+        pool.refill(&mut stash);
+        assert_eq!(stash.len(), STASH);
+        assert_eq!(pool.available.load(Ordering::Relaxed), POOLED - STASH);
+    }
+
+    #[test]
+    fn attributes_always_have_the_capacity() {
+        let attributes = attributes();
+        assert!(attributes.is_empty());
+        assert_eq!(attributes.capacity(), CAPACITY);
     }
 }
