@@ -223,8 +223,8 @@ fn hex_u64(digits: &[u8]) -> Option<u64> {
 
 /// Eight lowercase hex digits as a `u32`, all eight checked and converted at once in one
 /// `u64` (SWAR). Why not a crate: `hex` and `faster-hex` accept uppercase digits, which
-/// Trace Context forbids, and a digit at a time cost about 700 instructions a
-/// `traceparent`; this is about a fifth of that.
+/// Trace Context forbids, and a digit at a time cost about 840 instructions a
+/// `traceparent` in callgrind; with this, parsing it takes about 350.
 fn hex_u32(digits: [u8; 8]) -> Option<u32> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
