@@ -151,11 +151,16 @@ impl Exclusions {
 
     pub(crate) fn add(&mut self, pattern: Cow<'static, str>) {
         self.patterns.push(Glob::new(pattern));
-        self.quick = QuickReject::new(&self.patterns);
+        self.patterns_changed();
     }
 
     pub(crate) fn replace(&mut self, patterns: impl IntoIterator<Item = Cow<'static, str>>) {
         self.patterns = patterns.into_iter().map(Glob::new).collect();
+        self.patterns_changed();
+    }
+
+    /// Recomputes the summary after any change to `patterns`.
+    fn patterns_changed(&mut self) {
         self.quick = QuickReject::new(&self.patterns);
     }
 
@@ -170,7 +175,7 @@ impl Exclusions {
         }
         self.patterns
             .extend(env.patterns.into_iter().map(|p| Glob::new(Cow::Owned(p))));
-        self.quick = QuickReject::new(&self.patterns);
+        self.patterns_changed();
     }
 
     /// Whether the request is traced. Does not allocate.

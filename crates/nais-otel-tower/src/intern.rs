@@ -10,8 +10,10 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::{OnceLock, PoisonError, RwLock};
+
+use crate::local::Fnv;
 
 /// At most this many (method, route) names are interned.
 const MAX_ENTRIES: usize = 1024;
@@ -21,30 +23,6 @@ struct Table {
     /// route template -> (the template, names by method)
     routes: HashMap<&'static str, Vec<(&'static str, &'static str)>, BuildHasherDefault<Fnv>>,
     entries: usize,
-}
-
-/// FNV-1a. The keys are a router's own route templates, not attacker-chosen, so the
-/// SipHash default buys nothing here, and on a short template it costs more than the
-/// rest of the lookup.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut hash = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for byte in bytes {
-            hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = hash;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 fn table() -> &'static RwLock<Table> {

@@ -17,6 +17,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::hash::Hasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -96,6 +97,14 @@ pub(crate) fn repeated(s: &str) -> StringValue {
     }
 }
 
+/// `s` as a span name: interned when it repeats (see [`interned`]), else owned.
+pub(crate) fn name(s: &str) -> std::borrow::Cow<'static, str> {
+    match interned(s) {
+        Some(name) => std::borrow::Cow::Borrowed(name),
+        None => std::borrow::Cow::Owned(s.to_owned()),
+    }
+}
+
 /// `s` interned, when it is (or now becomes) one of this thread's interned values.
 pub(crate) fn interned(s: &str) -> Option<&'static str> {
     if s.len() > REPEATED_MAX_LEN {
@@ -123,12 +132,36 @@ pub(crate) fn interned(s: &str) -> Option<&'static str> {
         .flatten()
 }
 
+/// FNV-1a, for keys that are not attacker-chosen in a way that matters (a router's own
+/// route templates; the seen-ring here, which only decides when to intern): SipHash buys
+/// nothing there, and on a short key it costs more than the rest of the lookup.
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for byte in bytes {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Whether `s` was seen (and not interned) before on this thread; notes it if not.
 fn seen_before(s: &str) -> bool {
-    // FNV-1a; 0 marks an empty slot.
-    let hash = s.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    }) | 1;
+    let mut hasher = Fnv::default();
+    hasher.write(s.as_bytes());
+    // 0 marks an empty slot.
+    let hash = hasher.finish() | 1;
     SEEN.with(|seen| {
         let mut seen = seen.borrow_mut();
         if seen.contains(&hash) {

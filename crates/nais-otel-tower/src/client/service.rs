@@ -98,10 +98,7 @@ fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
             attrs.push(KeyValue::new(RPC_SYSTEM, "grpc"));
             attrs.push(KeyValue::new(RPC_SERVICE, local::repeated(service)));
             attrs.push(KeyValue::new(RPC_METHOD, local::repeated(method)));
-            match local::interned(&uri.path()[1..]) {
-                Some(name) => Cow::Borrowed(name),
-                None => Cow::Owned(uri.path()[1..].to_owned()),
-            }
+            local::name(&uri.path()[1..])
         }
         None => Cow::Borrowed(push_method(&mut attrs, req.method())),
     };

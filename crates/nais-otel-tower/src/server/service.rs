@@ -251,10 +251,7 @@ fn grpc_span<B>(req: &Request<B>) -> SpanBuilder {
         Some((service, method)) => {
             attrs.push(KeyValue::new(RPC_SERVICE, local::repeated(service)));
             attrs.push(KeyValue::new(RPC_METHOD, local::repeated(method)));
-            match local::interned(&path[1..]) {
-                Some(name) => Cow::Borrowed(name),
-                None => Cow::Owned(path[1..].to_owned()),
-            }
+            local::name(&path[1..])
         }
         None => Cow::Borrowed(push_method(&mut attrs, req.method())),
     };
