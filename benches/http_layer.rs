@@ -6,12 +6,15 @@
 //! criterion group. Each iteration builds a request, serves it with `oneshot` and reads
 //! the whole response body (our span and `TraceLayer`'s end there). The requests carry no
 //! headers; with `HTTP_LAYER_HEADERS=1` they carry `Host`, `User-Agent` and a sampled
-//! `traceparent`, as a call from another NAIS service does.
+//! `traceparent`, as a call from another NAIS service does. With `HTTP_LAYER_PIPELINE=sdk`
+//! the provider is built by hand with the SDK's own builder instead of nais-otel's (see
+//! `support::install`).
 
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::SdkTracerProvider;
 
 #[path = "support/http.rs"]
 mod support;
@@ -33,32 +36,81 @@ fn http_layer(c: &mut Criterion) {
     group.finish();
 
     // The floor every variant pays: one SDK span with five attributes, started and ended
-    // through the same batch processor, without any HTTP layer.
+    // through the same batch processor, without any HTTP layer. Then the same span held in
+    // a `Context`, as every layer holds it (boxed twice by the API); and the same span
+    // ended into a processor that drops it on the request thread, which leaves out the
+    // batch processor's hand-over of the span (and of its attribute `Vec`) to its thread.
     let mut floor = c.benchmark_group("sdk_floor");
     floor
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
     let tracer = provider.tracer("floor");
     floor.bench_function("SDK span start+end, 5 attributes", |b| {
-        b.iter(|| {
-            use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind, Tracer as _};
-            use opentelemetry::KeyValue;
-            let attrs = vec![
-                KeyValue::new("http.request.method", "GET"),
-                KeyValue::new("url.path", "/users/42".to_owned()),
-                KeyValue::new("http.route", "/users/{id}"),
-                KeyValue::new("network.protocol.version", "1.1"),
-            ];
-            let builder = SpanBuilder::from_name("GET /users/{id}")
-                .with_kind(SpanKind::Server)
-                .with_attributes(attrs);
-            let mut span = tracer.build_with_context(builder, &opentelemetry::Context::new());
-            span.set_attribute(KeyValue::new("http.response.status_code", 200));
-            span.end();
-        })
+        b.iter(|| floor_span(&tracer, false))
     });
+    floor.bench_function("SDK span start+end, 5 attributes, in a Context", |b| {
+        b.iter(|| floor_span(&tracer, true))
+    });
+    let local = SdkTracerProvider::builder()
+        .with_span_processor(DropHere)
+        .build();
+    let local_tracer = local.tracer("floor");
+    floor.bench_function(
+        "SDK span start+end, 5 attributes, dropped on the request thread",
+        |b| b.iter(|| floor_span(&local_tracer, false)),
+    );
     floor.finish();
     drop(guard);
+}
+
+/// One server span as the layers make it, without HTTP: five attributes (one of them an
+/// owned string), the status code added at the end. `in_context`: held in a `Context`
+/// and ended through it, as a layer does.
+fn floor_span(tracer: &opentelemetry_sdk::trace::SdkTracer, in_context: bool) {
+    use opentelemetry::trace::{
+        Span as _, SpanBuilder, SpanKind, TraceContextExt as _, Tracer as _,
+    };
+    use opentelemetry::{Context, KeyValue};
+    let attrs = vec![
+        KeyValue::new("http.request.method", "GET"),
+        KeyValue::new("url.path", "/users/42".to_owned()),
+        KeyValue::new("http.route", "/users/{id}"),
+        KeyValue::new("network.protocol.version", "1.1"),
+    ];
+    let builder = SpanBuilder::from_name("GET /users/{id}")
+        .with_kind(SpanKind::Server)
+        .with_attributes(attrs);
+    let parent = Context::new();
+    let mut span = tracer.build_with_context(builder, &parent);
+    if in_context {
+        let cx = parent.with_span(span);
+        cx.span()
+            .set_attribute(KeyValue::new("http.response.status_code", 200));
+        cx.span().end();
+    } else {
+        span.set_attribute(KeyValue::new("http.response.status_code", 200));
+        span.end();
+    }
+}
+
+/// A span processor that drops each span where it ends.
+#[derive(Debug)]
+struct DropHere;
+
+impl opentelemetry_sdk::trace::SpanProcessor for DropHere {
+    fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &opentelemetry::Context) {}
+
+    fn on_end(&self, span: opentelemetry_sdk::trace::SpanData) {
+        drop(span);
+    }
+
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
 }
 
 criterion_group!(benches, http_layer);

@@ -15,9 +15,11 @@
 //! nothing. The setup is the one of `benches/http_layer.rs`: the SDK provider
 //! `nais_otel::init()` builds, with an exporter that drops every batch, the global W3C
 //! propagators and a global `tracing-opentelemetry` subscriber. It prints the span counts
-//! at the end. Per-request cost is the difference of
-//! two runs with different request counts divided by the difference in requests, which
-//! cancels the set-up.
+//! at the end, and the time per request of the request loop alone on standard output.
+//! For instruction counts, the per-request cost is the difference of two runs with
+//! different request counts divided by the difference in requests, which cancels the
+//! set-up. With `HTTP_LAYER_PIPELINE=sdk` the provider is built by hand instead (see
+//! `support::install`).
 
 #[path = "support/http.rs"]
 mod support;
@@ -44,10 +46,19 @@ fn main() {
         panic!("unknown variant {variant}");
     };
     let mut total = 0;
+    let started = std::time::Instant::now();
     for _ in 0..requests {
         total += support::serve(&app, path);
     }
+    let elapsed = started.elapsed();
     assert_eq!(total, 5 * requests);
-    eprintln!("{variant}: {:?}", guard.span_counts());
+    // The loop alone, without the set-up: what the interleaved comparisons read.
+    println!(
+        "{variant} {:.1} ns/request",
+        elapsed.as_nanos() as f64 / requests as f64
+    );
+    if let Some(guard) = &guard {
+        eprintln!("{variant}: {:?}", guard.span_counts());
+    }
     drop(guard);
 }

@@ -87,7 +87,27 @@ pub(crate) fn serve(app: &Router, path: &'static str) -> usize {
 /// subscriber is a plain `tracing-opentelemetry` layer on that provider, with no level
 /// filter, so `TraceLayer`'s DEBUG spans become trace spans too. Every variant's spans go
 /// through the same processors to the same exporter.
-pub(crate) fn install() -> (nais_otel::Guard, SdkTracerProvider) {
+///
+/// With `HTTP_LAYER_PIPELINE=sdk` the provider is built by hand instead, as a team
+/// without nais-otel's core would: `SdkTracerProvider::builder().with_batch_exporter(..)`
+/// with the SDK's `TraceContextPropagator`, set as the globals. Its exporter is not
+/// nais-otel's, so the layers' attribute buffers are not handed back
+/// (`nais_otel_tower::recycle_attributes`), and `nais_otel::server_layer()` falls back
+/// to the global provider, as `ServerLayer::new()` does. There is no guard then.
+pub(crate) fn install() -> (Option<nais_otel::Guard>, SdkTracerProvider) {
+    if std::env::var_os("HTTP_LAYER_PIPELINE").is_some_and(|v| v == "sdk") {
+        let provider = SdkTracerProvider::builder()
+            .with_batch_exporter(NoopExporter)
+            .build();
+        opentelemetry::global::set_tracer_provider(provider.clone());
+        opentelemetry::global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        return (None, provider);
+    }
     let guard = nais_otel::builder()
         .with_env_lookup(|_| None)
         .with_span_exporter(NoopExporter)
@@ -98,7 +118,7 @@ pub(crate) fn install() -> (nais_otel::Guard, SdkTracerProvider) {
     let subscriber = tracing_subscriber::registry()
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
     tracing::subscriber::set_global_default(subscriber).unwrap();
-    (guard, provider)
+    (Some(guard), provider)
 }
 
 /// The variants: a short name (for the profile driver), a label (for criterion), the
