@@ -95,7 +95,7 @@ pub(crate) fn serve(app: &Router, path: &'static str) -> usize {
 /// (`nais_otel_tower::recycle_attributes`), and `nais_otel::server_layer()` falls back
 /// to the global provider, as `ServerLayer::new()` does. There is no guard then.
 pub(crate) fn install() -> (Option<nais_otel::Guard>, SdkTracerProvider) {
-    if std::env::var_os("HTTP_LAYER_PIPELINE").is_some_and(|v| v == "sdk") {
+    let (guard, provider) = if std::env::var_os("HTTP_LAYER_PIPELINE").is_some_and(|v| v == "sdk") {
         let provider = SdkTracerProvider::builder()
             .with_batch_exporter(NoopExporter)
             .build();
@@ -103,22 +103,21 @@ pub(crate) fn install() -> (Option<nais_otel::Guard>, SdkTracerProvider) {
         opentelemetry::global::set_text_map_propagator(
             opentelemetry_sdk::propagation::TraceContextPropagator::new(),
         );
-        let subscriber = tracing_subscriber::registry()
-            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-        return (None, provider);
-    }
-    let guard = nais_otel::builder()
-        .with_env_lookup(|_| None)
-        .with_span_exporter(NoopExporter)
-        .with_subscriber(false)
-        .init()
-        .expect("the pipeline");
-    let provider = guard.provider().expect("tracing is on").clone();
+        (None, provider)
+    } else {
+        let guard = nais_otel::builder()
+            .with_env_lookup(|_| None)
+            .with_span_exporter(NoopExporter)
+            .with_subscriber(false)
+            .init()
+            .expect("the pipeline");
+        let provider = guard.provider().expect("tracing is on").clone();
+        (Some(guard), provider)
+    };
     let subscriber = tracing_subscriber::registry()
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
     tracing::subscriber::set_global_default(subscriber).unwrap();
-    (Some(guard), provider)
+    (guard, provider)
 }
 
 /// The variants: a short name (for the profile driver), a label (for criterion), the
