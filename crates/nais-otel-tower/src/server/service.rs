@@ -86,10 +86,10 @@ where
     }
 }
 
-/// The attributes every server span has, HTTP or gRPC.
 /// A ready header name: looking up a `&str` parses and validates it on every request.
 const X_FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
 
+/// The attributes every server span has, HTTP or gRPC.
 fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
     let authority = req.uri().authority().map(|a| a.as_str()).or_else(|| {
         req.headers()
