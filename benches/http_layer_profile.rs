@@ -9,10 +9,10 @@
 //! callgrind_annotate /tmp/cg.ours.<pid> | head -60
 //! ```
 //!
-//! Arguments: the variant (`bare`, `identity`, `ours`, `ours-sdk`, `ours-core`, `ours-excluded`, `otel-axum`,
-//! `trace-layer`) and the number of requests (default 10 000); `HTTP_LAYER_VARIANT` and
-//! `HTTP_LAYER_REQUESTS` work too. With no variant (as under `cargo bench`) it does
-//! nothing. The setup is the one of `benches/http_layer.rs`: the SDK provider
+//! Arguments: the variant (`bare`, `identity`, `bare-excluded`, `identity-excluded`, `ours`,
+//! `ours-sdk`, `ours-core`, `ours-excluded`, `otel-axum`, `trace-layer`) and the number of
+//! requests (default 10 000); `HTTP_LAYER_VARIANT` and `HTTP_LAYER_REQUESTS` work too. With
+//! no variant (as under `cargo bench`) it does nothing. The setup is the one of `benches/http_layer.rs`: the SDK provider
 //! `nais_otel::init()` builds, with an exporter that drops every batch, the global W3C
 //! propagators and a global `tracing-opentelemetry` subscriber. It prints the span counts
 //! at the end, and the time per request of the request loop alone on standard output.
