@@ -3,12 +3,14 @@
 //! Run with `cargo bench --bench http_layer`. All variants share one SDK tracer provider
 //! (a `BatchSpanProcessor` with an exporter that drops every batch), one global
 //! `tracing-opentelemetry` subscriber and one global W3C propagator, and run in one
-//! criterion group. Each iteration builds a request, serves it with `oneshot` and reads
+//! criterion group. Each router is made ready to serve first, as `axum::serve` makes it
+//! (`with_state(())`). Each iteration builds a request, serves it with `oneshot` and reads
 //! the whole response body (our span and `TraceLayer`'s end there). The requests carry no
 //! headers; with `HTTP_LAYER_HEADERS=1` they carry `Host`, `User-Agent` and a sampled
 //! `traceparent`, as a call from another NAIS service does. With `HTTP_LAYER_PIPELINE=sdk`
 //! the provider is built by hand with the SDK's own builder instead of nais-otel's (see
-//! `support::install`).
+//! `support::install`); with `HTTP_LAYER_PIPELINE=local` it is built the same way, but
+//! drops each span on the request thread instead of handing it to a batch processor.
 
 use std::time::Duration;
 
@@ -19,7 +21,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 #[path = "support/http.rs"]
 mod support;
 
-use support::serve;
+use support::{serve, DropHere};
 
 fn http_layer(c: &mut Criterion) {
     let (guard, provider) = support::install();
@@ -90,26 +92,6 @@ fn floor_span(tracer: &opentelemetry_sdk::trace::SdkTracer, in_context: bool) {
     } else {
         span.set_attribute(KeyValue::new("http.response.status_code", 200));
         span.end();
-    }
-}
-
-/// A span processor that drops each span where it ends.
-#[derive(Debug)]
-struct DropHere;
-
-impl opentelemetry_sdk::trace::SpanProcessor for DropHere {
-    fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &opentelemetry::Context) {}
-
-    fn on_end(&self, span: opentelemetry_sdk::trace::SpanData) {
-        drop(span);
-    }
-
-    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
-        Ok(())
-    }
-
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
-        Ok(())
     }
 }
 

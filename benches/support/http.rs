@@ -16,7 +16,7 @@ use http::Request;
 use http_body_util::BodyExt;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{SdkTracerProvider, Span, SpanData, SpanExporter, SpanProcessor};
 use tower::ServiceExt;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -27,6 +27,26 @@ struct NoopExporter;
 impl SpanExporter for NoopExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         drop(batch);
+        Ok(())
+    }
+}
+
+/// A span processor that drops each span where it ends, on the thread that ended it.
+#[derive(Debug)]
+pub(crate) struct DropHere;
+
+impl SpanProcessor for DropHere {
+    fn on_start(&self, _span: &mut Span, _cx: &opentelemetry::Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        drop(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
         Ok(())
     }
 }
@@ -102,11 +122,20 @@ pub(crate) fn serve(app: &Router, path: &'static str) -> usize {
 /// nais-otel's, so the layers' attribute buffers are not handed back
 /// (`nais_otel_tower::recycle_attributes`), and `nais_otel::server_layer()` falls back
 /// to the global provider, as `ServerLayer::new()` does. There is no guard then.
+///
+/// With `HTTP_LAYER_PIPELINE=local` it is built the same way, but with [`DropHere`] in
+/// place of the batch processor: every span is dropped on the request thread when it
+/// ends. Not a pipeline anyone would run; the difference from `sdk` is what each
+/// variant pays to hand its spans to the batch processor's thread.
 pub(crate) fn install() -> (Option<nais_otel::Guard>, SdkTracerProvider) {
-    let (guard, provider) = if std::env::var_os("HTTP_LAYER_PIPELINE").is_some_and(|v| v == "sdk") {
-        let provider = SdkTracerProvider::builder()
-            .with_batch_exporter(NoopExporter)
-            .build();
+    let pipeline = std::env::var("HTTP_LAYER_PIPELINE").unwrap_or_default();
+    let (guard, provider) = if pipeline == "sdk" || pipeline == "local" {
+        let builder = SdkTracerProvider::builder();
+        let provider = if pipeline == "sdk" {
+            builder.with_batch_exporter(NoopExporter).build()
+        } else {
+            builder.with_span_processor(DropHere).build()
+        };
         opentelemetry::global::set_tracer_provider(provider.clone());
         opentelemetry::global::set_text_map_propagator(
             opentelemetry_sdk::propagation::TraceContextPropagator::new(),
