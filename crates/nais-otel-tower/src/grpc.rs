@@ -4,7 +4,12 @@ use http::HeaderMap;
 
 /// `true` when the request's `content-type` is `application/grpc` or `application/grpc+...`.
 pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
-    headers.get(http::header::CONTENT_TYPE).is_some_and(|ct| {
+    is_grpc_content_type(headers.get(http::header::CONTENT_TYPE))
+}
+
+/// [`is_grpc`] for a `content-type` value already looked up.
+pub(crate) fn is_grpc_content_type(content_type: Option<&http::HeaderValue>) -> bool {
+    content_type.is_some_and(|ct| {
         let ct = ct.as_bytes();
         ct.len() >= 16 && ct[..16].eq_ignore_ascii_case(b"application/grpc")
     })

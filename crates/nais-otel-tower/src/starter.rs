@@ -10,7 +10,6 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
-use http::header::HeaderName;
 use http::HeaderMap;
 use nais_otel_propagation::{
     BaggagePropagator, HeaderExtractor, TraceContextPropagator, W3cPropagator,
@@ -19,6 +18,8 @@ use opentelemetry::global::{self, BoxedTracer};
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{SpanBuilder, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry::{Context, InstrumentationScope};
+
+use crate::server::KnownHeaders;
 
 /// Starts a span from a builder under a parent and returns the parent with the span.
 pub(crate) trait StartSpan: Send + Sync {
@@ -163,13 +164,15 @@ impl Extract {
     }
 
     /// The parent context of a request with `headers`, on top of the current context.
+    /// `known` says which of the W3C headers are there (our own propagators look up only
+    /// those).
     #[inline]
-    pub(crate) fn extract(&self, headers: &HeaderMap) -> Context {
+    pub(crate) fn extract(&self, headers: &HeaderMap, known: &KnownHeaders<'_>) -> Context {
         match self {
-            Self::W3c(propagator) => w3c(propagator, headers),
+            Self::W3c(propagator) => w3c(propagator, headers, known),
             Self::W3cBaggage(propagator) => {
-                let cx = w3c(propagator.trace_context(), headers);
-                if headers.contains_key(BAGGAGE) {
+                let cx = w3c(propagator.trace_context(), headers, known);
+                if known.baggage {
                     BaggagePropagator::new().extract_with_context(&cx, &HeaderExtractor(headers))
                 } else {
                     cx
@@ -183,12 +186,16 @@ impl Extract {
     }
 }
 
-const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
-
 /// Trace Context from `headers` on top of the current context.
 #[inline]
-fn w3c(propagator: &TraceContextPropagator, headers: &HeaderMap) -> Context {
-    // Without `traceparent` this is one hash and probe (a ready `HeaderName`) and `None`.
+fn w3c(
+    propagator: &TraceContextPropagator,
+    headers: &HeaderMap,
+    known: &KnownHeaders<'_>,
+) -> Context {
+    if !known.traceparent {
+        return Context::current();
+    }
     match propagator.extract_span_context_from_headers(headers) {
         Some(sc) => Context::map_current(|cx| cx.with_remote_span_context(sc)),
         None => Context::current(),

@@ -57,9 +57,11 @@
 //! [`NAIS_OTEL_EXCLUDED_PATHS`](crate::EXCLUDED_PATHS_ENV) and use
 //! [`ServerLayer::from_env`].
 
+mod headers;
 mod layer;
 mod service;
 
+pub(crate) use self::headers::KnownHeaders;
 pub use self::layer::ServerLayer;
 pub use self::service::Server;
 pub use crate::body::ResponseBody;

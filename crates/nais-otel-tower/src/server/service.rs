@@ -8,7 +8,7 @@ use opentelemetry::trace::{SpanBuilder, SpanKind};
 use opentelemetry::KeyValue;
 use tower_service::Service;
 
-use super::ServerLayer;
+use super::{KnownHeaders, ServerLayer};
 use crate::attributes::*;
 use crate::body::{ResponseBody, Side, SpanHandle};
 use crate::future::ResponseFuture;
@@ -60,12 +60,13 @@ where
             return ResponseFuture::new(self.inner.call(req), None);
         }
 
-        let parent = shared.propagator.extract(req.headers());
-        let grpc = grpc::is_grpc(req.headers());
+        let known = KnownHeaders::find(req.headers());
+        let parent = shared.propagator.extract(req.headers(), &known);
+        let grpc = grpc::is_grpc_content_type(known.content_type);
         let builder = if grpc {
-            grpc_span(&req)
+            grpc_span(&req, &known)
         } else {
-            http_span(&req)
+            http_span(&req, &known)
         };
         let cx = shared.tracer.start(builder, &parent);
 
@@ -86,16 +87,13 @@ where
     }
 }
 
-/// A ready header name: looking up a `&str` parses and validates it on every request.
-const X_FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
-
 /// The attributes every server span has, HTTP or gRPC.
-fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
-    let authority = req.uri().authority().map(|a| a.as_str()).or_else(|| {
-        req.headers()
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-    });
+fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>, known: &KnownHeaders<'_>) {
+    let authority = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| known.host.and_then(|h| h.to_str().ok()));
     if let Some((host, port)) = authority.and_then(split_host_port) {
         attrs.push(KeyValue::new(SERVER_ADDRESS, local::repeated(host)));
         if let Some(port) = port {
@@ -105,25 +103,26 @@ fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
     if let Some(version) = protocol_version(req.version()) {
         attrs.push(KeyValue::new(NETWORK_PROTOCOL_VERSION, version));
     }
-    if let Some(ua) = req
-        .headers()
-        .get(http::header::USER_AGENT)
+    if let Some(ua) = known
+        .user_agent
         .and_then(|h| h.to_str().ok())
         .filter(|ua| !ua.is_empty())
     {
         attrs.push(KeyValue::new(USER_AGENT_ORIGINAL, local::repeated(ua)));
     }
-    push_peer(attrs, req);
+    push_peer(attrs, req, known.forwarded_for);
 }
 
 /// `client.address` (the first `X-Forwarded-For` entry, else the peer), and
 /// `network.peer.address`/`network.peer.port` when the server put the peer's address in
 /// the request: axum's `ConnectInfo<SocketAddr>` (feature `axum`) or tonic's
 /// `TcpConnectInfo` (feature `tonic`).
-fn push_peer<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>) {
-    let forwarded = req
-        .headers()
-        .get(X_FORWARDED_FOR)
+fn push_peer<B>(
+    attrs: &mut Vec<KeyValue>,
+    req: &Request<B>,
+    forwarded_for: Option<&http::HeaderValue>,
+) {
+    let forwarded = forwarded_for
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.split(',').next())
         .map(str::trim)
@@ -196,7 +195,7 @@ fn route<B>(_req: &Request<B>) -> Option<&str> {
     None
 }
 
-fn http_span<B>(req: &Request<B>) -> SpanBuilder {
+fn http_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBuilder {
     let mut attrs = crate::recycle::attributes();
     let method = push_method(&mut attrs, req.method());
     let uri = req.uri();
@@ -229,7 +228,7 @@ fn http_span<B>(req: &Request<B>) -> SpanBuilder {
     if let Some(scheme) = scheme(uri) {
         attrs.push(KeyValue::new(URL_SCHEME, scheme));
     }
-    push_connection(&mut attrs, req);
+    push_connection(&mut attrs, req, known);
     span_builder(name, SpanKind::Server, attrs)
 }
 
@@ -243,7 +242,7 @@ fn interned_route(_method: &'static str, _route: &str) -> Option<(&'static str, 
     None
 }
 
-fn grpc_span<B>(req: &Request<B>) -> SpanBuilder {
+fn grpc_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBuilder {
     let mut attrs = crate::recycle::attributes();
     attrs.push(KeyValue::new(RPC_SYSTEM, "grpc"));
     let path = req.uri().path();
@@ -255,7 +254,7 @@ fn grpc_span<B>(req: &Request<B>) -> SpanBuilder {
         }
         None => Cow::Borrowed(push_method(&mut attrs, req.method())),
     };
-    push_connection(&mut attrs, req);
+    push_connection(&mut attrs, req, known);
     span_builder(name, SpanKind::Server, attrs)
 }
 
