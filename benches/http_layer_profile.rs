@@ -12,14 +12,15 @@
 //! Arguments: the variant (`bare`, `identity`, `bare-excluded`, `identity-excluded`, `ours`,
 //! `ours-sdk`, `ours-core`, `ours-excluded`, `otel-axum`, `trace-layer`) and the number of
 //! requests (default 10 000); `HTTP_LAYER_VARIANT` and `HTTP_LAYER_REQUESTS` work too. With
-//! no variant (as under `cargo bench`) it does nothing. The setup is the one of `benches/http_layer.rs`: the SDK provider
-//! `nais_otel::init()` builds, with an exporter that drops every batch, the global W3C
-//! propagators and a global `tracing-opentelemetry` subscriber. It prints the span counts
-//! at the end, and the time per request of the request loop alone on standard output.
-//! For instruction counts, the per-request cost is the difference of two runs with
-//! different request counts divided by the difference in requests, which cancels the
-//! set-up. With `HTTP_LAYER_PIPELINE=sdk` the provider is built by hand instead (see
-//! `support::install`).
+//! no variant (as under `cargo bench`) it does nothing. The setup is the one of
+//! `benches/http_layer.rs`: the SDK provider `nais_otel::init()` builds, with an exporter
+//! that drops every batch, the global W3C propagators and a global `tracing-opentelemetry`
+//! subscriber. It prints the span counts at the end, and the time per request of the
+//! request loop alone on standard output. For instruction counts, the per-request cost is
+//! the difference of two runs with different request counts divided by the difference in
+//! requests, which cancels the set-up. With `HTTP_LAYER_PIPELINE=sdk` the provider is built
+//! by hand instead, and with `HTTP_LAYER_PIPELINE=local` it drops each span on the request
+//! thread (see `support::install`).
 
 #[path = "support/http.rs"]
 mod support;

@@ -73,10 +73,11 @@ fn router() -> Router {
         .route("/isAlive", get(handler))
 }
 
-/// `router` made ready to serve, as `axum::serve` makes it (`into_make_service` calls
-/// `with_state(())`): every handler turned into a route, and every layer applied, once.
-/// Served as it is, an axum router does both again on every request, which costs the
-/// layered variants the layer's `clone` and `layer` calls (and an allocation) a request.
+/// `router` made ready to serve, as `axum::serve` makes it once per connection (and
+/// `into_make_service` once): `with_state(())` turns every handler into a route and applies
+/// every layer, once. Served as it is, an axum router does that again for the matched
+/// route on every request, which costs the layered variants the layer's `clone` and
+/// `layer` calls (and an allocation) a request.
 fn prepared(router: Router) -> Router {
     router.with_state(())
 }

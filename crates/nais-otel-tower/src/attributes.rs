@@ -197,6 +197,7 @@ mod tests {
     #[test]
     fn one_pass_split_as_rsplits() {
         let alphabet = ["a", "1", ":", "@", "[", "]", "é"];
+        assert_eq!(split_host_port(""), split_host_port_reference(""));
         let mut inputs = vec![String::new()];
         let mut checked = 0;
         for _ in 0..5 {

@@ -164,8 +164,8 @@ impl Extract {
     }
 
     /// The parent context of a request with `headers`, on top of the current context.
-    /// `known` says which of the W3C headers are there (our own propagators look up only
-    /// those).
+    /// `known` says whether `traceparent` and `baggage` may be there; our W3C propagators
+    /// skip the extraction of the one that is not.
     #[inline]
     pub(crate) fn extract(&self, headers: &HeaderMap, known: &KnownHeaders<'_>) -> Context {
         match self {

@@ -1,11 +1,12 @@
 //! The request headers a server span reads, found in one pass over the header map.
 //!
 //! Why: a server span reads up to six headers (`traceparent`, `baggage`, `content-type`,
-//! `host`, `user-agent`, `x-forwarded-for`). Each `HeaderMap` lookup hashes the name and
-//! probes the table, about 130 instructions a lookup in the `http_layer` benchmark, present
-//! or not. A pass over a request's few headers, comparing each name with the six, costs a
-//! fraction of that. A map of more than [`SCAN_MAX`] values is read with lookups instead, so
-//! a request with very many headers costs no more than before.
+//! `host`, `user-agent`, `x-forwarded-for`). In a non-empty map each `HeaderMap` lookup
+//! hashes the name and probes the table, about 130 instructions a lookup in the
+//! `http_layer` benchmark, present or not. A pass over a request's few headers, comparing
+//! each name with the six, costs a fraction of that. A map of more than [`SCAN_MAX`] values
+//! is read with lookups instead, and the propagators then look for their own headers, as
+//! before: a request with very many headers costs about what it did.
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, HOST, USER_AGENT};
 
@@ -17,17 +18,18 @@ const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 /// Header values above which the map is read with lookups instead of one pass.
 pub(crate) const SCAN_MAX: usize = 32;
 
-/// The first value of each header the span reads, and whether the propagation headers are
-/// there.
+/// The first value of each header the span reads, and whether the propagation headers may
+/// be there.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct KnownHeaders<'a> {
     pub(crate) host: Option<&'a HeaderValue>,
     pub(crate) user_agent: Option<&'a HeaderValue>,
     pub(crate) content_type: Option<&'a HeaderValue>,
     pub(crate) forwarded_for: Option<&'a HeaderValue>,
-    /// Whether there is a `traceparent`: without one there is no W3C parent to extract.
+    /// `false` when there is no `traceparent` (then there is no W3C parent to extract);
+    /// `true` when there is one, or when the map was too large to pass over.
     pub(crate) traceparent: bool,
-    /// Whether there is a `baggage` header.
+    /// `false` when there is no `baggage` header, as for `traceparent`.
     pub(crate) baggage: bool,
 }
 
@@ -39,7 +41,12 @@ impl<'a> KnownHeaders<'a> {
             return known;
         }
         if headers.len() > SCAN_MAX {
-            return Self::look_up(headers);
+            // Look up the values; the propagators look for their own headers.
+            return Self {
+                traceparent: true,
+                baggage: true,
+                ..Self::look_up(headers)
+            };
         }
         // `iter` gives each name's values together, its first value first.
         for (name, value) in headers {
@@ -60,15 +67,15 @@ impl<'a> KnownHeaders<'a> {
         known
     }
 
-    /// The same as [`find`](Self::find), with one lookup a header.
+    /// The header values, with one lookup a header.
     fn look_up(headers: &'a HeaderMap) -> Self {
         Self {
             host: headers.get(HOST),
             user_agent: headers.get(USER_AGENT),
             content_type: headers.get(CONTENT_TYPE),
             forwarded_for: headers.get(X_FORWARDED_FOR),
-            traceparent: headers.contains_key(TRACEPARENT),
-            baggage: headers.contains_key(BAGGAGE),
+            traceparent: false,
+            baggage: false,
         }
     }
 }
@@ -78,7 +85,8 @@ mod tests {
     use super::*;
 
     /// Every header the span reads, some other headers, and repeated values, in a few
-    /// orders and sizes: one pass finds what the lookups find, value for value.
+    /// orders and sizes: one pass finds what the lookups find, value for value (and a map
+    /// too large to pass over says the propagation headers may be there).
     #[test]
     fn one_pass_finds_what_lookups_find() {
         let ours = [
@@ -121,9 +129,15 @@ mod tests {
                 headers.append(HeaderName::from_static(name), value);
             }
             let found = KnownHeaders::find(&headers);
-            assert_eq!(found, KnownHeaders::look_up(&headers), "{headers:?}");
+            let passed_over = headers.len() <= SCAN_MAX;
+            let expected = KnownHeaders {
+                traceparent: headers.contains_key(TRACEPARENT) || !passed_over,
+                baggage: headers.contains_key(BAGGAGE) || !passed_over,
+                ..KnownHeaders::look_up(&headers)
+            };
+            assert_eq!(found, expected, "{headers:?}");
             assert_eq!(found.host, headers.get(HOST));
-            checked += usize::from(headers.len() <= SCAN_MAX && !headers.is_empty());
+            checked += usize::from(passed_over && !headers.is_empty());
         }
         assert!(checked > 100, "the pass itself was checked {checked} times");
     }

@@ -685,3 +685,57 @@ mod axum_integration {
         assert!(attr(&span, "http.route").is_none());
     }
 }
+
+/// The W3C propagators with baggage (what `nais_otel::init()` installs), with few headers
+/// and with more than one pass over the map reads: the remote parent becomes the span's
+/// parent, and the baggage is in the handler's context, each only when sent.
+#[tokio::test]
+async fn w3c_parent_and_baggage_reach_the_handler_with_few_and_many_headers() {
+    use opentelemetry::baggage::BaggageExt;
+    use opentelemetry::trace::TracerProvider as _;
+
+    for filler in [0, 40] {
+        for (traceparent, baggage) in [(true, true), (true, false), (false, true)] {
+            let case =
+                format!("{filler} other headers, traceparent {traceparent}, baggage {baggage}");
+            let h = Harness::new();
+            let layer = ServerLayer::new()
+                .tracer(h.provider.tracer("test"))
+                .propagator(nais_otel_propagation::W3cPropagator::new());
+            let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+            let spy = seen.clone();
+            let svc = ServiceBuilder::new().layer(layer).service(service_fn(
+                move |_req: Request<Empty<Bytes>>| {
+                    let tenant = opentelemetry::Context::current()
+                        .baggage()
+                        .get("tenant")
+                        .map(|v| v.as_str().to_owned());
+                    *spy.lock().unwrap() = Some(tenant);
+                    async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::new()))) }
+                },
+            ));
+            let mut req = Request::builder().uri("/dogs");
+            for i in 0..filler {
+                req = req.header(format!("x-filler-{i}"), "1");
+            }
+            if traceparent {
+                req = req.header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"));
+            }
+            if baggage {
+                req = req.header("baggage", "tenant=nav");
+            }
+            svc.oneshot(req.body(Empty::new()).unwrap()).await.unwrap();
+
+            let span = h.only_span();
+            let tenant = seen.lock().unwrap().clone().expect("the handler ran");
+            assert_eq!(tenant.as_deref(), baggage.then_some("nav"), "{case}");
+            assert_eq!(span.parent_span_is_remote, traceparent, "{case}");
+            if traceparent {
+                assert_eq!(span.span_context.trace_id().to_string(), TRACE_ID, "{case}");
+                assert_eq!(span.parent_span_id.to_string(), PARENT_ID, "{case}");
+            } else {
+                assert_ne!(span.span_context.trace_id().to_string(), TRACE_ID, "{case}");
+            }
+        }
+    }
+}
