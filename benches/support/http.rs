@@ -4,6 +4,7 @@
 //! provider with the W3C propagators and a global `tracing-opentelemetry` subscriber on
 //! the same provider; the router; and the variants measured.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
@@ -92,9 +93,26 @@ fn with_headers() -> bool {
     *HEADERS.get_or_init(|| std::env::var_os("HTTP_LAYER_HEADERS").is_some_and(|v| v == "1"))
 }
 
+/// What a variant serves: an axum router, or a router traced by
+/// `ServerLayer::trace_router`.
+#[derive(Clone)]
+pub(crate) enum App {
+    Router(Router),
+    Traced(nais_otel_tower::TracedRouter),
+}
+
 /// Serves one request with `oneshot` and reads the whole body; returns its length.
-pub(crate) fn serve(app: &Router, path: &'static str) -> usize {
-    let app = app.clone();
+pub(crate) fn serve(app: &App, path: &'static str) -> usize {
+    match app {
+        App::Router(router) => serve_with(router.clone(), path),
+        App::Traced(traced) => serve_with(traced.clone(), path),
+    }
+}
+
+fn serve_with<S>(app: S, path: &'static str) -> usize
+where
+    S: tower::Service<Request<Body>, Response = axum::response::Response, Error = Infallible>,
+{
     run(async move {
         let mut req = Request::builder().uri(path).body(Body::empty()).unwrap();
         if with_headers() {
@@ -163,7 +181,7 @@ pub(crate) fn install() -> (Option<nais_otel::Guard>, SdkTracerProvider) {
 /// [`install`], as `nais_otel::init()` would have it.
 pub(crate) fn variants(
     provider: &SdkTracerProvider,
-) -> Vec<(&'static str, &'static str, Router, &'static str)> {
+) -> Vec<(&'static str, &'static str, App, &'static str)> {
     let variants = vec![
         ("bare", "bare router", router(), "/users/42"),
         // What axum charges for any `Router::layer` (it re-boxes every route).
@@ -235,6 +253,20 @@ pub(crate) fn variants(
     ];
     variants
         .into_iter()
-        .map(|(name, label, router, path)| (name, label, prepared(router), path))
+        .map(|(name, label, router, path)| (name, label, App::Router(prepared(router)), path))
+        .chain([
+            (
+                "ours-router",
+                "nais-otel server_layer().trace_router(), traced route",
+                App::Traced(nais_otel::server_layer().trace_router(router())),
+                "/users/42",
+            ),
+            (
+                "ours-router-excluded",
+                "nais-otel server_layer().trace_router(), excluded route (/isAlive)",
+                App::Traced(nais_otel::server_layer().trace_router(router())),
+                "/isAlive",
+            ),
+        ])
         .collect()
 }

@@ -178,10 +178,15 @@ impl Exclusions {
         self.patterns_changed();
     }
 
+    /// Whether a path glob excludes `path` (the filter is not asked). Does not allocate.
+    #[inline]
+    pub(crate) fn excludes_path(&self, path: &str) -> bool {
+        self.quick.may_match(path.as_bytes()) && self.patterns.iter().any(|p| p.matches(path))
+    }
+
     /// Whether the request is traced. Does not allocate.
     pub(crate) fn is_traced<B>(&self, req: &http::Request<B>) -> bool {
-        let path = req.uri().path();
-        if self.quick.may_match(path.as_bytes()) && self.patterns.iter().any(|p| p.matches(path)) {
+        if self.excludes_path(req.uri().path()) {
             return false;
         }
         match &self.filter {

@@ -94,6 +94,9 @@ pub use self::recycle::recycle_attributes;
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub use self::reqwest::ReqwestMiddleware;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use self::server::TracedRouter;
 pub use self::server::{Server, ServerLayer};
 
 #[cfg(test)]

@@ -56,13 +56,22 @@
 //! [`ServerLayer::filter`], or set
 //! [`NAIS_OTEL_EXCLUDED_PATHS`](crate::EXCLUDED_PATHS_ENV) and use
 //! [`ServerLayer::from_env`].
+//!
+//! Through `Router::layer`, an excluded route still pays axum's cost of a layered route.
+//! With the `axum` feature, `ServerLayer::trace_router` gives a `TracedRouter` that
+//! sends excluded paths, before routing, to the router without the layer, at its cost.
 
 mod headers;
 mod layer;
+#[cfg(feature = "axum")]
+mod router;
 mod service;
 
 pub(crate) use self::headers::KnownHeaders;
 pub use self::layer::ServerLayer;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use self::router::TracedRouter;
 pub use self::service::Server;
 pub use crate::body::ResponseBody;
 pub use crate::future::ResponseFuture;

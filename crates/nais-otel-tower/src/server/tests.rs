@@ -684,6 +684,84 @@ mod axum_integration {
         assert_eq!(span.name, "GET");
         assert!(attr(&span, "http.route").is_none());
     }
+
+    fn dog_router() -> Router {
+        Router::new()
+            .route("/dogs/{id}", get(|| async { "dog" }))
+            .route("/internal/isAlive", get(|| async { "alive" }))
+            .route("/INTERNAL/ISALIVE", get(|| async { "ALIVE" }))
+            .route("/skip/me", get(|| async { "skipped" }))
+            .route("/filtered", get(|| async { "filtered" }))
+    }
+
+    /// What a request to `app` answers, read to the end.
+    async fn body_of(app: &crate::TracedRouter, path: &str) -> Bytes {
+        let req = Request::builder()
+            .uri(path)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = app.clone().oneshot(req).await.unwrap();
+        res.into_body().collect().await.unwrap().to_bytes()
+    }
+
+    /// Traced routes are traced as through `Router::layer`; routes excluded by a glob (in
+    /// any ASCII case, defaults and added ones) reach their handler without a span, as do
+    /// those a filter excludes (the filter decides on the traced copy).
+    #[tokio::test]
+    async fn traced_router_traces_the_rest_and_skips_excluded_routes() {
+        let h = Harness::new();
+        let app = h
+            .server_layer()
+            .exclude("/skip/*")
+            .filter(|head| head.uri().path() != "/filtered")
+            .trace_router(dog_router());
+
+        assert_eq!(body_of(&app, "/dogs/7").await, "dog");
+        let span = h.only_span();
+        assert_eq!(span.name, "GET /dogs/{id}");
+        assert_eq!(str_attr(&span, "http.route").unwrap(), "/dogs/{id}");
+
+        for (path, body) in [
+            ("/internal/isAlive", "alive"),
+            ("/INTERNAL/ISALIVE", "ALIVE"),
+            ("/skip/me", "skipped"),
+            ("/filtered", "filtered"),
+        ] {
+            assert_eq!(body_of(&app, path).await, body, "{path}");
+            assert_eq!(h.spans().len(), 1, "no span for {path}");
+            // Glob-excluded requests go to the copy without the layer, before routing.
+            assert_eq!(app.excludes(path), path != "/filtered", "{path}");
+        }
+        assert!(!app.excludes("/dogs/7"));
+    }
+
+    /// `axum::serve` takes a `TracedRouter` as it takes a `Router`: over a real socket, a
+    /// traced request makes its span and an excluded one does not.
+    #[tokio::test]
+    async fn traced_router_serves_with_axum_serve() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let h = Harness::new();
+        let app = h.server_layer().trace_router(dog_router());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+        for (path, body) in [("/dogs/1", "dog"), ("/internal/isAlive", "alive")] {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let request = format!("GET {path} HTTP/1.1\r\nHost: dogs\r\nConnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).await.unwrap();
+            assert!(response.starts_with("HTTP/1.1 200"), "{path}: {response}");
+            assert!(response.ends_with(body), "{path}: {response}");
+        }
+        // The span ends when the body has been sent, which is before the client reads it.
+        let span = h.only_span();
+        assert_eq!(span.name, "GET /dogs/{id}");
+        assert_eq!(str_attr(&span, "server.address").unwrap(), "dogs");
+        server.abort();
+    }
 }
 
 /// The W3C propagators with baggage (what `nais_otel::init()` installs), with few headers
