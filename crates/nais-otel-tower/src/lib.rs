@@ -38,7 +38,7 @@
 //!
 //! | Feature | Description | Default |
 //! |---|---|---|
-//! | `axum` | `http.route` from axum's `MatchedPath`, `network.peer.address` and `client.address` from `ConnectInfo<SocketAddr>` | off |
+//! | `axum` | `http.route` from axum's `MatchedPath`, `network.peer.address` and `client.address` from `ConnectInfo<SocketAddr>`, and `TracedRouter` (`ServerLayer::trace_router`: excluded routes at the bare router's cost; turns on axum's `http1`) | off (on in `nais-otel`) |
 //! | `tonic` | `network.peer.address` and `client.address` of tonic servers from `TcpConnectInfo` (plaintext connections) | off (on in `nais-otel`) |
 //! | `reqwest` | [`ReqwestMiddleware`]: client spans for reqwest through reqwest-middleware | off |
 //!

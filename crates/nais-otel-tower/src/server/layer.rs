@@ -105,6 +105,15 @@ impl ServerLayer {
         Arc::make_mut(&mut self.shared)
     }
 
+    /// This layer without its path globs (its filter kept): for a router whose excluded
+    /// paths were already sent elsewhere, so the globs are not matched twice.
+    #[cfg(feature = "axum")]
+    pub(crate) fn without_path_globs(&self) -> Self {
+        let mut layer = self.clone();
+        layer.shared_mut().exclusions.replace(std::iter::empty());
+        layer
+    }
+
     /// Uses `tracer` instead of the global tracer provider's.
     pub fn tracer<T>(mut self, tracer: T) -> Self
     where

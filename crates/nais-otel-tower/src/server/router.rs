@@ -26,8 +26,8 @@ use super::ServerLayer;
 /// Before routing, it matches the request path against the layer's excluded path globs
 /// and sends an excluded request to the copy without the layer, at the bare router's
 /// cost. Every other request goes to the copy with the layer, as `router.layer(..)`
-/// would serve it: spans have `http.route`, and a [`filter`](ServerLayer::filter) still
-/// decides there.
+/// would serve it (with the globs matched once, before routing): spans have `http.route`,
+/// and a [`filter`](ServerLayer::filter) still decides there.
 ///
 /// Build it last, from the finished router, with [`ServerLayer::trace_router`]. It serves
 /// with [`axum::serve()`] like a `Router`, and is a `tower::Service` for anything else.
@@ -73,7 +73,8 @@ impl ServerLayer {
             inner: Arc::new(Inner {
                 // Made ready to serve now, as `axum::serve` would on every connection.
                 bare: router.clone().with_state(()),
-                traced: router.layer(self.clone()).with_state(()),
+                // The globs already decided; the layer keeps only the filter.
+                traced: router.layer(self.without_path_globs()).with_state(()),
                 layer: self,
             }),
         }
