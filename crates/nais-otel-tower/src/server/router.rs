@@ -8,9 +8,7 @@ use axum::body::{Bytes, HttpBody};
 use axum::response::Response;
 use axum::routing::future::RouteFuture;
 use axum::{BoxError, Router};
-
 use http::Request;
-
 use tower_service::Service;
 
 use super::ServerLayer;
