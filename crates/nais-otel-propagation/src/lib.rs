@@ -125,7 +125,7 @@ pub use self::carrier::{
     HeaderExtractor, HeaderInjector, RecordHeadersExtractor, RecordHeadersInjector,
 };
 pub use self::propagator::{TraceContextPropagator, TRACEPARENT_HEADER, TRACESTATE_HEADER};
-pub use self::traceparent::{ParseTraceParentError, TraceParent, TraceParentErrorKind};
+pub use self::traceparent::{span_flags, ParseTraceParentError, TraceParent, TraceParentErrorKind};
 pub use self::tracestate::{
     ParseTraceStateError, TraceStateErrorKind, W3cTraceState, LARGE_MEMBER_LEN, MAX_MEMBERS,
     MAX_SEND_LEN,
@@ -202,13 +202,7 @@ pub fn extract(headers: &HeaderMap) -> Context {
 /// Reads Trace Context and Baggage from HTTP headers on top of `cx`.
 pub fn extract_with_context(cx: &Context, headers: &HeaderMap) -> Context {
     let propagator = W3cPropagator::new();
-    let cx = match propagator
-        .trace_context
-        .extract_span_context_from_headers(headers)
-    {
-        Some(span_context) => cx.with_remote_span_context(span_context),
-        None => cx.clone(),
-    };
+    let cx = propagator.trace_context.extract_from_headers(cx, headers);
     propagator
         .baggage
         .extract_with_context(&cx, &HeaderExtractor(headers))

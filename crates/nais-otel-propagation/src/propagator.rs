@@ -1,6 +1,6 @@
 //! The W3C Trace Context [`TextMapPropagator`].
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use http::{HeaderMap, HeaderName};
 use opentelemetry::propagation::text_map_propagator::FieldIter;
@@ -9,7 +9,9 @@ use opentelemetry::trace::{SpanContext, TraceContextExt, TraceState};
 use opentelemetry::Context;
 
 use crate::traceparent::TraceParent;
-use crate::tracestate::{header_for_sending, parse_members, to_otel, trim_ows};
+use crate::tracestate::{
+    header_for_context, header_for_sending, parse_for_context, trim_ows, with_remote,
+};
 
 /// The `traceparent` header name.
 pub const TRACEPARENT_HEADER: &str = "traceparent";
@@ -27,6 +29,12 @@ static FIELDS: LazyLock<[String; 2]> =
 /// every `tracestate` header, and enforces the `tracestate` grammar and limits.
 /// An invalid `traceparent` leaves the parent context unchanged (a new trace
 /// starts); an invalid `tracestate` is dropped while the `traceparent` is kept.
+///
+/// opentelemetry's `TraceState` cannot hold every key the current grammar allows (see
+/// [`W3cTraceState::to_trace_state`](crate::W3cTraceState::to_trace_state)). When a
+/// `tracestate` has such a member, the context this propagator extracts carries the
+/// whole list beside the span context, and injecting a context of the same trace sends
+/// every member again. The methods that return a bare [`SpanContext`] cannot carry it.
 ///
 /// See the [crate docs](crate) for the full list of rules.
 ///
@@ -59,17 +67,11 @@ impl TraceContextPropagator {
 
     /// Reads a remote span context from any carrier, without building a [`Context`].
     ///
-    /// Returns `None` when `traceparent` is missing, repeated or invalid.
+    /// Returns `None` when `traceparent` is missing, repeated or invalid. The trace state
+    /// holds the members opentelemetry's `TraceState` can hold; [`TextMapPropagator::extract`]
+    /// keeps the others too.
     pub fn extract_span_context(&self, extractor: &dyn Extractor) -> Option<SpanContext> {
-        let traceparent = match extractor.get_all(TRACEPARENT_HEADER)?.as_slice() {
-            [single] => TraceParent::from_bytes(trim_ows(single).as_bytes()).ok()?,
-            _ => return None,
-        };
-        let trace_state = match extractor.get_all(TRACESTATE_HEADER) {
-            Some(values) => trace_state_from(values.iter().copied()),
-            None => TraceState::NONE,
-        };
-        Some(traceparent.to_remote_span_context(trace_state))
+        self.extract_remote(extractor).map(|(sc, _)| sc)
     }
 
     /// Reads a remote span context straight from an [`http::HeaderMap`].
@@ -77,6 +79,33 @@ impl TraceContextPropagator {
     /// Same rules as [`TraceContextPropagator::extract_span_context`], without
     /// dynamic dispatch; without a `tracestate` it allocates nothing.
     pub fn extract_span_context_from_headers(&self, headers: &HeaderMap) -> Option<SpanContext> {
+        self.extract_remote_from_headers(headers).map(|(sc, _)| sc)
+    }
+
+    /// Reads Trace Context straight from an [`http::HeaderMap`] on top of `cx`, without
+    /// dynamic dispatch: [`TextMapPropagator::extract_with_context`] for a `HeaderMap`.
+    ///
+    /// Returns `cx` unchanged when `traceparent` is missing, repeated or invalid.
+    pub fn extract_from_headers(&self, cx: &Context, headers: &HeaderMap) -> Context {
+        match self.extract_remote_from_headers(headers) {
+            Some((sc, all)) => with_remote(cx, sc, all),
+            None => cx.clone(),
+        }
+    }
+
+    fn extract_remote(&self, extractor: &dyn Extractor) -> Option<Remote> {
+        let traceparent = match extractor.get_all(TRACEPARENT_HEADER)?.as_slice() {
+            [single] => TraceParent::from_bytes(trim_ows(single).as_bytes()).ok()?,
+            _ => return None,
+        };
+        let (trace_state, all) = match extractor.get_all(TRACESTATE_HEADER) {
+            Some(values) => parse_for_context(values.iter().copied()),
+            None => (TraceState::NONE, None),
+        };
+        Some((traceparent.to_remote_span_context(trace_state), all))
+    }
+
+    fn extract_remote_from_headers(&self, headers: &HeaderMap) -> Option<Remote> {
         // Ready `HeaderName`s: a lookup by `&str` parses and validates the name every time.
         const TRACEPARENT: HeaderName = HeaderName::from_static(TRACEPARENT_HEADER);
         const TRACESTATE: HeaderName = HeaderName::from_static(TRACESTATE_HEADER);
@@ -88,15 +117,15 @@ impl TraceContextPropagator {
         let traceparent = TraceParent::from_bytes(trim_ows_bytes(traceparent.as_bytes())).ok()?;
 
         let values = headers.get_all(TRACESTATE);
-        let trace_state = if values.iter().next().is_none() {
-            TraceState::NONE
+        let (trace_state, all) = if values.iter().next().is_none() {
+            (TraceState::NONE, None)
         } else if values.iter().all(|v| v.to_str().is_ok()) {
-            trace_state_from(values.iter().filter_map(|v| v.to_str().ok()))
+            parse_for_context(values.iter().filter_map(|v| v.to_str().ok()))
         } else {
             // Bytes outside visible ASCII cannot be part of a valid tracestate.
-            TraceState::NONE
+            (TraceState::NONE, None)
         };
-        Some(traceparent.to_remote_span_context(trace_state))
+        Some((traceparent.to_remote_span_context(trace_state), all))
     }
 
     /// Writes `traceparent` and `tracestate` for a span context.
@@ -118,12 +147,21 @@ impl TraceContextPropagator {
 
 impl TextMapPropagator for TraceContextPropagator {
     fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
-        self.inject_span_context(cx.span().span_context(), injector);
+        let span = cx.span();
+        let span_context = span.span_context();
+        let Some(traceparent) = TraceParent::from_span_context(span_context) else {
+            return;
+        };
+        injector.set(TRACEPARENT_HEADER, traceparent.to_string());
+        let trace_state = header_for_context(span_context, cx);
+        if !trace_state.is_empty() {
+            injector.set(TRACESTATE_HEADER, trace_state);
+        }
     }
 
     fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
-        match self.extract_span_context(extractor) {
-            Some(span_context) => cx.with_remote_span_context(span_context),
+        match self.extract_remote(extractor) {
+            Some((sc, all)) => with_remote(cx, sc, all),
             None => cx.clone(),
         }
     }
@@ -133,13 +171,9 @@ impl TextMapPropagator for TraceContextPropagator {
     }
 }
 
-/// A valid `tracestate` becomes the trace state; an invalid one is dropped.
-fn trace_state_from<'a>(values: impl IntoIterator<Item = &'a str>) -> TraceState {
-    match parse_members(values) {
-        Ok(members) => to_otel(members.into_iter()),
-        Err(_) => TraceState::NONE,
-    }
-}
+/// A remote span context, and every member of its `tracestate` when its `TraceState`
+/// could not hold them all.
+type Remote = (SpanContext, Option<Arc<[(String, String)]>>);
 
 fn trim_ows_bytes(mut b: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = b {

@@ -131,6 +131,40 @@ impl TraceParent {
     }
 }
 
+/// The W3C trace flags of a span started under `parent`, given the flags its tracer gave
+/// it (`started`).
+///
+/// - `sampled` is the tracer's: what the sampler decided.
+/// - `random` is the parent's when `parent` is valid (the trace-id is the parent's), and set
+///   when there is no valid parent: the span starts a trace, and trace-ids from the SDK's
+///   default id generator (the one `nais_otel::init()` installs) are random (§ Random
+///   Trace ID Flag).
+///
+/// opentelemetry_sdk 0.33 gives a span the sampler drops no flags at all, and never sets
+/// `random`; spans that tracers built on it start carry these flags in their span
+/// context instead (the tower layers do so).
+///
+/// ```
+/// use nais_otel_propagation::{span_flags, TraceParent};
+/// use opentelemetry::trace::{SpanContext, TraceFlags};
+///
+/// let parent: TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-02".parse()?;
+/// let parent = parent.to_remote_span_context(Default::default());
+/// // The sampler dropped the span: not sampled, still random.
+/// assert_eq!(span_flags(&parent, TraceFlags::default()), TraceFlags::new(0x02));
+/// // A new trace, sampled.
+/// assert_eq!(span_flags(&SpanContext::empty_context(), TraceFlags::SAMPLED), TraceFlags::new(0x03));
+/// # Ok::<(), nais_otel_propagation::ParseTraceParentError>(())
+/// ```
+pub fn span_flags(parent: &SpanContext, started: TraceFlags) -> TraceFlags {
+    let random = if parent.is_valid() {
+        parent.trace_flags() & TraceParent::FLAG_RANDOM
+    } else {
+        TraceParent::FLAG_RANDOM
+    };
+    (started & TraceParent::FLAG_SAMPLED) | random
+}
+
 impl FromStr for TraceParent {
     type Err = ParseTraceParentError;
 

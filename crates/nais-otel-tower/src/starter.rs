@@ -7,17 +7,21 @@
 //! concrete tracer type inside, so the SDK span goes straight into the context's box.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use http::HeaderMap;
 use nais_otel_propagation::{
-    BaggagePropagator, HeaderExtractor, TraceContextPropagator, W3cPropagator,
+    span_flags, BaggagePropagator, HeaderExtractor, TraceContextPropagator, W3cPropagator,
 };
 use opentelemetry::global::{self, BoxedTracer};
 use opentelemetry::propagation::TextMapPropagator;
-use opentelemetry::trace::{SpanBuilder, TraceContextExt, Tracer, TracerProvider};
-use opentelemetry::{Context, InstrumentationScope};
+use opentelemetry::trace::{
+    Span, SpanBuilder, SpanContext, Status, TraceContextExt, Tracer, TracerProvider,
+};
+use opentelemetry::{Context, InstrumentationScope, KeyValue};
 
 use crate::server::KnownHeaders;
 
@@ -35,7 +39,78 @@ where
 {
     #[inline]
     fn start(&self, builder: SpanBuilder, parent: &Context) -> Context {
-        parent.with_span(self.0.build_with_context(builder, parent))
+        let span = self.0.build_with_context(builder, parent);
+        let started = span.span_context();
+        let flags = span_flags(&parent.span().span_context(), started.trace_flags());
+        if flags == started.trace_flags() {
+            parent.with_span(span)
+        } else {
+            let span_context = SpanContext::new(
+                started.trace_id(),
+                started.span_id(),
+                flags,
+                started.is_remote(),
+                started.trace_state().clone(),
+            );
+            parent.with_span(W3cFlagged { span, span_context })
+        }
+    }
+}
+
+/// A span whose span context has the W3C flags [`span_flags`] gives, where its tracer
+/// gave it others: the SDK starts a span the sampler drops with no flags at all, and
+/// never sets `random`. Everything but `span_context` goes to the span itself.
+struct W3cFlagged<S> {
+    span: S,
+    span_context: SpanContext,
+}
+
+impl<S: Span> Span for W3cFlagged<S> {
+    fn add_event_with_timestamp<T>(
+        &mut self,
+        name: T,
+        timestamp: SystemTime,
+        attributes: Vec<KeyValue>,
+    ) where
+        T: Into<Cow<'static, str>>,
+    {
+        self.span
+            .add_event_with_timestamp(name, timestamp, attributes);
+    }
+
+    fn span_context(&self) -> &SpanContext {
+        &self.span_context
+    }
+
+    fn is_recording(&self) -> bool {
+        self.span.is_recording()
+    }
+
+    fn set_attribute(&mut self, attribute: KeyValue) {
+        self.span.set_attribute(attribute);
+    }
+
+    fn set_attributes(&mut self, attributes: impl IntoIterator<Item = KeyValue>) {
+        self.span.set_attributes(attributes);
+    }
+
+    fn set_status(&mut self, status: Status) {
+        self.span.set_status(status);
+    }
+
+    fn update_name<T>(&mut self, new_name: T)
+    where
+        T: Into<Cow<'static, str>>,
+    {
+        self.span.update_name(new_name);
+    }
+
+    fn add_link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
+        self.span.add_link(span_context, attributes);
+    }
+
+    fn end_with_timestamp(&mut self, timestamp: SystemTime) {
+        self.span.end_with_timestamp(timestamp);
     }
 }
 
@@ -196,10 +271,7 @@ fn w3c(
     if !known.traceparent {
         return Context::current();
     }
-    match propagator.extract_span_context_from_headers(headers) {
-        Some(sc) => Context::map_current(|cx| cx.with_remote_span_context(sc)),
-        None => Context::current(),
-    }
+    Context::map_current(|cx| propagator.extract_from_headers(cx, headers))
 }
 
 #[cfg(test)]
