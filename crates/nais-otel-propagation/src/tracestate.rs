@@ -332,7 +332,13 @@ pub(crate) fn header_for_context(sc: &SpanContext, cx: &Context) -> String {
     let mut members: Vec<(&str, &str)> = Vec::new();
     match carried {
         Some(carried) if carried.held == *sc.trace_state() => {
-            add_members(&mut members, carried.members.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            add_members(
+                &mut members,
+                carried
+                    .members
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            );
         }
         Some(carried) => {
             add_members(&mut members, sc.trace_state().into_iter());
@@ -743,7 +749,13 @@ mod tests {
 
         // A sampler that changed the trace state: its members first, then those it could not hold.
         let changed = sc.trace_state().insert("new", "5").expect("valid");
-        let changed = SpanContext::new(sc.trace_id(), sc.span_id(), sc.trace_flags(), false, changed);
+        let changed = SpanContext::new(
+            sc.trace_id(),
+            sc.span_id(),
+            sc.trace_flags(),
+            false,
+            changed,
+        );
         assert_eq!(
             header_for_context(&changed, &cx.with_remote_span_context(changed.clone())),
             format!("new=5,foo=1,bar=4,foo@@bar=2,{long_after}=3")

@@ -261,8 +261,8 @@ fn members_opentelemetry_cannot_hold_stay_out_of_the_span_context_but_are_sent()
     // opentelemetry's TraceState cannot hold a key with 14 characters after its `@`: the
     // span context holds the others, and the context carries the whole list.
     let long = format!("{}@{}=1", "t".repeat(241), "v".repeat(14));
-    let span_context = extract(&[TP_00, ("tracestate", "foo=1"), ("tracestate", &long)])
-        .expect("valid");
+    let span_context =
+        extract(&[TP_00, ("tracestate", "foo=1"), ("tracestate", &long)]).expect("valid");
     assert_eq!(span_context.trace_state().header(), "foo=1");
     assert_eq!(
         tracestate_after(&[("tracestate", "foo=1"), ("tracestate", &long)]),

@@ -245,11 +245,12 @@ mod tests {
         assert_eq!(attr(0, "url.full"), Some(format!("http://{addr}/200?x=1")));
         assert_eq!(attr(0, "http.response.status_code").as_deref(), Some("200"));
         assert_eq!(spans[0].status, Status::Unset);
-        // The server got the CLIENT span's own context.
+        // The server got the CLIENT span's own context: a trace started here, so sampled
+        // and random.
         assert_eq!(
             received,
             format!(
-                "00-{}-{}-01",
+                "00-{}-{}-03",
                 spans[0].span_context.trace_id(),
                 spans[0].span_context.span_id()
             )

@@ -11,7 +11,7 @@ use http_body::{Body, Frame};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::Value;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler, SdkTracerProvider, SpanData};
 
 use crate::{ClientLayer, ServerLayer};
 
@@ -22,8 +22,14 @@ pub(crate) struct Harness {
 
 impl Harness {
     pub(crate) fn new() -> Self {
+        Self::with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
+    }
+
+    /// A harness whose provider samples with `sampler`.
+    pub(crate) fn with_sampler(sampler: Sampler) -> Self {
         let exporter = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder()
+            .with_sampler(sampler)
             .with_simple_exporter(exporter.clone())
             .build();
         Self { provider, exporter }

@@ -74,10 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Makes the harness's callbacks in order, then answers.
-async fn test(
-    State(mut client): State<TracedClient>,
-    Json(calls): Json<Vec<Call>>,
-) -> StatusCode {
+async fn test(State(mut client): State<TracedClient>, Json(calls): Json<Vec<Call>>) -> StatusCode {
     for call in calls {
         let arguments = match call.arguments {
             serde_json::Value::Null => serde_json::Value::Array(Vec::new()),

@@ -405,8 +405,9 @@ async fn traceparent_response_header_when_enabled() {
     )
     .await;
     let span = h.only_span();
+    // A trace started here: sampled and random.
     let expected = format!(
-        "00-{}-{}-01",
+        "00-{}-{}-03",
         span.span_context.trace_id(),
         span.span_context.span_id()
     );
@@ -614,6 +615,102 @@ async fn handler_and_client_spans_nest_under_the_request_span() {
         traceparent,
         format!("00-{TRACE_ID}-{}-01", client_span.span_context.span_id())
     );
+}
+
+/// What a server that calls a client sends on, whatever the sampler decides: the
+/// incoming `random` flag (set for a trace started here), `sampled` as decided, and every
+/// member of the incoming `tracestate`, those opentelemetry's `TraceState` cannot hold
+/// included. The handler touches no header.
+#[tokio::test]
+async fn flags_and_tracestate_pass_from_server_to_client_whatever_the_sampler() {
+    use opentelemetry_sdk::trace::Sampler;
+
+    let tracestate = format!("foo=1,foo@@bar=2,t@{}=3,foo=4", "v".repeat(15));
+    let sent_tracestate = format!("foo=1,foo@@bar=2,t@{}=3", "v".repeat(15));
+    let samplers: [(&str, fn() -> Sampler, fn(Option<bool>) -> bool); 3] = [
+        (
+            "parentbased_always_on",
+            || Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+            |parent| parent.unwrap_or(true),
+        ),
+        ("always_on", || Sampler::AlwaysOn, |_| true),
+        ("always_off", || Sampler::AlwaysOff, |_| false),
+    ];
+    for (name, sampler, decides) in samplers {
+        for incoming in [None, Some(0x00u8), Some(0x01), Some(0x02), Some(0x03)] {
+            let h = Harness::with_sampler(sampler());
+            let sent = std::sync::Arc::new(std::sync::Mutex::new(HeaderMap::new()));
+            let downstream = {
+                let sent = sent.clone();
+                service_fn(move |req: Request<Empty<Bytes>>| {
+                    *sent.lock().unwrap() = req.headers().clone();
+                    async { Ok::<_, Infallible>(Response::new(Empty::<Bytes>::new())) }
+                })
+            };
+            let client = ServiceBuilder::new()
+                .layer(
+                    h.client_layer()
+                        .propagator(nais_otel_propagation::TraceContextPropagator::new()),
+                )
+                .service(downstream);
+            let server = ServiceBuilder::new()
+                .layer(
+                    h.server_layer()
+                        .propagator(nais_otel_propagation::TraceContextPropagator::new()),
+                )
+                .service(service_fn(move |_req: Request<Empty<Bytes>>| {
+                    let client = client.clone();
+                    async move {
+                        let req = Request::builder()
+                            .uri("http://downstream/")
+                            .body(Empty::new())
+                            .unwrap();
+                        drop(client.oneshot(req).await.unwrap());
+                        Ok::<_, Infallible>(Response::new(Empty::<Bytes>::new()))
+                    }
+                }));
+            let mut req = Request::builder().uri("/");
+            if let Some(flags) = incoming {
+                req = req
+                    .header(
+                        "traceparent",
+                        format!("00-{TRACE_ID}-{PARENT_ID}-{flags:02x}"),
+                    )
+                    .header("tracestate", &tracestate);
+            }
+            drop(
+                server
+                    .oneshot(req.body(Empty::new()).unwrap())
+                    .await
+                    .unwrap(),
+            );
+
+            let case = format!("{name}, incoming flags {incoming:?}");
+            let sent = sent.lock().unwrap().clone();
+            let traceparent = sent["traceparent"].to_str().unwrap();
+            let flags = u8::from_str_radix(&traceparent[53..], 16).unwrap();
+            let random = incoming.is_none_or(|f| f & 0x02 != 0);
+            let sampled = decides(incoming.map(|f| f & 0x01 != 0));
+            assert_eq!(
+                flags & 0x02 != 0,
+                random,
+                "random flag, {case}: {traceparent}"
+            );
+            assert_eq!(
+                flags & 0x01 != 0,
+                sampled,
+                "sampled flag, {case}: {traceparent}"
+            );
+            if incoming.is_some() {
+                assert_eq!(&traceparent[3..35], TRACE_ID, "{case}");
+                assert_eq!(sent["tracestate"], sent_tracestate.as_str(), "{case}");
+            } else {
+                assert!(sent.get("tracestate").is_none(), "{case}");
+            }
+            let recorded = h.spans();
+            assert_eq!(recorded.len(), if sampled { 2 } else { 0 }, "{case}");
+        }
+    }
 }
 
 /// Without tracing, a client call in the handler is a child of the request span.
