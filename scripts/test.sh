@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command from the README: installs what the tests need on a fresh
-# machine (a Python virtualenv with rotel and the OpenTelemetry Python SDK),
-# then runs every test in the workspace.
+# machine (a Python virtualenv with rotel, the OpenTelemetry Python SDK and the
+# W3C suite's aiohttp), then runs every test in the workspace and the official
+# W3C Trace Context suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,3 +23,5 @@ cargo test --workspace --lib --bins --tests --examples --locked "$@"
 cargo test --workspace --doc --locked
 # The feature-gated integrations (reqwest) with their own tests.
 cargo test -p nais-otel-tower --all-features --locked
+# The official W3C Trace Context suite, unchanged, against a service built with the layers.
+W3C_PYTHON="$NAIS_OTEL_PYTHON" bash scripts/w3c-suite.sh

@@ -14,7 +14,7 @@ root=$PWD
 suite=${W3C_SUITE:-$root/../shared/w3c-trace-context}
 python=${W3C_PYTHON:-$root/.venv/bin/python}
 if [ ! -f "$suite/test.py" ]; then
-  echo "w3c-suite: no test.py in $suite (set W3C_SUITE)" >&2
+  echo "w3c-suite: no test.py in $suite: set W3C_SUITE to the test/ folder of https://github.com/w3c/trace-context (commit acab820 or later)" >&2
   exit 1
 fi
 if ! "$python" -c 'import aiohttp' 2>/dev/null; then

@@ -57,14 +57,26 @@
 //! `tracestate` ([§ tracestate Header]):
 //!
 //! - Every `tracestate` header is combined in order, as if joined with `,`.
-//! - Keys are simple keys (`a-z` then up to 255 of `a-z0-9_-*/`) or multi-tenant
-//!   keys `tenant@system` (tenant up to 241 characters starting with `a-z0-9`,
-//!   system up to 14 characters starting with `a-z`).
+//! - Keys are 1 to 256 characters: `a-z` or `0-9`, then any of `a-z0-9_-*/@`
+//!   (`key = (lcalpha / DIGIT) 0*255(keychar)`; `foo@`, `foo@@bar` and
+//!   `t@vvvvvvvvvvvvvvv` are keys).
 //! - Values are 1 to 256 characters in `0x20..=0x7E` without `,` and `=`, and do
 //!   not end in a space.
 //! - Empty list-members and whitespace around list-members are ignored.
-//! - More than 32 list-members, a repeated key, or any bad member makes the whole
-//!   `tracestate` invalid. It is dropped; the `traceparent` is kept.
+//! - A repeated key is kept once, its left-most member (the spec lets a receiver
+//!   discard duplicates).
+//! - More than 32 list-members or any bad member makes the whole `tracestate`
+//!   invalid. It is dropped; the `traceparent` is kept.
+//! - opentelemetry's `TraceState` holds keys by an older grammar (one `@`, at most
+//!   13 characters after it). Members it cannot hold are carried in the extracted
+//!   [`Context`] beside the span context, and sent again by every span of the trace
+//!   that inherits it.
+//!
+//! Spans: the SDK gives a span its sampler drops no trace flags, and never sets
+//! `random` on a trace it starts. [`span_flags`] gives the flags a span must carry
+//! (`random` from the parent, or set for a new trace); the tower layers of
+//! `nais-otel-tower` put them in their spans' contexts, so an outgoing
+//! `traceparent` keeps the incoming `random` flag whatever the sampler decides.
 //! - When sending, members that do not follow the grammar are left out, and the
 //!   header is cut to 512 characters as § Tracestate Limits says: first members
 //!   longer than 128 characters (right-most first), then members from the end.

@@ -1,6 +1,6 @@
 //! The W3C Trace Context [`TextMapPropagator`].
 
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 use http::{HeaderMap, HeaderName};
 use opentelemetry::propagation::text_map_propagator::FieldIter;
@@ -10,7 +10,7 @@ use opentelemetry::Context;
 
 use crate::traceparent::TraceParent;
 use crate::tracestate::{
-    header_for_context, header_for_sending, parse_for_context, trim_ows, with_remote,
+    header_for_context, header_for_sending, parse_for_context, trim_ows, with_remote, AllMembers,
 };
 
 /// The `traceparent` header name.
@@ -173,7 +173,7 @@ impl TextMapPropagator for TraceContextPropagator {
 
 /// A remote span context, and every member of its `tracestate` when its `TraceState`
 /// could not hold them all.
-type Remote = (SpanContext, Option<Arc<[(String, String)]>>);
+type Remote = (SpanContext, Option<AllMembers>);
 
 fn trim_ows_bytes(mut b: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = b {

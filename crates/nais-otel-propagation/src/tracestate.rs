@@ -265,6 +265,9 @@ pub(crate) fn otel_can_hold(key: &str) -> bool {
     }
 }
 
+/// Every member of a `tracestate`, in order, shared between the contexts of a trace.
+pub(crate) type AllMembers = Arc<[(String, String)]>;
+
 /// A remote parent's whole `tracestate`, kept in the [`Context`] beside its span context
 /// when opentelemetry's `TraceState` cannot hold every member ([`otel_can_hold`]).
 ///
@@ -276,14 +279,14 @@ pub(crate) struct CarriedTraceState {
     /// What the remote span context holds: the members `TraceState` can hold.
     held: TraceState,
     /// Every member, in order.
-    members: Arc<[(String, String)]>,
+    members: AllMembers,
 }
 
 /// Members of a parsed `tracestate`: the `TraceState` for the span context, and all of
 /// them when that could not hold every one.
 pub(crate) fn parse_for_context<'a>(
     values: impl IntoIterator<Item = &'a str>,
-) -> (TraceState, Option<Arc<[(String, String)]>>) {
+) -> (TraceState, Option<AllMembers>) {
     match parse_members(values) {
         Ok(members) => {
             let held = to_otel(members.iter().copied());
@@ -301,11 +304,7 @@ pub(crate) fn parse_for_context<'a>(
 
 /// `cx` with the remote span context `sc` and, when given, every member of its
 /// `tracestate`.
-pub(crate) fn with_remote(
-    cx: &Context,
-    sc: SpanContext,
-    all: Option<Arc<[(String, String)]>>,
-) -> Context {
+pub(crate) fn with_remote(cx: &Context, sc: SpanContext, all: Option<AllMembers>) -> Context {
     match all {
         None => cx.with_remote_span_context(sc),
         Some(members) => {

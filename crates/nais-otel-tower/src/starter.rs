@@ -41,7 +41,7 @@ where
     fn start(&self, builder: SpanBuilder, parent: &Context) -> Context {
         let span = self.0.build_with_context(builder, parent);
         let started = span.span_context();
-        let flags = span_flags(&parent.span().span_context(), started.trace_flags());
+        let flags = span_flags(parent.span().span_context(), started.trace_flags());
         if flags == started.trace_flags() {
             parent.with_span(span)
         } else {

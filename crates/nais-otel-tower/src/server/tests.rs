@@ -627,7 +627,9 @@ async fn flags_and_tracestate_pass_from_server_to_client_whatever_the_sampler() 
 
     let tracestate = format!("foo=1,foo@@bar=2,t@{}=3,foo=4", "v".repeat(15));
     let sent_tracestate = format!("foo=1,foo@@bar=2,t@{}=3", "v".repeat(15));
-    let samplers: [(&str, fn() -> Sampler, fn(Option<bool>) -> bool); 3] = [
+    /// A sampler's name, the sampler, and its decision given the parent's sampled flag.
+    type Case = (&'static str, fn() -> Sampler, fn(Option<bool>) -> bool);
+    let samplers: [Case; 3] = [
         (
             "parentbased_always_on",
             || Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
