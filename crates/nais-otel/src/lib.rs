@@ -84,15 +84,20 @@ mod init;
 mod layers;
 mod logs;
 pub mod privacy;
+pub mod shutdown;
 
 pub use nais_otel_propagation as propagation;
 pub use nais_otel_tower as middleware;
 
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use self::shutdown::serve;
 pub use self::{
     config::Config,
     export::SpanCounts,
     init::{builder, init, Builder, Guard, InitError, InitErrorKind},
     layers::{client_layer, server_layer},
     logs::JsonFormat,
+    shutdown::shutdown_signal,
 };
 pub use nais_otel_tower::{ClientLayer, ServerLayer};
