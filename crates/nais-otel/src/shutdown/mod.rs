@@ -4,7 +4,7 @@
 //! period is over. Spans still queued in the process at that moment are lost,
 //! so a service has to notice SIGTERM, finish the requests in flight, and drop
 //! the [`Guard`](crate::Guard), which flushes. [`serve`] does the first two:
-//! it is [`axum::serve`] with a graceful shutdown on SIGTERM or SIGINT and a
+//! it is [`axum::serve`](fn@axum::serve) with a graceful shutdown on SIGTERM or SIGINT and a
 //! deadline on the drain, so `main` ends, and the guard it holds is dropped,
 //! in a bounded time:
 //!

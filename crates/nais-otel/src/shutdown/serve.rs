@@ -23,11 +23,11 @@ fn drain_timeout_from(lookup: &Lookup<'_>) -> (Option<Duration>, Option<ConfigPr
     (timeout, problems.pop())
 }
 
-/// Serves `make_service` on `listener` like [`axum::serve`], until SIGTERM or
+/// Serves `make_service` on `listener` like [`axum::serve`](fn@axum::serve), until SIGTERM or
 /// SIGINT ([`shutdown_signal`]); then stops accepting, waits for the requests
 /// in flight at most the drain timeout, and returns.
 ///
-/// Takes what [`axum::serve`] takes: a [`Router`](axum::Router),
+/// Takes what [`axum::serve`](fn@axum::serve) takes: a [`Router`](axum::Router),
 /// `router.into_make_service_with_connect_info::<SocketAddr>()`, or
 /// `server_layer().trace_router(router)`. Await it in `main` with the
 /// [`Guard`](crate::Guard) alive, and let the guard drop after it: see the
@@ -35,7 +35,7 @@ fn drain_timeout_from(lookup: &Lookup<'_>) -> (Option<Duration>, Option<ConfigPr
 ///
 /// # Errors
 ///
-/// As [`axum::serve`]: in practice, never (a failed `accept` is retried).
+/// As [`axum::serve`](fn@axum::serve): in practice, never (a failed `accept` is retried).
 pub fn serve<L, M, S>(listener: L, make_service: M) -> Serve<L, M, S>
 where
     L: axum::serve::Listener,
