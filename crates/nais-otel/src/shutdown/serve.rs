@@ -166,7 +166,10 @@ where
             Some(signal) => signal,
             None => Box::pin(shutdown_signal()),
         };
-        let address = self.inner.local_addr().ok();
+        let address = self
+            .inner
+            .local_addr()
+            .map_or_else(|_| "unknown".to_owned(), |address| format!("{address:?}"));
         let (started, shutdown_started) = tokio::sync::oneshot::channel::<()>();
         let server = self
             .inner
@@ -176,7 +179,7 @@ where
             })
             .into_future();
         let mut server = std::pin::pin!(server);
-        tracing::info!(target: "nais_otel", ?address, "listening");
+        tracing::info!(target: "nais_otel", %address, "listening");
 
         tokio::select! {
             result = &mut server => return result,
