@@ -4,9 +4,9 @@
 //! period is over. Spans still queued in the process at that moment are lost,
 //! so a service has to notice SIGTERM, finish the requests in flight, and drop
 //! the [`Guard`](crate::Guard), which flushes. [`serve`] does the first two:
-//! it is [`axum::serve`](fn@axum::serve) with a graceful shutdown on SIGTERM or SIGINT and a
-//! deadline on the drain, so `main` ends, and the guard it holds is dropped,
-//! in a bounded time:
+//! it is [`axum::serve`](fn@axum::serve) with a graceful shutdown on SIGTERM
+//! or SIGINT and a deadline on the drain, so `main` ends, and the guard it
+//! holds is dropped, in a bounded time:
 //!
 //! ```no_run
 //! # async fn handler() -> &'static str { "woof" }
@@ -31,9 +31,9 @@
 //! 3. When every connection is closed, or after the drain timeout, whichever
 //!    comes first, `serve` returns. A connection still open then (a client
 //!    sending its request one byte a second, a request slower than the
-//!    timeout) is cut when the runtime ends; a request that was never answered
-//!    loses nothing that was answered. A second SIGTERM or Ctrl-C ends the
-//!    drain at once.
+//!    timeout) is cut when the runtime ends: its request is never answered,
+//!    so no answered request loses a span. A second SIGTERM or Ctrl-C ends
+//!    the drain at once.
 //! 4. `main` returns and drops the guard: it exports what is queued, waiting
 //!    at most its shutdown timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`, 10 s).
 //!
@@ -45,7 +45,8 @@
 //! `docs/nais.md` has the whole timeline and which setting moves each step.
 //!
 //! A server that is not axum (tonic, hyper) uses [`shutdown_signal`] as its
-//! graceful-shutdown trigger and bounds its own drain the same way.
+//! graceful-shutdown trigger and bounds its own drain the same way, with
+//! [`tokio::time::timeout`] around it.
 
 use std::{future::Future, time::Duration};
 
@@ -137,12 +138,13 @@ impl Signals {
     #[cfg(unix)]
     async fn recv(self) {
         async fn next(signal: Option<tokio::signal::unix::Signal>) {
-            match signal {
-                Some(mut signal) => {
-                    signal.recv().await;
+            if let Some(mut signal) = signal {
+                if signal.recv().await.is_some() {
+                    return;
                 }
-                None => std::future::pending().await,
             }
+            // Not listening, or the runtime is shutting down: no signal came.
+            std::future::pending().await
         }
         let name = tokio::select! {
             () = next(self.terminate) => "SIGTERM",
