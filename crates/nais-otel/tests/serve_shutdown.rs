@@ -40,6 +40,8 @@ async fn start(drain: Duration) -> Server {
     );
     let (stop, stopped) = oneshot::channel::<()>();
     let done = tokio::spawn(async move {
+        // The router traced as docs/nais.md suggests for cheap health checks.
+        let app = nais_otel::server_layer().trace_router(app);
         let result = nais_otel::serve(listener, app)
             .with_drain_timeout(drain)
             .with_shutdown_signal(async {
