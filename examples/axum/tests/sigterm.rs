@@ -95,3 +95,33 @@ fn sigterm_loses_no_span_of_an_answered_request() {
     );
     assert_eq!(received.len(), made, "spans made = spans received");
 }
+
+#[test]
+fn a_bad_drain_timeout_is_named_and_the_default_used() {
+    let port = support::free_port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_example-axum"));
+    command
+        .env_clear()
+        .envs(support::nais_env(
+            "example-axum",
+            port,
+            "http://127.0.0.1:4317",
+        ))
+        .env("OTEL_TRACES_EXPORTER", "none")
+        .env("NAIS_OTEL_DRAIN_TIMEOUT", "10s");
+    let mut proc = Proc::spawn("example-axum", command);
+    let warning = proc
+        .output
+        .wait_for_line("NAIS_OTEL_DRAIN_TIMEOUT", support::DEADLINE);
+    assert!(warning.contains("WARN"), "{warning}");
+    assert!(warning.contains("10s"), "{warning}");
+    assert!(warning.contains("not a whole number"), "{warning}");
+    proc.output.wait_for_line("listening", support::DEADLINE);
+    // It serves, and stops on SIGTERM.
+    assert_eq!(support::must_get(port, "/dogs/1").body, "dog 1");
+    proc.sigterm();
+    let status = proc
+        .wait_exit(support::DEADLINE)
+        .expect("exits after SIGTERM");
+    assert!(status.success(), "{status}");
+}
