@@ -23,11 +23,11 @@ fn drain_timeout_from(lookup: &Lookup<'_>) -> (Option<Duration>, Option<ConfigPr
     (timeout, problems.pop())
 }
 
-/// Serves `make_service` on `listener` like [`axum::serve`](fn@axum::serve), until SIGTERM or
-/// SIGINT ([`shutdown_signal`]); then stops accepting, waits for the requests
-/// in flight at most the drain timeout, and returns.
+/// Serves `make_service` on `listener` like [`axum::serve`](fn@axum::serve),
+/// until SIGTERM or SIGINT ([`shutdown_signal`]); then stops accepting, waits
+/// for the requests in flight at most the drain timeout, and returns.
 ///
-/// Takes what [`axum::serve`](fn@axum::serve) takes: a [`Router`](axum::Router),
+/// Takes what `axum::serve` takes: a [`Router`](axum::Router),
 /// `router.into_make_service_with_connect_info::<SocketAddr>()`, or
 /// `server_layer().trace_router(router)`. Await it in `main` with the
 /// [`Guard`](crate::Guard) alive, and let the guard drop after it: see the
@@ -35,7 +35,7 @@ fn drain_timeout_from(lookup: &Lookup<'_>) -> (Option<Duration>, Option<ConfigPr
 ///
 /// # Errors
 ///
-/// As [`axum::serve`](fn@axum::serve): in practice, never (a failed `accept` is retried).
+/// As `axum::serve`: in practice, never (a failed `accept` is retried).
 pub fn serve<L, M, S>(listener: L, make_service: M) -> Serve<L, M, S>
 where
     L: axum::serve::Listener,
@@ -60,7 +60,8 @@ where
     }
 }
 
-/// The future [`serve`] returns; await it. See the [module docs](crate::shutdown).
+/// What [`serve`] returns: set the drain timeout or the signal with its
+/// `with_*` methods, then await it. See the [module docs](crate::shutdown).
 #[must_use = "a server does nothing unless awaited"]
 pub struct Serve<L, M, S> {
     inner: axum::serve::Serve<L, M, S>,
@@ -120,95 +121,72 @@ where
     type IntoFuture = ServeFuture;
 
     fn into_future(self) -> ServeFuture {
-        ServeFuture(Box::pin(self.run()))
-    }
-}
+        ServeFuture(Box::pin(async move {
+            let drain_timeout = match self.drain_timeout {
+                Some(timeout) => timeout,
+                None => {
+                    let (timeout, problem) = drain_timeout_from(&|name| std::env::var(name).ok());
+                    if let Some(problem) = problem {
+                        tracing::warn!(
+                            target: "nais_otel",
+                            variable = problem.variable,
+                            value = %problem.value,
+                            "{}", problem.message
+                        );
+                    }
+                    timeout.unwrap_or(DEFAULT_DRAIN_TIMEOUT)
+                }
+            };
+            // Listening for the signals before saying "listening": a SIGTERM that
+            // comes after that line starts a graceful shutdown, never a hard stop.
+            let signal = match self.signal {
+                Some(signal) => signal,
+                None => Box::pin(shutdown_signal()),
+            };
+            let address = self
+                .inner
+                .local_addr()
+                .map_or_else(|_| "unknown".to_owned(), |address| format!("{address:?}"));
+            let (started, shutdown_started) = tokio::sync::oneshot::channel::<()>();
+            let server = self
+                .inner
+                .with_graceful_shutdown(async move {
+                    signal.await;
+                    let _ = started.send(());
+                })
+                .into_future();
+            let mut server = std::pin::pin!(server);
+            tracing::info!(target: "nais_otel", %address, "listening");
 
-impl<L, M, S> Serve<L, M, S>
-where
-    L: axum::serve::Listener,
-    L::Addr: fmt::Debug,
-    M: for<'a> tower_service::Service<
-            axum::serve::IncomingStream<'a, L>,
-            Error = std::convert::Infallible,
-            Response = S,
-        > + Send
-        + 'static,
-    for<'a> <M as tower_service::Service<axum::serve::IncomingStream<'a, L>>>::Future: Send,
-    S: tower_service::Service<
-            axum::extract::Request,
-            Response = axum::response::Response,
-            Error = std::convert::Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
-{
-    async fn run(self) -> io::Result<()> {
-        let drain_timeout = match self.drain_timeout {
-            Some(timeout) => timeout,
-            None => {
-                let (timeout, problem) = drain_timeout_from(&|name| std::env::var(name).ok());
-                if let Some(problem) = problem {
+            tokio::select! {
+                result = &mut server => return result,
+                Ok(()) = shutdown_started => {}
+            }
+            let again = shutdown_signal();
+            tracing::info!(
+                target: "nais_otel",
+                drain_timeout_ms = drain_timeout.as_millis() as u64,
+                "not accepting connections; waiting for the requests in flight"
+            );
+            tokio::select! {
+                result = &mut server => {
+                    tracing::info!(target: "nais_otel", "every connection closed");
+                    result
+                }
+                () = tokio::time::sleep(drain_timeout) => {
                     tracing::warn!(
                         target: "nais_otel",
-                        variable = problem.variable,
-                        value = %problem.value,
-                        "{}", problem.message
+                        drain_timeout_ms = drain_timeout.as_millis() as u64,
+                        "connections still open after the drain timeout ({NAIS_OTEL_DRAIN_TIMEOUT}); leaving them"
                     );
+                    Ok(())
                 }
-                timeout.unwrap_or(DEFAULT_DRAIN_TIMEOUT)
+                () = again => {
+                    tracing::warn!(target: "nais_otel", "a second signal: not waiting for the requests in flight");
+                    Ok(())
+                }
             }
-        };
-        // Listening for the signals before saying "listening": a SIGTERM that
-        // comes after that line starts a graceful shutdown, never a hard stop.
-        let signal = match self.signal {
-            Some(signal) => signal,
-            None => Box::pin(shutdown_signal()),
-        };
-        let address = self
-            .inner
-            .local_addr()
-            .map_or_else(|_| "unknown".to_owned(), |address| format!("{address:?}"));
-        let (started, shutdown_started) = tokio::sync::oneshot::channel::<()>();
-        let server = self
-            .inner
-            .with_graceful_shutdown(async move {
-                signal.await;
-                let _ = started.send(());
-            })
-            .into_future();
-        let mut server = std::pin::pin!(server);
-        tracing::info!(target: "nais_otel", %address, "listening");
-
-        tokio::select! {
-            result = &mut server => return result,
-            Ok(()) = shutdown_started => {}
-        }
-        let again = shutdown_signal();
-        tracing::info!(
-            target: "nais_otel",
-            drain_timeout_ms = drain_timeout.as_millis() as u64,
-            "not accepting connections; waiting for the requests in flight"
-        );
-        tokio::select! {
-            result = &mut server => {
-                tracing::info!(target: "nais_otel", "every connection closed");
-                result
-            }
-            () = tokio::time::sleep(drain_timeout) => {
-                tracing::warn!(
-                    target: "nais_otel",
-                    drain_timeout_ms = drain_timeout.as_millis() as u64,
-                    "connections still open after the drain timeout ({NAIS_OTEL_DRAIN_TIMEOUT}); leaving them"
-                );
-                Ok(())
-            }
-            () = again => {
-                tracing::warn!(target: "nais_otel", "a second signal: not waiting for the requests in flight");
-                Ok(())
-            }
-        }
+        }))
     }
 }
 
