@@ -125,3 +125,39 @@ fn a_bad_drain_timeout_is_named_and_the_default_used() {
         .expect("exits after SIGTERM");
     assert!(status.success(), "{status}");
 }
+
+#[test]
+fn a_second_sigterm_ends_the_drain_at_once() {
+    let port = support::free_port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_example-axum"));
+    command
+        .env_clear()
+        .envs(support::nais_env(
+            "example-axum",
+            port,
+            "http://127.0.0.1:4317",
+        ))
+        .env("OTEL_TRACES_EXPORTER", "none");
+    let mut proc = Proc::spawn("example-axum", command);
+    proc.output.wait_for_line("listening", support::DEADLINE);
+    assert_eq!(support::must_get(port, "/dogs/1").status, 200);
+    // Holds the drain for its whole 10 s.
+    let slow = support::SlowClient::start(port, "/dogs/1");
+    assert_eq!(support::must_get(port, "/dogs/2").status, 200);
+
+    proc.sigterm();
+    proc.output
+        .wait_for_line("waiting for the requests in flight", support::DEADLINE);
+    let second = std::time::Instant::now();
+    proc.sigterm();
+    let status = proc.wait_exit(support::DEADLINE).expect("exits");
+    let took = second.elapsed();
+    slow.stop();
+    assert!(status.success(), "{status}");
+    assert!(
+        took < Duration::from_secs(5),
+        "{took:?} after the second SIGTERM"
+    );
+    proc.output
+        .wait_for_line("a second signal", support::DEADLINE);
+}
