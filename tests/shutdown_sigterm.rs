@@ -1,6 +1,9 @@
 //! Shutdown: SIGTERM during load with the collector up loses no finished span
-//! (spans made = spans received at rotel); with the collector silent (accepts
-//! TCP, never answers) the process still exits within the configured timeout.
+//! (spans made = spans received at rotel), with an idle keep-alive connection
+//! and a client sending one byte a second held open, and the process exits
+//! within the drain timeout (`NAIS_OTEL_DRAIN_TIMEOUT`) plus the flush; with
+//! the collector silent (accepts TCP, never answers) the process still exits
+//! within the configured timeout.
 //!
 //! Issue 7, scenario 5.
 
@@ -10,7 +13,7 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, TcpListener};
 use std::time::{Duration, Instant};
 
-use support::{DogBook, Load, Rotel};
+use support::{DogBook, Rotel, DEADLINE};
 
 /// Not a test: the entry point of the DogBook services this file starts as
 /// child processes (see `support::dogbook_child_main`). Does nothing otherwise.
@@ -28,36 +31,42 @@ fn sigterm_under_load_loses_no_finished_span() {
     let rotel = Rotel::start();
     // The NAIS environment and the default 5 s batch delay: most spans are
     // still queued when SIGTERM comes, and only the shutdown flush sends them.
-    let mut dogbook = DogBook::start(&rotel.endpoint(), &[]);
-    let load = Load::start(
-        dogbook.kennels.port,
-        "/api/v1/kennels?id=0",
-        8,
-        Duration::ZERO,
+    // The drain timeout comes from the environment: 3 s, not the default 10 s.
+    let drain = Duration::from_secs(3);
+    let mut dogbook = DogBook::start(
+        &rotel.endpoint(),
+        &[("NAIS_OTEL_DRAIN_TIMEOUT", drain.as_millis().to_string())],
     );
-    load.run_until(80, Duration::from_secs(30));
-    dogbook.kennels.proc.sigterm();
-    let status = dogbook
+    let port = dogbook.kennels.port;
+    // The drain, then the flush to a collector that is up (bounded by the
+    // export timeout, 10 s, but quick here).
+    let exit_within = drain + Duration::from_secs(5);
+    let run = support::sigterm_under_load(
+        &mut dogbook.kennels.proc,
+        port,
+        "/api/v1/kennels?id=0",
+        false,
+        80,
+        exit_within,
+    );
+    assert!(run.status.success(), "{}", run.status);
+    assert!(
+        run.last_answer_to_sigterm < Duration::from_secs(1),
+        "{:?}",
+        run.last_answer_to_sigterm
+    );
+    assert!(
+        run.idle_closed_after.is_some(),
+        "the idle keep-alive connection stayed open after SIGTERM"
+    );
+    // The slow client held its connection until the drain timeout, and that
+    // did not keep kennels alive.
+    dogbook
         .kennels
         .proc
-        .wait_exit(support::DEADLINE)
-        .expect("kennels exits after SIGTERM");
-    let samples = load.stop();
-    assert!(status.success(), "{status}");
-
-    let answered: Vec<String> = samples
-        .iter()
-        .filter_map(|s| match &s.result {
-            Ok((200, Some(trace))) => Some(trace.clone()),
-            _ => None,
-        })
-        .collect();
-    // After SIGTERM new connections are refused; nothing else may fail.
-    let odd: Vec<_> = samples
-        .iter()
-        .filter(|s| matches!(s.result, Ok((status, _)) if status != 200))
-        .collect();
-    assert!(odd.is_empty(), "{odd:#?}");
+        .output
+        .wait_for_line("connections still open after the drain timeout", DEADLINE);
+    let answered = &run.answered;
     assert!(answered.len() >= 80, "{} answered", answered.len());
 
     let made = KENNELS_SPANS * answered.len();
@@ -80,7 +89,7 @@ fn sigterm_under_load_loses_no_finished_span() {
     for span in &received {
         *per_trace.entry(span.trace_id.as_str()).or_default() += 1;
     }
-    for trace in &answered {
+    for trace in answered {
         assert_eq!(
             per_trace.get(trace.as_str()).copied().unwrap_or(0),
             KENNELS_SPANS,
@@ -88,9 +97,13 @@ fn sigterm_under_load_loses_no_finished_span() {
         );
     }
     eprintln!(
-        "SIGTERM under load: {} requests answered, {made} kennels spans made, {} received",
+        "SIGTERM under load: {} requests, {} answered, {made} kennels spans made, {} received; last answer {:?} before SIGTERM; idle connection closed {:?} after it; exit {:?} after it",
+        run.requests,
         answered.len(),
-        received.len()
+        received.len(),
+        run.last_answer_to_sigterm,
+        run.idle_closed_after,
+        run.exit_after,
     );
     assert_eq!(received.len(), made, "spans made = spans received");
 }

@@ -793,6 +793,17 @@ pub struct Load {
 impl Load {
     /// Starts `threads` clients, each waiting `pause` between requests.
     pub fn start(port: u16, path: &str, threads: usize, pause: Duration) -> Load {
+        Load::start_inner(port, path, threads, pause, false)
+    }
+
+    /// As [`Load::start`], each request with a `traceparent` of a fresh trace
+    /// (sampled), whose id the sample records: for services that send no
+    /// `traceparent` response header.
+    pub fn start_traced(port: u16, path: &str, threads: usize) -> Load {
+        Load::start_inner(port, path, threads, Duration::ZERO, true)
+    }
+
+    fn start_inner(port: u16, path: &str, threads: usize, pause: Duration, traced: bool) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let sent_count = Arc::new(AtomicUsize::new(0));
         let workers = (0..threads)
@@ -806,9 +817,13 @@ impl Load {
                     let end = Instant::now() + Duration::from_secs(600);
                     while !stop.load(Ordering::Relaxed) && Instant::now() < end {
                         let sent = Instant::now();
-                        let result = get(port, &path, &[]).map(|r| {
+                        let ours = traced.then(new_traceparent);
+                        let headers: Vec<(&str, &str)> =
+                            ours.iter().map(|tp| ("traceparent", tp.as_str())).collect();
+                        let result = get(port, &path, &headers).map(|r| {
                             let trace = r
                                 .header("traceparent")
+                                .or(ours.as_deref())
                                 .and_then(|tp| tp.split('-').nth(1))
                                 .map(str::to_owned);
                             (r.status, trace)
@@ -859,6 +874,257 @@ impl Load {
             .collect();
         samples.sort_by_key(|s| s.sent);
         samples
+    }
+}
+
+/// A `traceparent` of a fresh trace, sampled: unique within this process.
+pub fn new_traceparent() -> String {
+    static COUNT: AtomicUsize = AtomicUsize::new(1);
+    let count = COUNT.fetch_add(1, Ordering::Relaxed) as u64;
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64)
+        ^ u64::from(std::process::id()) << 32;
+    format!("00-{start:016x}{count:016x}-{count:016x}-01")
+}
+
+// === held-open connections ===
+
+/// A keep-alive connection that has made one request, had its answer, and
+/// now sits idle, as a browser's or a connection pool's does.
+#[derive(Debug)]
+pub struct IdleConnection {
+    stream: TcpStream,
+    /// The answer to its one request.
+    pub response: Response,
+}
+
+impl IdleConnection {
+    /// Opens a connection to 127.0.0.1:`port`, sends `GET path` (HTTP/1.1,
+    /// keep-alive) with `headers`, and reads the answer (by `Content-Length`).
+    pub fn open(port: u16, path: &str, headers: &[(&str, &str)]) -> IdleConnection {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let mut stream = TcpStream::connect_timeout(&addr, DEADLINE).expect("connect");
+        stream.set_read_timeout(Some(DEADLINE)).ok();
+        let mut request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut raw = Vec::new();
+        let mut byte = [0u8; 1];
+        while !raw.ends_with(b"\r\n\r\n") {
+            let n = stream.read(&mut byte).expect("read the answer's head");
+            assert_eq!(n, 1, "the connection closed in the answer's head: {raw:?}");
+            raw.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&raw).into_owned();
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|line| line.split(' ').nth(1))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no status line: {head:?}"));
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+            .collect();
+        let length: usize = lookup(&headers, "content-length")
+            .and_then(|value| value.parse().ok())
+            .unwrap_or_else(|| panic!("no Content-Length: {head:?}"));
+        let mut body = vec![0u8; length];
+        stream
+            .read_exact(&mut body)
+            .expect("read the answer's body");
+        IdleConnection {
+            stream,
+            response: Response {
+                status,
+                headers,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            },
+        }
+    }
+
+    /// Waits until the server closes the connection; `false` after `timeout`.
+    pub fn wait_closed(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut buf = [0u8; 256];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            self.stream.set_read_timeout(Some(left)).ok();
+            match self.stream.read(&mut buf) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return false
+                }
+                Err(_) => return true,
+            }
+        }
+    }
+}
+
+/// A client that sends its request one byte a second (slower than any
+/// drain), on a thread of its own, until stopped or the server closes.
+#[derive(Debug)]
+pub struct SlowClient {
+    stop: Arc<AtomicBool>,
+    worker: JoinHandle<usize>,
+}
+
+impl SlowClient {
+    /// Connects to 127.0.0.1:`port` and returns once the first byte of
+    /// `GET path` is sent.
+    pub fn start(port: u16, path: &str) -> SlowClient {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let mut stream = TcpStream::connect_timeout(&addr, DEADLINE).expect("connect");
+        stream.set_nodelay(true).ok();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Slow: {}\r\n\r\n",
+            "x".repeat(600)
+        );
+        stream
+            .write_all(&request.as_bytes()[..1])
+            .expect("the first byte");
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let worker = std::thread::spawn(move || {
+            let mut sent = 1;
+            for byte in &request.as_bytes()[1..] {
+                // One byte a second is what this client is.
+                std::thread::sleep(Duration::from_secs(1));
+                if stopped.load(Ordering::Relaxed) || stream.write_all(&[*byte]).is_err() {
+                    break;
+                }
+                sent += 1;
+            }
+            sent
+        });
+        SlowClient { stop, worker }
+    }
+
+    /// Stops it; returns how many bytes it sent.
+    pub fn stop(self) -> usize {
+        self.stop.store(true, Ordering::Relaxed);
+        self.worker.join().expect("the slow client")
+    }
+}
+
+// === SIGTERM under load, with held-open connections ===
+
+/// What [`sigterm_under_load`] saw.
+#[derive(Debug)]
+pub struct SigtermRun {
+    /// The trace id of every request answered 200, the idle connection's included.
+    pub answered: Vec<String>,
+    /// From the last answer before SIGTERM to SIGTERM.
+    pub last_answer_to_sigterm: Duration,
+    /// From SIGTERM to the server closing the idle keep-alive connection.
+    pub idle_closed_after: Option<Duration>,
+    /// From SIGTERM to the exit.
+    pub exit_after: Duration,
+    /// How the process exited.
+    pub status: ExitStatus,
+    /// Requests the load made.
+    pub requests: usize,
+}
+
+/// Runs the shutdown NAIS does, against `proc` serving `path` on `port`: four
+/// clients in a loop (with `traceparent`s of their own if `traced`), an idle
+/// keep-alive connection that had one answer, and a [`SlowClient`]; SIGTERM
+/// while the clients still run (after at least `requests` requests); then
+/// waits for the exit (panics with the output if it takes longer than
+/// `exit_within`). Asserts that every request was answered 200 or refused.
+pub fn sigterm_under_load(
+    proc: &mut Proc,
+    port: u16,
+    path: &str,
+    traced: bool,
+    requests: usize,
+    exit_within: Duration,
+) -> SigtermRun {
+    let load = if traced {
+        Load::start_traced(port, path, 4)
+    } else {
+        Load::start(port, path, 4, Duration::ZERO)
+    };
+    load.run_until(requests, DEADLINE);
+    let ours = traced.then(new_traceparent);
+    let headers: Vec<(&str, &str)> = ours.iter().map(|tp| ("traceparent", tp.as_str())).collect();
+    let mut idle = IdleConnection::open(port, path, &headers);
+    assert_eq!(idle.response.status, 200, "{:?}", idle.response);
+    let idle_trace = idle
+        .response
+        .header("traceparent")
+        .or(ours.as_deref())
+        .and_then(|tp| tp.split('-').nth(1))
+        .expect("a trace id")
+        .to_owned();
+    let slow = SlowClient::start(port, path);
+    // SIGTERM while the clients run: requests are in flight when it comes.
+    load.run_until(load.count() + 20, DEADLINE);
+    let sigterm = Instant::now();
+    proc.sigterm();
+    let idle_closed_after = idle
+        .wait_closed(Duration::from_secs(10))
+        .then(|| sigterm.elapsed());
+    // The requests in flight finish (or fail); no new ones, which would only
+    // be refused.
+    let samples = load.stop();
+    let status = proc.wait_exit(exit_within + DEADLINE);
+    let exit_after = sigterm.elapsed();
+    slow.stop();
+    let status = status.unwrap_or_else(|| {
+        panic!(
+            "{} still runs {exit_after:?} after SIGTERM; output:\n{}",
+            proc.name,
+            proc.output.text()
+        )
+    });
+    assert!(
+        exit_after <= exit_within,
+        "{} exited {exit_after:?} after SIGTERM, more than {exit_within:?}; output:\n{}",
+        proc.name,
+        proc.output.text()
+    );
+    let last_answer = samples
+        .iter()
+        .filter(|s| s.result.is_ok())
+        .map(|s| s.sent + s.latency)
+        .filter(|&answered| answered <= sigterm)
+        .max()
+        .expect("answers before SIGTERM");
+    // After SIGTERM new connections are refused; nothing else may fail.
+    let odd: Vec<_> = samples
+        .iter()
+        .filter(|s| matches!(s.result, Ok((status, _)) if status != 200))
+        .collect();
+    assert!(odd.is_empty(), "{odd:#?}");
+    let mut answered: Vec<String> = samples
+        .iter()
+        .filter_map(|s| match &s.result {
+            Ok((200, Some(trace))) => Some(trace.clone()),
+            _ => None,
+        })
+        .collect();
+    answered.push(idle_trace);
+    SigtermRun {
+        answered,
+        last_answer_to_sigterm: sigterm - last_answer,
+        idle_closed_after,
+        exit_after,
+        status,
+        requests: samples.len(),
     }
 }
 

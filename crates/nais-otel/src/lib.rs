@@ -18,10 +18,14 @@
 //!         .route("/", axum::routing::get(handler))
 //!         .layer(nais_otel::server_layer());
 //!     let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
-//!     axum::serve(listener, app).await?;
+//!     nais_otel::serve(listener, app).await?; // until SIGTERM or Ctrl-C, then drains
 //!     Ok(())
-//! }
+//! } // the guard is dropped here: it flushes the last spans
 //! ```
+//!
+//! [`serve`] is `axum::serve` with the shutdown NAIS needs: SIGTERM or SIGINT
+//! stops it accepting, the requests in flight finish within a deadline, and it
+//! returns so that the guard can flush. See [`shutdown`].
 //!
 //! `init()` never waits on the network, never panics, and the guard's drop
 //! never hangs: export runs on a thread of its own with a runtime of its own,
@@ -55,6 +59,7 @@
 //! | `OTEL_[SPAN_]ATTRIBUTE_COUNT_LIMIT`, `OTEL_[SPAN_]ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_SPAN_EVENT_COUNT_LIMIT`, `OTEL_SPAN_LINK_COUNT_LIMIT`, `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`, `OTEL_LINK_ATTRIBUTE_COUNT_LIMIT` | span limits | `128`, no length limit |
 //! | `RUST_LOG` | log filter | `info` |
 //! | `NAIS_OTEL_LOG_FORMAT` | `json` or `text` | `json` on NAIS, `text` elsewhere |
+//! | `NAIS_OTEL_DRAIN_TIMEOUT` | ms [`serve`] waits for requests in flight after SIGTERM ([`shutdown`]) | `10000` |
 //! | `NAIS_OTEL_MASK`, `NAIS_OTEL_MASK_KEYS`, `NAIS_OTEL_MASK_REPLACEMENT`, `NAIS_OTEL_MASK_CHECKSUM` | masking of national identity numbers ([`privacy`]) | on, NAIS's keys, `[fnr]`, no checksum |
 //! | `NAIS_NAMESPACE`, `NAIS_POD_NAME`, `NAIS_CLUSTER_NAME`, `NAIS_APP_IMAGE` | `service.namespace`, `k8s.*`, `service.version` | set by NAIS |
 //!
@@ -68,7 +73,7 @@
 //!
 //! | Feature | Description | Default |
 //! |---|---|---|
-//! | `axum` | server spans carry `http.route` from axum's `MatchedPath`, and the peer address | on |
+//! | `axum` | server spans carry `http.route` from axum's `MatchedPath`, and the peer address; [`serve`] | on |
 //! | `reqwest` | `middleware::ReqwestMiddleware`: client spans for reqwest through reqwest-middleware | off |
 //!
 //! # Supported Rust Versions
@@ -84,15 +89,20 @@ mod init;
 mod layers;
 mod logs;
 pub mod privacy;
+pub mod shutdown;
 
 pub use nais_otel_propagation as propagation;
 pub use nais_otel_tower as middleware;
 
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use self::shutdown::serve;
 pub use self::{
     config::Config,
     export::SpanCounts,
     init::{builder, init, Builder, Guard, InitError, InitErrorKind},
     layers::{client_layer, server_layer},
     logs::JsonFormat,
+    shutdown::shutdown_signal,
 };
 pub use nais_otel_tower::{ClientLayer, ServerLayer};

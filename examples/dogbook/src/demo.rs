@@ -256,8 +256,8 @@ fn run_demo(options: Options) -> Result<ExitCode, String> {
     let (stop_proxy, proxy_stopped) = tokio::sync::oneshot::channel::<()>();
     let proxy_task = runtime.spawn(async move {
         let listener = tokio::net::TcpListener::from_std(front)?;
-        axum::serve(listener, proxy::router(upstreams))
-            .with_graceful_shutdown(async {
+        nais_otel::serve(listener, proxy::router(upstreams))
+            .with_shutdown_signal(async {
                 let _ = proxy_stopped.await;
             })
             .await
@@ -338,7 +338,7 @@ fn run_demo(options: Options) -> Result<ExitCode, String> {
         std::thread::spawn(move || printed.print_until(&traces, &stop))
     });
 
-    runtime.block_on(crate::shutdown_signal());
+    runtime.block_on(nais_otel::shutdown_signal());
     println!(
         "\nStopping: the services get SIGTERM, finish what is in flight and flush their spans."
     );

@@ -44,7 +44,7 @@ mod serve;
 pub use self::config::{Config, ConfigError, Service};
 pub use self::health::health_routes;
 pub use self::http_client::{traced_http_client, TracedHttpClient};
-pub use self::serve::{run_service, serve, shutdown_signal, ServeError};
+pub use self::serve::{run_service, serve, ServeError};
 
 use axum::Router;
 

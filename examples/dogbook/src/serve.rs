@@ -1,4 +1,4 @@
-//! Running one service: init, listen, drain on SIGTERM or Ctrl-C, flush.
+//! Running one service: init, listen, drain on SIGTERM or Ctrl-C (`nais_otel::serve`), flush.
 
 use std::fmt;
 use std::io;
@@ -64,8 +64,9 @@ pub fn run_service(service: Service) -> ExitCode {
     }
 }
 
-/// Serves `router` on `addr` until [`shutdown_signal`], then waits for the
-/// requests in flight to finish.
+/// Serves `router` on `addr` with [`nais_otel::serve`]: until SIGTERM or
+/// Ctrl-C, then it waits for the requests in flight, at most the drain timeout
+/// (`NAIS_OTEL_DRAIN_TIMEOUT`, 10 s).
 ///
 /// # Errors
 ///
@@ -74,44 +75,14 @@ pub async fn serve(name: &str, router: Router, addr: SocketAddr) -> Result<(), S
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError { addr, source })?;
-    let local = listener.local_addr().unwrap_or(addr);
-    tracing::info!(service = name, address = %local, "listening");
-    axum::serve(
+    nais_otel::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down: finishing the requests in flight");
-    })
     .await
     .map_err(|source| ServeError { addr, source })?;
     tracing::info!(service = name, "stopped");
     Ok(())
-}
-
-/// Completes on SIGTERM (what NAIS sends a pod) or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
 }
 
 /// A service could not listen or serve.

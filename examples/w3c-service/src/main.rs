@@ -68,7 +68,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5000)));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("listening on {}", listener.local_addr()?);
-    axum::serve(listener, app).await?;
+    nais_otel::serve(listener, app).await?; // until SIGTERM or Ctrl-C, then drains
     drop(otel);
     Ok(())
 }

@@ -7,7 +7,7 @@ use super::{ConfigProblem, Lookup};
 
 /// Reads a variable; an empty or all-blank value counts as unset, as the
 /// OpenTelemetry specification asks.
-pub(super) fn get(lookup: &Lookup<'_>, name: &'static str) -> Option<String> {
+pub(crate) fn get(lookup: &Lookup<'_>, name: &'static str) -> Option<String> {
     lookup(name)
         .map(|value| value.trim().to_owned())
         .filter(|value| !value.is_empty())
@@ -84,7 +84,7 @@ pub(super) fn number_var(
 }
 
 /// A duration in milliseconds, the unit every OpenTelemetry timeout uses.
-pub(super) fn millis(
+pub(crate) fn millis(
     name: &'static str,
     value: &str,
     problems: &mut Vec<ConfigProblem>,

@@ -11,7 +11,7 @@
 //! Every variable, its default and what a bad value does is listed in
 //! `docs/configuration.md` and in the [crate docs](crate#environment-variables).
 
-mod env;
+pub(crate) mod env;
 mod resource;
 
 use std::{fmt, path::PathBuf, time::Duration};
