@@ -78,6 +78,7 @@
 //! [NAIS]: https://nais.io
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod bridge;
 pub mod config;
 mod export;
 mod init;
@@ -89,6 +90,7 @@ pub use nais_otel_propagation as propagation;
 pub use nais_otel_tower as middleware;
 
 pub use self::{
+    bridge::SpanExt,
     config::Config,
     export::SpanCounts,
     init::{builder, init, Builder, Guard, InitError, InitErrorKind},

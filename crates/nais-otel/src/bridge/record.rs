@@ -1,0 +1,384 @@
+//! The per-span record the bridge keeps in the registry, and the field visitors that fill it.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::atomic::AtomicBool;
+use std::time::{Instant, SystemTime};
+
+use opentelemetry::trace::{
+    Event, Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _,
+    TraceFlags,
+};
+use opentelemetry::{Array, Context, Key, KeyValue, StringValue, Value};
+use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample as _};
+use tracing::field::{Field, Visit};
+
+use super::pipeline::{Finished, Pipeline};
+
+/// The field that renames a span.
+pub(crate) const NAME_FIELD: &str = "otel.name";
+/// The field that sets a span's kind: `server`, `client`, `producer`, `consumer`, `internal`.
+pub(crate) const KIND_FIELD: &str = "otel.kind";
+/// The field that sets a span's status: `ok` or `error`.
+pub(crate) const STATUS_CODE_FIELD: &str = "otel.status_code";
+/// The field that sets a span's status to ERROR with a description.
+pub(crate) const STATUS_DESCRIPTION_FIELD: &str = "otel.status_description";
+
+/// What the bridge keeps of one `tracing` span, in the registry's extensions.
+///
+/// The span's ids and its sampling decision are made when the span is; `cx` is its
+/// parent's context with this span in it, the context attached while the span is
+/// entered. Everything else is gathered here and becomes a [`SpanData`] when the span
+/// closes.
+///
+/// [`SpanData`]: opentelemetry_sdk::trace::SpanData
+pub(crate) struct SpanRecord {
+    pub(crate) cx: Context,
+    pub(crate) span_context: SpanContext,
+    pub(crate) parent_span_id: SpanId,
+    pub(crate) parent_is_remote: bool,
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) kind: SpanKind,
+    pub(crate) start: SystemTime,
+    pub(crate) attributes: Vec<KeyValue>,
+    pub(crate) events: Vec<Event>,
+    pub(crate) links: Vec<Link>,
+    pub(crate) status: Status,
+    /// Whether the span was ever entered: its parent can no longer change then.
+    pub(crate) entered: AtomicBool,
+    pub(crate) timings: Option<Timings>,
+}
+
+/// Busy and idle time, when the layer keeps them.
+pub(crate) struct Timings {
+    pub(crate) idle_ns: i64,
+    pub(crate) busy_ns: i64,
+    pub(crate) last: Instant,
+    pub(crate) entered: u32,
+}
+
+impl Timings {
+    pub(crate) fn new() -> Self {
+        Self {
+            idle_ns: 0,
+            busy_ns: 0,
+            last: Instant::now(),
+            entered: 0,
+        }
+    }
+}
+
+impl SpanRecord {
+    /// Makes this span a child of `parent`: the parent's trace, a new sampling decision.
+    pub(crate) fn set_parent(&mut self, parent: &Context, pipeline: &Pipeline) {
+        let span_id = self.span_context.span_id();
+        let started = start_context(parent, span_id, &self.name, &self.kind, &self.links, pipeline);
+        self.cx = started.cx;
+        self.span_context = started.span_context;
+        self.parent_span_id = started.parent_span_id;
+        self.parent_is_remote = started.parent_is_remote;
+    }
+
+    /// The span as the processors take it; `None` when it is not sampled.
+    pub(crate) fn finish(self, end: SystemTime) -> Option<Finished> {
+        if !self.span_context.is_sampled() {
+            return None;
+        }
+        let mut attributes = self.attributes;
+        if let Some(timings) = self.timings {
+            attributes.push(KeyValue::new("busy_ns", timings.busy_ns));
+            attributes.push(KeyValue::new("idle_ns", timings.idle_ns));
+        }
+        Some(Finished {
+            span_context: self.span_context,
+            parent_span_id: self.parent_span_id,
+            parent_is_remote: self.parent_is_remote,
+            kind: self.kind,
+            name: self.name,
+            start: self.start,
+            end,
+            attributes,
+            events: self.events,
+            links: self.links,
+            status: self.status,
+        })
+    }
+}
+
+/// A span's start: its context (the parent's, with this span in it), its own span
+/// context, its parent span's id and whether that parent is remote.
+pub(crate) struct Started {
+    pub(crate) cx: Context,
+    pub(crate) span_context: SpanContext,
+    pub(crate) parent_span_id: SpanId,
+    pub(crate) parent_is_remote: bool,
+}
+
+/// Starts a span under `parent`: its trace id (the parent's, or a new one), the
+/// sampler's decision and the context that carries it.
+pub(crate) fn start_context(
+    parent: &Context,
+    span_id: SpanId,
+    name: &str,
+    kind: &SpanKind,
+    links: &[Link],
+    pipeline: &Pipeline,
+) -> Started {
+    let parent_span = parent.span();
+    let parent_sc = parent_span.span_context();
+    let (trace_id, parent_span_id, parent_is_remote, flags) = if parent_sc.is_valid() {
+        (
+            parent_sc.trace_id(),
+            parent_sc.span_id(),
+            parent_sc.is_remote(),
+            parent_sc.trace_flags(),
+        )
+    } else {
+        (
+            pipeline.new_trace_id(),
+            SpanId::INVALID,
+            false,
+            TraceFlags::default(),
+        )
+    };
+    let result = pipeline
+        .sampler
+        .should_sample(Some(parent), trace_id, name, kind, &[], links);
+    let sampled = matches!(result.decision, SamplingDecision::RecordAndSample)
+        && pipeline.exports();
+    let sc = SpanContext::new(
+        trace_id,
+        span_id,
+        flags.with_sampled(sampled),
+        false,
+        result.trace_state,
+    );
+    Started {
+        cx: parent.with_remote_span_context(sc.clone()),
+        span_context: sc,
+        parent_span_id,
+        parent_is_remote,
+    }
+}
+
+// === visitors ===
+
+/// Turns a span's fields into attributes, and the `otel.*` fields into its name, kind
+/// and status. Types are kept: integers stay integers, booleans booleans.
+pub(crate) struct SpanFields<'a> {
+    pub(crate) name: &'a mut Cow<'static, str>,
+    pub(crate) kind: &'a mut SpanKind,
+    pub(crate) status: &'a mut Status,
+    pub(crate) attributes: &'a mut Vec<KeyValue>,
+}
+
+impl SpanFields<'_> {
+    fn special(&mut self, field: &Field, value: &str) -> bool {
+        match field.name() {
+            NAME_FIELD => *self.name = Cow::Owned(value.to_owned()),
+            KIND_FIELD => {
+                if let Some(kind) = span_kind(value) {
+                    *self.kind = kind;
+                }
+            }
+            STATUS_CODE_FIELD => {
+                if value.eq_ignore_ascii_case("ok") {
+                    *self.status = Status::Ok;
+                } else if value.eq_ignore_ascii_case("error") {
+                    if !matches!(self.status, Status::Error { .. }) {
+                        *self.status = Status::error("");
+                    }
+                } else {
+                    *self.status = Status::Unset;
+                }
+            }
+            STATUS_DESCRIPTION_FIELD => *self.status = Status::error(value.to_owned()),
+            _ => return false,
+        }
+        true
+    }
+}
+
+impl Visit for SpanFields<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.attributes.push(KeyValue::new(key(field), value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.attributes.push(KeyValue::new(key(field), value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.attributes.push(KeyValue::new(key(field), u64_value(value)));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.attributes.push(KeyValue::new(key(field), value));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if !self.special(field, value) {
+            self.attributes
+                .push(KeyValue::new(key(field), value.to_owned()));
+        }
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        let (message, chain) = error_text(value);
+        self.attributes
+            .push(KeyValue::new(key(field), message.clone()));
+        self.attributes
+            .push(KeyValue::new(EXCEPTION_MESSAGE, message));
+        if !chain.is_empty() {
+            self.attributes.push(KeyValue::new(
+                EXCEPTION_STACKTRACE,
+                Value::Array(Array::String(chain)),
+            ));
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        let text = format!("{value:?}");
+        if !self.special(field, &text) {
+            self.attributes.push(KeyValue::new(key(field), text));
+        }
+    }
+}
+
+const EXCEPTION_MESSAGE: &str = "exception.message";
+const EXCEPTION_STACKTRACE: &str = "exception.stacktrace";
+const EXCEPTION: &str = "exception";
+
+/// Turns an event's fields into a span event: `message` is its name, `error` (what
+/// `#[instrument(err)]` records) makes it an `exception` event with `exception.message`.
+pub(crate) struct EventFields {
+    pub(crate) name: Option<Cow<'static, str>>,
+    pub(crate) attributes: Vec<KeyValue>,
+    /// The text of an `error` field or of an error value, for the span's status.
+    pub(crate) error: Option<String>,
+}
+
+impl EventFields {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            name: None,
+            attributes: Vec::with_capacity(capacity),
+            error: None,
+        }
+    }
+
+    fn error_field(&mut self, field: &Field, text: String) -> bool {
+        if field.name() != "error" {
+            return false;
+        }
+        self.attributes
+            .push(KeyValue::new(EXCEPTION_MESSAGE, text.clone()));
+        self.error = Some(text);
+        true
+    }
+}
+
+impl Visit for EventFields {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.attributes.push(KeyValue::new(key(field), value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.attributes.push(KeyValue::new(key(field), value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.attributes.push(KeyValue::new(key(field), u64_value(value)));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.attributes.push(KeyValue::new(key(field), value));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.name = Some(Cow::Owned(value.to_owned()));
+        } else if !self.error_field(field, value.to_owned()) {
+            self.attributes
+                .push(KeyValue::new(key(field), value.to_owned()));
+        }
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        let (message, chain) = error_text(value);
+        self.attributes
+            .push(KeyValue::new(EXCEPTION_MESSAGE, message.clone()));
+        if !chain.is_empty() {
+            self.attributes.push(KeyValue::new(
+                EXCEPTION_STACKTRACE,
+                Value::Array(Array::String(chain)),
+            ));
+        }
+        if field.name() != "error" {
+            self.attributes
+                .push(KeyValue::new(key(field), message.clone()));
+        }
+        self.error = Some(message);
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            self.name = Some(Cow::Owned(format!("{value:?}")));
+            return;
+        }
+        let text = format!("{value:?}");
+        if !self.error_field(field, text.clone()) {
+            self.attributes.push(KeyValue::new(key(field), text));
+        }
+    }
+}
+
+impl EventFields {
+    /// The event's name: its message; `exception` for an error event without one; else
+    /// the callsite's name.
+    pub(crate) fn event_name(&mut self, callsite_name: &'static str) -> Cow<'static, str> {
+        match self.name.take() {
+            Some(name) => name,
+            None if self.error.is_some() => Cow::Borrowed(EXCEPTION),
+            None => Cow::Borrowed(callsite_name),
+        }
+    }
+}
+
+fn key(field: &Field) -> Key {
+    Key::from_static_str(field.name())
+}
+
+/// A `u64` as an attribute: an integer when it fits OpenTelemetry's `i64`, else its
+/// decimal text (never a wrapped negative number).
+fn u64_value(value: u64) -> Value {
+    match i64::try_from(value) {
+        Ok(value) => Value::I64(value),
+        Err(_) => Value::String(StringValue::from(value.to_string())),
+    }
+}
+
+/// An error's text and the texts of its sources.
+fn error_text(error: &(dyn std::error::Error + 'static)) -> (String, Vec<StringValue>) {
+    let mut chain = Vec::new();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push(StringValue::from(cause.to_string()));
+        source = cause.source();
+    }
+    (error.to_string(), chain)
+}
+
+/// The span kind an `otel.kind` value names, case-insensitively.
+pub(crate) fn span_kind(value: &str) -> Option<SpanKind> {
+    [
+        ("server", SpanKind::Server),
+        ("client", SpanKind::Client),
+        ("producer", SpanKind::Producer),
+        ("consumer", SpanKind::Consumer),
+        ("internal", SpanKind::Internal),
+    ]
+    .into_iter()
+    .find(|(name, _)| value.eq_ignore_ascii_case(name))
+    .map(|(_, kind)| kind)
+}
