@@ -628,6 +628,7 @@ fn build_provider(
     };
     let pipeline = Pipeline::new(
         sampler,
+        matches!(config.sampler, SamplerConfig::ParentBasedAlwaysOn),
         limits,
         InstrumentationScope::builder(SCOPE).build(),
         processor,

@@ -155,7 +155,7 @@ impl SpanExt for tracing::Span {
         let mut link = Some((cx, attributes));
         let ours = with_record(self, |record, _| {
             if let Some((cx, attributes)) = link.take() {
-                record.links.push(Link::new(cx, attributes, 0));
+                record.extras().links.push(Link::new(cx, attributes, 0));
             }
         });
         if ours.is_none() {

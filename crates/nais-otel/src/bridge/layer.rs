@@ -16,7 +16,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
 use super::pipeline::Pipeline;
-use super::record::{start_context, EventFields, SpanFields, SpanRecord, Timings};
+use super::record::{start, EventFields, Extras, SpanFields, SpanRecord, Started, Timings};
 
 /// A `tracing` layer that turns spans into OpenTelemetry spans and events into span
 /// events, on the pipeline [`crate::init`] built. See the [module docs](crate::bridge).
@@ -110,32 +110,14 @@ where
         let Some(span) = ctx.span(id) else {
             return;
         };
-        let parent = if let Some(parent) = attrs.parent() {
-            // A parent this layer does not see (filtered out) makes a root, as with
-            // tracing-opentelemetry: a smaller tree rather than a wrong one.
-            ctx.span(parent)
-                .and_then(|parent| {
-                    parent
-                        .extensions()
-                        .get::<SpanRecord>()
-                        .map(|record| record.cx.clone())
-                })
-                .unwrap_or_default()
-        } else if attrs.is_contextual() {
-            // The innermost entered span's context (attached on enter), or what the
-            // tower layers attach while a handler runs.
-            Context::current()
-        } else {
-            Context::new()
-        };
-        if parent.is_telemetry_suppressed() {
-            return;
-        }
         let meta = attrs.metadata();
         let mut name = Cow::Borrowed(meta.name());
         let mut kind = SpanKind::Internal;
         let mut status = Status::Unset;
-        let mut attributes = Vec::with_capacity(
+        // A buffer the exporter hands back (it is freed there otherwise, and this thread's
+        // allocator cache never sees it again).
+        let mut attributes = nais_otel_tower::shared::attributes();
+        attributes.reserve(
             attrs.fields().len() + 3 * usize::from(self.location) + 2 * usize::from(self.threads),
         );
         self.extra_attributes(&mut attributes, meta);
@@ -145,29 +127,55 @@ where
             status: &mut status,
             attributes: &mut attributes,
         });
-        let started = start_context(
-            &parent,
-            self.pipeline.new_span_id(),
-            &name,
-            &kind,
-            &[],
-            &self.pipeline,
-        );
-        drop(parent);
+        let span_id = self.pipeline.new_span_id();
+        let start_under =
+            |parent: &Context| -> Option<Started> {
+                if parent.is_telemetry_suppressed() {
+                    return None;
+                }
+                Some(start(parent, span_id, &name, &kind, &[], &self.pipeline))
+            };
+        let started = if let Some(parent) = attrs.parent() {
+            // A parent this layer does not see (filtered out) makes a root, as with
+            // tracing-opentelemetry: a smaller tree rather than a wrong one.
+            let parent = ctx
+                .span(parent)
+                .and_then(|parent| {
+                    parent
+                        .extensions()
+                        .get::<SpanRecord>()
+                        .map(|record| record.cx.clone())
+                })
+                .unwrap_or_default();
+            start_under(&parent)
+        } else if attrs.is_contextual() {
+            // The innermost entered span's context (attached on enter), or what the
+            // tower layers attach while a handler runs; read in place, not cloned.
+            Context::map_current(start_under)
+        } else {
+            start_under(&Context::new())
+        };
+        let Some(started) = started else {
+            return;
+        };
         let record = SpanRecord {
             cx: started.cx,
-            span_context: started.span_context,
             parent_span_id: started.parent_span_id,
             parent_is_remote: started.parent_is_remote,
-            name,
+            sampled: started.sampled,
+            entered: AtomicBool::new(false),
             kind,
+            name,
             start: opentelemetry::time::now(),
             attributes,
-            events: Vec::new(),
-            links: Vec::new(),
             status,
-            entered: AtomicBool::new(false),
-            timings: self.timings.then(Timings::new),
+            events: Vec::new(),
+            extras: self.timings.then(|| {
+                Box::new(Extras {
+                    timings: Some(Timings::new()),
+                    ..Extras::default()
+                })
+            }),
         };
         span.extensions_mut().insert(record);
     }
@@ -194,13 +202,13 @@ where
         let Some(follows) = follows
             .extensions()
             .get::<SpanRecord>()
-            .map(|record| record.span_context.clone())
+            .map(SpanRecord::span_context)
         else {
             return;
         };
         let mut extensions = span.extensions_mut();
         if let Some(record) = extensions.get_mut::<SpanRecord>() {
-            record.links.push(Link::with_context(follows));
+            record.extras().links.push(Link::with_context(follows));
         }
     }
 
@@ -208,10 +216,11 @@ where
         let Some(span) = ctx.event_span(event) else {
             return;
         };
+        // Nothing is built for an event in a span that is not sampled.
         let sampled = span
             .extensions()
             .get::<SpanRecord>()
-            .is_some_and(|record| record.span_context.is_sampled());
+            .is_some_and(|record| record.sampled);
         if !sampled {
             return;
         }
@@ -231,12 +240,17 @@ where
         let is_error = *meta.level() == Level::ERROR || error.is_some();
         let event = Event::new(name, opentelemetry::time::now(), fields.attributes, 0);
         let mut extensions = span.extensions_mut();
-        if let Some(record) = extensions.get_mut::<SpanRecord>() {
-            if is_error && matches!(record.status, Status::Unset) {
-                record.status = Status::error(error.unwrap_or_default());
-            }
-            record.events.push(event);
+        let Some(record) = extensions.get_mut::<SpanRecord>() else {
+            return;
+        };
+        if is_error && matches!(record.status, Status::Unset) {
+            record.status = Status::error(error.unwrap_or_default());
         }
+        if record.events.capacity() == 0 {
+            // Most spans with events have one or two.
+            record.events.reserve_exact(2);
+        }
+        record.events.push(event);
     }
 
     fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
@@ -255,7 +269,7 @@ where
             if let Some(timings) = span
                 .extensions_mut()
                 .get_mut::<SpanRecord>()
-                .and_then(|record| record.timings.as_mut())
+                .and_then(|record| record.extras.as_mut()?.timings.as_mut())
             {
                 if timings.entered == 0 {
                     let now = Instant::now();
@@ -288,7 +302,7 @@ where
             if let Some(timings) = span
                 .extensions_mut()
                 .get_mut::<SpanRecord>()
-                .and_then(|record| record.timings.as_mut())
+                .and_then(|record| record.extras.as_mut()?.timings.as_mut())
             {
                 timings.entered = timings.entered.saturating_sub(1);
                 if timings.entered == 0 {
@@ -310,12 +324,14 @@ where
             return;
         };
         let end = opentelemetry::time::now();
-        if let Some(timings) = record.timings.as_mut() {
+        if let Some(timings) = record
+            .extras
+            .as_mut()
+            .and_then(|extras| extras.timings.as_mut())
+        {
             timings.idle_ns += nanos(timings.last.elapsed());
         }
-        if let Some(finished) = record.finish(end) {
-            self.pipeline.end(finished);
-        }
+        self.pipeline.end(record, end);
     }
 }
 

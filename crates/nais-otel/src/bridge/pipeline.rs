@@ -1,19 +1,24 @@
 //! Where the bridge's spans go: the sampler, the ids, the limits and the span processors
 //! of the pipeline `init()` builds.
 
-use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use opentelemetry::trace::{Link, SpanContext, SpanId, SpanKind, Status};
+use opentelemetry::trace::{Link, SpanId, SpanKind, TraceContextExt as _, TraceId, TraceState};
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
-    IdGenerator, RandomIdGenerator, Sampler, SpanData, SpanEvents, SpanLimits, SpanLinks,
-    SpanProcessor,
+    BatchSpanProcessor, IdGenerator, RandomIdGenerator, Sampler, SamplingDecision,
+    ShouldSample as _, SpanData, SpanEvents, SpanLimits, SpanLinks, SpanProcessor,
 };
 use opentelemetry_sdk::Resource;
+
+use super::record::{Extras, SpanRecord};
+use crate::export::CountingProcessor;
+
+/// The processors every span of `init()`'s pipeline ends into.
+pub(crate) type Chain = CountingProcessor<BatchSpanProcessor>;
 
 /// The span processors shared by the tracer provider and the bridge: the provider ends
 /// the tower layers' spans into them, the bridge its own.
@@ -31,23 +36,24 @@ pub(crate) struct SharedProcessor {
 
 #[derive(Debug)]
 struct Shared {
-    processor: Box<dyn SpanProcessor>,
+    processor: Chain,
     shut_down: AtomicBool,
 }
 
 impl SharedProcessor {
     /// Shares `processor`, whose resource is set here: the provider cannot set it through
     /// a shared reference.
-    pub(crate) fn new<P: SpanProcessor + 'static>(mut processor: P, resource: &Resource) -> Self {
+    pub(crate) fn new(mut processor: Chain, resource: &Resource) -> Self {
         processor.set_resource(resource);
         Self {
             inner: Arc::new(Shared {
-                processor: Box::new(processor),
+                processor,
                 shut_down: AtomicBool::new(false),
             }),
         }
     }
 
+    #[inline]
     fn end(&self, span: SpanData) {
         if !self.inner.shut_down.load(Ordering::Relaxed) {
             self.inner.processor.on_end(span);
@@ -82,37 +88,27 @@ impl SpanProcessor for SharedProcessor {
 /// the tracer provider, and its processors (none when spans go nowhere).
 #[derive(Debug)]
 pub(crate) struct Pipeline {
-    pub(crate) sampler: Sampler,
+    sampler: Sampler,
+    /// The sampler is `parentbased_always_on`, the default: decided here without the
+    /// sampler's call and its result's allocation-free but not free bookkeeping.
+    parent_or_on: bool,
     ids: RandomIdGenerator,
     limits: SpanLimits,
     scope: InstrumentationScope,
     processor: Option<SharedProcessor>,
 }
 
-/// A finished span, in the bridge's terms.
-pub(crate) struct Finished {
-    pub(crate) span_context: SpanContext,
-    pub(crate) parent_span_id: SpanId,
-    pub(crate) parent_is_remote: bool,
-    pub(crate) kind: SpanKind,
-    pub(crate) name: Cow<'static, str>,
-    pub(crate) start: SystemTime,
-    pub(crate) end: SystemTime,
-    pub(crate) attributes: Vec<KeyValue>,
-    pub(crate) events: Vec<opentelemetry::trace::Event>,
-    pub(crate) links: Vec<Link>,
-    pub(crate) status: Status,
-}
-
 impl Pipeline {
     pub(crate) fn new(
         sampler: Sampler,
+        parent_or_on: bool,
         limits: SpanLimits,
         scope: InstrumentationScope,
         processor: Option<SharedProcessor>,
     ) -> Self {
         Self {
             sampler,
+            parent_or_on,
             ids: RandomIdGenerator::default(),
             limits,
             scope,
@@ -120,7 +116,7 @@ impl Pipeline {
         }
     }
 
-    pub(crate) fn new_trace_id(&self) -> opentelemetry::trace::TraceId {
+    pub(crate) fn new_trace_id(&self) -> TraceId {
         self.ids.new_trace_id()
     }
 
@@ -133,46 +129,85 @@ impl Pipeline {
         self.processor.is_some()
     }
 
-    /// Hands a finished, sampled span to the processors, with the span limits applied
-    /// as the SDK applies them.
-    pub(crate) fn end(&self, span: Finished) {
+    /// The sampler's decision for a span under `parent`, and the trace state to carry.
+    pub(crate) fn sample(
+        &self,
+        parent: &Context,
+        trace_id: TraceId,
+        name: &str,
+        kind: &SpanKind,
+        links: &[Link],
+    ) -> (bool, TraceState) {
+        if self.parent_or_on {
+            // What `ParentBased(AlwaysOn)` decides: the parent's flag, or sampled for a root.
+            let parent = parent.span();
+            let parent = parent.span_context();
+            return if parent.is_valid() {
+                (parent.is_sampled(), parent.trace_state().clone())
+            } else {
+                (true, TraceState::default())
+            };
+        }
+        let result = self
+            .sampler
+            .should_sample(Some(parent), trace_id, name, kind, &[], links);
+        (
+            matches!(result.decision, SamplingDecision::RecordAndSample),
+            result.trace_state,
+        )
+    }
+
+    /// Hands a finished span to the processors, with the span limits applied as the SDK
+    /// applies them; drops it when it is not sampled.
+    #[inline]
+    pub(crate) fn end(&self, record: SpanRecord, end: SystemTime) {
         let Some(processor) = &self.processor else {
             return;
         };
+        if !record.sampled {
+            return;
+        }
         let limits = &self.limits;
-        let mut attributes = span.attributes;
-        let dropped_attributes_count = truncate(&mut attributes, limits.max_attributes_per_span);
-        let mut events = span.events;
-        let dropped_events = truncate(&mut events, limits.max_events_per_span);
-        for event in &mut events {
+        let mut attributes = record.attributes;
+        let mut events = SpanEvents::default();
+        let mut event_list = record.events;
+        events.dropped_count = truncate(&mut event_list, limits.max_events_per_span);
+        for event in &mut event_list {
             event.dropped_attributes_count =
                 truncate(&mut event.attributes, limits.max_attributes_per_event);
         }
-        let mut links = span.links;
-        let dropped_links = truncate(&mut links, limits.max_links_per_span);
-        for link in &mut links {
-            link.dropped_attributes_count =
-                truncate(&mut link.attributes, limits.max_attributes_per_link);
+        events.events = event_list;
+        let mut links = SpanLinks::default();
+        if let Some(extras) = record.extras {
+            let Extras {
+                links: mut link_list,
+                timings,
+            } = *extras;
+            if let Some(timings) = timings {
+                attributes.push(KeyValue::new("busy_ns", timings.busy_ns));
+                attributes.push(KeyValue::new("idle_ns", timings.idle_ns));
+            }
+            links.dropped_count = truncate(&mut link_list, limits.max_links_per_span);
+            for link in &mut link_list {
+                link.dropped_attributes_count =
+                    truncate(&mut link.attributes, limits.max_attributes_per_link);
+            }
+            links.links = link_list;
         }
-        let mut span_events = SpanEvents::default();
-        span_events.events = events;
-        span_events.dropped_count = dropped_events;
-        let mut span_links = SpanLinks::default();
-        span_links.links = links;
-        span_links.dropped_count = dropped_links;
+        let dropped_attributes_count = truncate(&mut attributes, limits.max_attributes_per_span);
         processor.end(SpanData {
-            span_context: span.span_context,
-            parent_span_id: span.parent_span_id,
-            parent_span_is_remote: span.parent_is_remote,
-            span_kind: span.kind,
-            name: span.name,
-            start_time: span.start,
-            end_time: span.end,
+            span_context: record.cx.span().span_context().clone(),
+            parent_span_id: record.parent_span_id,
+            parent_span_is_remote: record.parent_is_remote,
+            span_kind: record.kind,
+            name: record.name,
+            start_time: record.start,
+            end_time: end,
             attributes,
             dropped_attributes_count,
-            events: span_events,
-            links: span_links,
-            status: span.status,
+            events,
+            links,
+            status: record.status,
             instrumentation_scope: self.scope.clone(),
         });
     }

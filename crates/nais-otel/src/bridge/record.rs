@@ -6,14 +6,12 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Instant, SystemTime};
 
 use opentelemetry::trace::{
-    Event, Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _,
-    TraceFlags,
+    Event, Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceFlags,
 };
 use opentelemetry::{Array, Context, Key, KeyValue, StringValue, Value};
-use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample as _};
 use tracing::field::{Field, Visit};
 
-use super::pipeline::{Finished, Pipeline};
+use super::pipeline::Pipeline;
 
 /// The field that renames a span.
 pub(crate) const NAME_FIELD: &str = "otel.name";
@@ -34,18 +32,26 @@ pub(crate) const STATUS_DESCRIPTION_FIELD: &str = "otel.status_description";
 /// [`SpanData`]: opentelemetry_sdk::trace::SpanData
 pub(crate) struct SpanRecord {
     pub(crate) cx: Context,
-    pub(crate) span_context: SpanContext,
     pub(crate) parent_span_id: SpanId,
     pub(crate) parent_is_remote: bool,
-    pub(crate) name: Cow<'static, str>,
-    pub(crate) kind: SpanKind,
-    pub(crate) start: SystemTime,
-    pub(crate) attributes: Vec<KeyValue>,
-    pub(crate) events: Vec<Event>,
-    pub(crate) links: Vec<Link>,
-    pub(crate) status: Status,
+    pub(crate) sampled: bool,
     /// Whether the span was ever entered: its parent can no longer change then.
     pub(crate) entered: AtomicBool,
+    pub(crate) kind: SpanKind,
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) start: SystemTime,
+    pub(crate) attributes: Vec<KeyValue>,
+    pub(crate) status: Status,
+    pub(crate) events: Vec<Event>,
+    /// Links and timings, which most spans do without: kept out of line so the record
+    /// stays small (it is moved into the registry and out again).
+    pub(crate) extras: Option<Box<Extras>>,
+}
+
+/// The parts of a [`SpanRecord`] that most spans do without.
+#[derive(Default)]
+pub(crate) struct Extras {
+    pub(crate) links: Vec<Link>,
     pub(crate) timings: Option<Timings>,
 }
 
@@ -69,54 +75,39 @@ impl Timings {
 }
 
 impl SpanRecord {
+    /// This span's context.
+    pub(crate) fn span_context(&self) -> SpanContext {
+        self.cx.span().span_context().clone()
+    }
+
+    pub(crate) fn extras(&mut self) -> &mut Extras {
+        self.extras.get_or_insert_with(Box::default)
+    }
+
     /// Makes this span a child of `parent`: the parent's trace, a new sampling decision.
     pub(crate) fn set_parent(&mut self, parent: &Context, pipeline: &Pipeline) {
-        let span_id = self.span_context.span_id();
-        let started = start_context(parent, span_id, &self.name, &self.kind, &self.links, pipeline);
+        let span_id = self.cx.span().span_context().span_id();
+        let links = self.extras.as_ref().map_or(&[][..], |extras| &extras.links);
+        let started = start(parent, span_id, &self.name, &self.kind, links, pipeline);
         self.cx = started.cx;
-        self.span_context = started.span_context;
+        self.sampled = started.sampled;
         self.parent_span_id = started.parent_span_id;
         self.parent_is_remote = started.parent_is_remote;
     }
-
-    /// The span as the processors take it; `None` when it is not sampled.
-    pub(crate) fn finish(self, end: SystemTime) -> Option<Finished> {
-        if !self.span_context.is_sampled() {
-            return None;
-        }
-        let mut attributes = self.attributes;
-        if let Some(timings) = self.timings {
-            attributes.push(KeyValue::new("busy_ns", timings.busy_ns));
-            attributes.push(KeyValue::new("idle_ns", timings.idle_ns));
-        }
-        Some(Finished {
-            span_context: self.span_context,
-            parent_span_id: self.parent_span_id,
-            parent_is_remote: self.parent_is_remote,
-            kind: self.kind,
-            name: self.name,
-            start: self.start,
-            end,
-            attributes,
-            events: self.events,
-            links: self.links,
-            status: self.status,
-        })
-    }
 }
 
-/// A span's start: its context (the parent's, with this span in it), its own span
-/// context, its parent span's id and whether that parent is remote.
+/// A span's start: its context (the parent's, with this span in it), whether it is
+/// sampled, its parent span's id and whether that parent is remote.
 pub(crate) struct Started {
     pub(crate) cx: Context,
-    pub(crate) span_context: SpanContext,
+    pub(crate) sampled: bool,
     pub(crate) parent_span_id: SpanId,
     pub(crate) parent_is_remote: bool,
 }
 
 /// Starts a span under `parent`: its trace id (the parent's, or a new one), the
 /// sampler's decision and the context that carries it.
-pub(crate) fn start_context(
+pub(crate) fn start(
     parent: &Context,
     span_id: SpanId,
     name: &str,
@@ -141,21 +132,18 @@ pub(crate) fn start_context(
             TraceFlags::default(),
         )
     };
-    let result = pipeline
-        .sampler
-        .should_sample(Some(parent), trace_id, name, kind, &[], links);
-    let sampled = matches!(result.decision, SamplingDecision::RecordAndSample)
-        && pipeline.exports();
+    let (sampled, trace_state) = pipeline.sample(parent, trace_id, name, kind, links);
+    let sampled = sampled && pipeline.exports();
     let sc = SpanContext::new(
         trace_id,
         span_id,
         flags.with_sampled(sampled),
         false,
-        result.trace_state,
+        trace_state,
     );
     Started {
-        cx: parent.with_remote_span_context(sc.clone()),
-        span_context: sc,
+        cx: parent.with_remote_span_context(sc),
+        sampled,
         parent_span_id,
         parent_is_remote,
     }
@@ -218,8 +206,7 @@ impl Visit for SpanFields<'_> {
 
     fn record_str(&mut self, field: &Field, value: &str) {
         if !self.special(field, value) {
-            self.attributes
-                .push(KeyValue::new(key(field), value.to_owned()));
+            self.attributes.push(KeyValue::new(key(field), string(value)));
         }
     }
 
@@ -240,7 +227,7 @@ impl Visit for SpanFields<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         let text = format!("{value:?}");
         if !self.special(field, &text) {
-            self.attributes.push(KeyValue::new(key(field), text));
+            self.attributes.push(KeyValue::new(key(field), string(&text)));
         }
     }
 }
@@ -267,14 +254,11 @@ impl EventFields {
         }
     }
 
-    fn error_field(&mut self, field: &Field, text: String) -> bool {
-        if field.name() != "error" {
-            return false;
-        }
+    /// An `error` field: the exception's message, and the span's status.
+    fn error_field(&mut self, text: String) {
         self.attributes
             .push(KeyValue::new(EXCEPTION_MESSAGE, text.clone()));
         self.error = Some(text);
-        true
     }
 }
 
@@ -298,9 +282,10 @@ impl Visit for EventFields {
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
             self.name = Some(Cow::Owned(value.to_owned()));
-        } else if !self.error_field(field, value.to_owned()) {
-            self.attributes
-                .push(KeyValue::new(key(field), value.to_owned()));
+        } else if field.name() == "error" {
+            self.error_field(value.to_owned());
+        } else {
+            self.attributes.push(KeyValue::new(key(field), string(value)));
         }
     }
 
@@ -327,8 +312,10 @@ impl Visit for EventFields {
             return;
         }
         let text = format!("{value:?}");
-        if !self.error_field(field, text.clone()) {
-            self.attributes.push(KeyValue::new(key(field), text));
+        if field.name() == "error" {
+            self.error_field(text);
+        } else {
+            self.attributes.push(KeyValue::new(key(field), string(&text)));
         }
     }
 }
@@ -343,6 +330,12 @@ impl EventFields {
             None => Cow::Borrowed(callsite_name),
         }
     }
+}
+
+/// A string attribute value whose memory goes back to this thread's allocator cache (see
+/// `nais_otel_tower`'s `local` module): the export thread only drops a reference.
+fn string(value: &str) -> StringValue {
+    nais_otel_tower::shared::string(value)
 }
 
 fn key(field: &Field) -> Key {
