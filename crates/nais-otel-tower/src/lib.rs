@@ -86,16 +86,10 @@ pub mod client;
 pub mod reqwest;
 pub mod server;
 
-/// The request-thread buffers of this crate, for the `tracing` bridge of `nais-otel`,
-/// whose spans end in the same exporters. Not a public API.
+/// What the `tracing` bridge of `nais-otel` shares with this crate's layers, whose spans
+/// end in the same exporters. Not a public API.
 #[doc(hidden)]
 pub mod shared {
-    /// An attribute buffer from the pool the exporters hand buffers back to (see
-    /// [`recycle_attributes`](crate::recycle_attributes)), or a new one.
-    pub fn attributes() -> Vec<opentelemetry::KeyValue> {
-        crate::recycle::attributes()
-    }
-
     /// `s` as an attribute value freed on the thread that made it.
     pub fn string(s: &str) -> opentelemetry::StringValue {
         crate::local::string(s)

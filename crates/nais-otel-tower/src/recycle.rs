@@ -36,10 +36,6 @@ pub(crate) const POOLED: usize = 1024;
 /// that many requests, not once per request.
 pub(crate) const STASH: usize = 64;
 
-/// The scopes whose spans take their attribute buffers from the pool: this crate's layers,
-/// and the `tracing` bridge of `nais-otel` (through [`crate::shared::attributes`]).
-const POOLED_SCOPES: &[&str] = &[crate::starter::SCOPE_NAME, "nais-otel"];
-
 /// The buffers handed back, shared by every thread.
 struct Pool {
     buffers: Mutex<Vec<Vec<KeyValue>>>,
@@ -81,7 +77,7 @@ impl Pool {
             if returned.len() == room {
                 break;
             }
-            if !POOLED_SCOPES.contains(&scope) || attributes.capacity() != CAPACITY {
+            if scope != crate::starter::SCOPE_NAME || attributes.capacity() != CAPACITY {
                 continue;
             }
             // `append` moves the attributes out and leaves the old buffer empty, its
