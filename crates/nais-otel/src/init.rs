@@ -443,12 +443,8 @@ impl Builder {
         let (provider, pipeline) = if config.disabled {
             (None, None)
         } else {
-            let (provider, pipeline) = build_provider(
-                &mut config,
-                &stats,
-                &diagnostics,
-                self.span_exporter.take(),
-            )?;
+            let (provider, pipeline) =
+                build_provider(&mut config, &stats, &diagnostics, self.span_exporter.take())?;
             (Some(provider), Some(pipeline))
         };
         let bridge_layer = pipeline.map(|pipeline| {

@@ -166,7 +166,9 @@ async fn context_current_is_the_span_and_the_client_layer_injects_it() {
     let mut client = tower::ServiceBuilder::new()
         .layer(
             nais_otel::ClientLayer::new()
-                .tracer(opentelemetry::trace::TracerProvider::tracer(&provider, "client"))
+                .tracer(opentelemetry::trace::TracerProvider::tracer(
+                    &provider, "client",
+                ))
                 .propagator(nais_otel::propagation::W3cPropagator::new()),
         )
         .service_fn(move |req: http::Request<String>| {
@@ -184,7 +186,9 @@ async fn context_current_is_the_span_and_the_client_layer_injects_it() {
     async {
         let current = Context::current();
         assert_eq!(current.span().span_context(), &span_context);
-        let request = http::Request::get("http://kennels/").body(String::new()).unwrap();
+        let request = http::Request::get("http://kennels/")
+            .body(String::new())
+            .unwrap();
         client.ready().await.unwrap().call(request).await.unwrap();
     }
     .instrument(span)
@@ -460,7 +464,10 @@ fn limits_masking_and_counts_apply() {
     let limited = named(&spans, "limited");
     assert_eq!(limited.attributes.len(), 2);
     assert_eq!(limited.dropped_attributes_count, 1);
-    assert_eq!(attr(&limited.attributes, "a"), Some(&Value::from("0123456789abc")));
+    assert_eq!(
+        attr(&limited.attributes, "a"),
+        Some(&Value::from("0123456789abc"))
+    );
     assert_eq!(limited.events.events.len(), 1);
     assert_eq!(limited.events.dropped_count, 1);
     assert_eq!(
@@ -473,7 +480,13 @@ fn limits_masking_and_counts_apply() {
 /// Busy/idle time, thread and code location are off by default; each can be turned on.
 #[test]
 fn timings_threads_and_location_are_off_by_default() {
-    let keys = ["busy_ns", "idle_ns", "thread.id", "code.file.path", "code.line.number"];
+    let keys = [
+        "busy_ns",
+        "idle_ns",
+        "thread.id",
+        "code.file.path",
+        "code.line.number",
+    ];
     let (guard, exporter) = pipeline(&[]);
     traced(&guard, || tracing::info_span!("plain").in_scope(|| {}));
     let spans = finished(&guard, &exporter);
@@ -515,7 +528,10 @@ fn span_ext_works_with_tracing_opentelemetry_too() {
     });
     let spans = finished(&guard, &exporter);
     let theirs = named(&spans, "theirs");
-    assert_eq!(attr(&theirs.attributes, "team"), Some(&Value::from("dogbook")));
+    assert_eq!(
+        attr(&theirs.attributes, "team"),
+        Some(&Value::from("dogbook"))
+    );
     assert_eq!(theirs.parent_span_id.to_string(), "00f067aa0ba902b7");
 
     traced(&guard, || {

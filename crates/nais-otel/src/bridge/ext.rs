@@ -201,12 +201,7 @@ impl SpanExt for tracing::Span {
     }
 
     fn add_event(&self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
-        let mut event = Some(Event::new(
-            name,
-            opentelemetry::time::now(),
-            attributes,
-            0,
-        ));
+        let mut event = Some(Event::new(name, opentelemetry::time::now(), attributes, 0));
         let ours = with_record(self, |record, _| {
             record.events.extend(event.take());
         });

@@ -81,7 +81,11 @@ impl BridgeLayer {
         self
     }
 
-    fn extra_attributes(&self, attributes: &mut Vec<KeyValue>, meta: &'static tracing::Metadata<'static>) {
+    fn extra_attributes(
+        &self,
+        attributes: &mut Vec<KeyValue>,
+        meta: &'static tracing::Metadata<'static>,
+    ) {
         if self.location {
             if let Some(file) = meta.file() {
                 attributes.push(KeyValue::new("code.file.path", file));
@@ -128,13 +132,12 @@ where
             attributes: &mut attributes,
         });
         let span_id = self.pipeline.new_span_id();
-        let start_under =
-            |parent: &Context| -> Option<Started> {
-                if parent.is_telemetry_suppressed() {
-                    return None;
-                }
-                Some(start(parent, span_id, &name, &kind, &[], &self.pipeline))
-            };
+        let start_under = |parent: &Context| -> Option<Started> {
+            if parent.is_telemetry_suppressed() {
+                return None;
+            }
+            Some(start(parent, span_id, &name, &kind, &[], &self.pipeline))
+        };
         let started = if let Some(parent) = attrs.parent() {
             // A parent this layer does not see (filtered out) makes a root, as with
             // tracing-opentelemetry: a smaller tree rather than a wrong one.
@@ -347,4 +350,3 @@ fn thread_number() -> i64 {
         .parse()
         .unwrap_or(0)
 }
-

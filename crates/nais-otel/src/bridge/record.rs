@@ -197,7 +197,8 @@ impl Visit for SpanFields<'_> {
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.attributes.push(KeyValue::new(key(field), u64_value(value)));
+        self.attributes
+            .push(KeyValue::new(key(field), u64_value(value)));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
@@ -206,7 +207,8 @@ impl Visit for SpanFields<'_> {
 
     fn record_str(&mut self, field: &Field, value: &str) {
         if !self.special(field, value) {
-            self.attributes.push(KeyValue::new(key(field), string(value)));
+            self.attributes
+                .push(KeyValue::new(key(field), string(value)));
         }
     }
 
@@ -227,7 +229,8 @@ impl Visit for SpanFields<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         let text = format!("{value:?}");
         if !self.special(field, &text) {
-            self.attributes.push(KeyValue::new(key(field), string(&text)));
+            self.attributes
+                .push(KeyValue::new(key(field), string(&text)));
         }
     }
 }
@@ -272,7 +275,8 @@ impl Visit for EventFields {
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.attributes.push(KeyValue::new(key(field), u64_value(value)));
+        self.attributes
+            .push(KeyValue::new(key(field), u64_value(value)));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
@@ -285,7 +289,8 @@ impl Visit for EventFields {
         } else if field.name() == "error" {
             self.error_field(value.to_owned());
         } else {
-            self.attributes.push(KeyValue::new(key(field), string(value)));
+            self.attributes
+                .push(KeyValue::new(key(field), string(value)));
         }
     }
 
@@ -315,7 +320,8 @@ impl Visit for EventFields {
         if field.name() == "error" {
             self.error_field(text);
         } else {
-            self.attributes.push(KeyValue::new(key(field), string(&text)));
+            self.attributes
+                .push(KeyValue::new(key(field), string(&text)));
         }
     }
 }
