@@ -46,7 +46,7 @@ fn http_layer(c: &mut Criterion) {
             .measurement_time(Duration::from_secs(3));
         for variant in support::handler_variants(guard, &provider) {
             let _default = tracing::dispatcher::set_default(&variant.dispatch);
-            assert_eq!(serve(&variant.app, "/users/42"), 5);
+            assert_eq!(serve(&variant.app, "/users/42"), 5, "{}", variant.name);
             handler.bench_function(variant.label, |b| {
                 b.iter(|| serve(&variant.app, "/users/42"))
             });

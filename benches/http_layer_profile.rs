@@ -44,7 +44,11 @@ fn main() {
     // The realistic handler's and the single span's variants run under their own
     // subscriber, set as the global default as an application sets it.
     let own_subscriber = variant.starts_with("span-") || variant.starts_with("handler-");
-    let (guard, provider) = support::install_with(!own_subscriber);
+    let (guard, provider) = if own_subscriber {
+        support::install_with(false)
+    } else {
+        support::install()
+    };
     if variant.starts_with("span-") {
         let guard = guard.as_ref().expect("nais-otel's pipeline");
         let (_, _, dispatch) = support::span_variants(guard, &provider)
@@ -76,7 +80,6 @@ fn main() {
     }
     let Some((_, _, app, path)) = support::variants(&provider)
         .into_iter()
-        .map(|(name, label, app, path)| (name, label, app, path))
         .chain(handler.map(|v| (v.name, v.label, v.app, "/users/42")))
         .find(|(name, ..)| *name == variant)
     else {
