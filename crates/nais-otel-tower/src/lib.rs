@@ -9,7 +9,8 @@
 //!
 //! Spans are made directly with the OpenTelemetry API, not through `tracing`, which is
 //! what keeps the per-request cost low; handler spans made with `tracing` still nest under
-//! the request span through `tracing-opentelemetry`'s context activation.
+//! the request span: the `tracing` bridge (nais-otel's, or `tracing-opentelemetry`'s)
+//! parents a span without a `tracing` parent on the current context.
 //!
 //! # Getting started
 //!
