@@ -29,6 +29,15 @@
 //! already gone cost nothing at start-up and at most the shutdown timeout at
 //! the end. An outage is reported once, not once a batch.
 //!
+//! # Handler spans
+//!
+//! `init()` installs a `tracing` bridge of our own ([`bridge`]): `#[tracing::instrument]` and
+//! `info_span!` spans become trace spans under the request span, with typed attributes,
+//! events, `otel.*` fields and errors as exceptions. [`SpanExt`] sets a remote parent, links,
+//! attributes and status after a span is made. Code that uses tracing-opentelemetry's
+//! `OpenTelemetrySpanExt` switches to [`SpanExt`] or keeps tracing-opentelemetry with
+//! [`Builder::with_bridge`].
+//!
 //! # Environment variables
 //!
 //! Precedence: what code sets on the [`Builder`], then the environment, then
