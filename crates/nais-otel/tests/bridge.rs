@@ -545,3 +545,21 @@ fn span_ext_works_with_tracing_opentelemetry_too() {
         );
     });
 }
+
+/// With spans going nowhere (`OTEL_TRACES_EXPORTER=none`), the sampled flag still travels:
+/// the services this one calls still sample.
+#[test]
+fn the_sampled_flag_travels_when_spans_go_nowhere() {
+    let guard = nais_otel::builder()
+        .with_env_lookup(|_| None)
+        .with_traces_exporter(nais_otel::config::ExporterKind::None)
+        .with_globals(false)
+        .init()
+        .expect("init");
+    traced(&guard, || {
+        let span = tracing::info_span!("nowhere");
+        let sc = span.context().span().span_context().clone();
+        assert!(sc.is_valid() && sc.is_sampled());
+    });
+    assert_eq!(guard.span_counts().ended, 0);
+}

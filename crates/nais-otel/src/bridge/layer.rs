@@ -165,7 +165,7 @@ where
             cx: started.cx,
             parent_span_id: started.parent_span_id,
             parent_is_remote: started.parent_is_remote,
-            sampled: started.sampled,
+            recording: started.recording,
             entered: AtomicBool::new(false),
             kind,
             name,
@@ -219,12 +219,12 @@ where
         let Some(span) = ctx.event_span(event) else {
             return;
         };
-        // Nothing is built for an event in a span that is not sampled.
-        let sampled = span
+        // Nothing is built for an event in a span that is not recorded.
+        let recording = span
             .extensions()
             .get::<SpanRecord>()
-            .is_some_and(|record| record.sampled);
-        if !sampled {
+            .is_some_and(|record| record.recording);
+        if !recording {
             return;
         }
         let meta = event.metadata();

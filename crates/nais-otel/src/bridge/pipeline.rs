@@ -158,13 +158,13 @@ impl Pipeline {
     }
 
     /// Hands a finished span to the processors, with the span limits applied as the SDK
-    /// applies them; drops it when it is not sampled.
+    /// applies them; drops it when it is not recorded (not sampled).
     #[inline]
     pub(crate) fn end(&self, record: SpanRecord, end: SystemTime) {
         let Some(processor) = &self.processor else {
             return;
         };
-        if !record.sampled {
+        if !record.recording {
             return;
         }
         let limits = &self.limits;

@@ -34,7 +34,8 @@ pub(crate) struct SpanRecord {
     pub(crate) cx: Context,
     pub(crate) parent_span_id: SpanId,
     pub(crate) parent_is_remote: bool,
-    pub(crate) sampled: bool,
+    /// Sampled, and spans go somewhere: whether to gather attributes and events.
+    pub(crate) recording: bool,
     /// Whether the span was ever entered: its parent can no longer change then.
     pub(crate) entered: AtomicBool,
     pub(crate) kind: SpanKind,
@@ -90,17 +91,17 @@ impl SpanRecord {
         let links = self.extras.as_ref().map_or(&[][..], |extras| &extras.links);
         let started = start(parent, span_id, &self.name, &self.kind, links, pipeline);
         self.cx = started.cx;
-        self.sampled = started.sampled;
+        self.recording = started.recording;
         self.parent_span_id = started.parent_span_id;
         self.parent_is_remote = started.parent_is_remote;
     }
 }
 
 /// A span's start: its context (the parent's, with this span in it), whether it is
-/// sampled, its parent span's id and whether that parent is remote.
+/// recorded, its parent span's id and whether that parent is remote.
 pub(crate) struct Started {
     pub(crate) cx: Context,
-    pub(crate) sampled: bool,
+    pub(crate) recording: bool,
     pub(crate) parent_span_id: SpanId,
     pub(crate) parent_is_remote: bool,
 }
@@ -132,8 +133,9 @@ pub(crate) fn start(
             TraceFlags::default(),
         )
     };
+    // The sampled flag is the sampler's, whether or not spans go anywhere: it travels on
+    // to the services this one calls.
     let (sampled, trace_state) = pipeline.sample(parent, trace_id, name, kind, links);
-    let sampled = sampled && pipeline.exports();
     let sc = SpanContext::new(
         trace_id,
         span_id,
@@ -143,7 +145,7 @@ pub(crate) fn start(
     );
     Started {
         cx: parent.with_remote_span_context(sc),
-        sampled,
+        recording: sampled && pipeline.exports(),
         parent_span_id,
         parent_is_remote,
     }
