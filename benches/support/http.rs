@@ -20,6 +20,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, Span, SpanData, SpanExporter, SpanProcessor};
 use tower::ServiceExt;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::Layer as _;
 
 /// An exporter that drops every batch, so we measure the layers, not the export.
 #[derive(Debug)]
@@ -370,6 +371,22 @@ pub(crate) fn handler_variants(
             bridge,
         ),
         variant(
+            // The bridge as `init()` installs it: behind a per-layer filter (INFO and up,
+            // not the SDK's or nais-otel's own targets), which looks the span up again in
+            // each callback.
+            "handler-ours-filtered",
+            "realistic handler: nais-otel server_layer() + nais-otel bridge behind init()'s span filter",
+            realistic_router().layer(nais_otel::server_layer()),
+            tracing::Dispatch::new(
+                tracing_subscriber::registry().with(
+                    guard
+                        .tracing_layer()
+                        .expect("tracing is on")
+                        .with_filter(init_span_filter()),
+                ),
+            ),
+        ),
+        variant(
             // The floor under every stack's handler spans: the registry alone.
             "handler-ours-noop",
             "realistic handler: nais-otel server_layer() + registry with a no-op layer",
@@ -398,6 +415,16 @@ pub(crate) fn handler_variants(
             tracing_opentelemetry(provider),
         ),
     ]
+}
+
+/// The per-layer filter `init()` puts in front of the bridge.
+fn init_span_filter() -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::LevelFilter;
+    tracing_subscriber::filter::Targets::new()
+        .with_default(LevelFilter::INFO)
+        .with_target("opentelemetry", LevelFilter::OFF)
+        .with_target("opentelemetry_sdk", LevelFilter::OFF)
+        .with_target("nais_otel", LevelFilter::OFF)
 }
 
 /// The subscribers of the per-span rows: the registry with a layer that does nothing
