@@ -37,6 +37,34 @@ fn http_layer(c: &mut Criterion) {
     }
     group.finish();
 
+    // A handler with three nested `#[instrument]` spans and an event, on each stack with
+    // its own subscriber; and one span alone, on the registry with each layer.
+    if let Some(guard) = &guard {
+        let mut handler = c.benchmark_group("handler");
+        handler
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(3));
+        for variant in support::handler_variants(guard, &provider) {
+            let _default = tracing::dispatcher::set_default(&variant.dispatch);
+            assert_eq!(serve(&variant.app, "/users/42"), 5, "{}", variant.name);
+            handler.bench_function(variant.label, |b| {
+                b.iter(|| serve(&variant.app, "/users/42"))
+            });
+        }
+        handler.finish();
+
+        let mut span = c.benchmark_group("bridge_span");
+        span.warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(3));
+        for (_, label, dispatch) in support::span_variants(guard, &provider) {
+            let _default = tracing::dispatcher::set_default(&dispatch);
+            span.bench_function(label, |b| {
+                b.iter(|| support::one_span(std::hint::black_box(42), std::hint::black_box(7)))
+            });
+        }
+        span.finish();
+    }
+
     // The floor every variant pays: one SDK span with five attributes, started and ended
     // through the same batch processor, without any HTTP layer. Then the same span held in
     // a `Context`, as every layer holds it (boxed twice by the API); and the same span

@@ -10,8 +10,11 @@
 //! ```
 //!
 //! Arguments: the variant (`bare`, `identity`, `bare-excluded`, `identity-excluded`, `ours`,
-//! `ours-sdk`, `ours-core`, `ours-excluded`, `otel-axum`, `trace-layer`) and the number of
-//! requests (default 10 000); `HTTP_LAYER_VARIANT` and `HTTP_LAYER_REQUESTS` work too. With
+//! `ours-sdk`, `ours-core`, `ours-excluded`, `otel-axum`, `trace-layer`; the realistic
+//! handler's `handler-bare`, `handler-ours`, `handler-ours-filtered`, `handler-ours-noop`,
+//! `handler-ours-tracing-opentelemetry`,
+//! `handler-otel-axum`, `handler-trace-layer`; one span alone, `span-noop`, `span-ours`,
+//! `span-tracing-opentelemetry`) and the number of requests (default 10 000); `HTTP_LAYER_VARIANT` and `HTTP_LAYER_REQUESTS` work too. With
 //! no variant (as under `cargo bench`) it does nothing. The setup is the one of
 //! `benches/http_layer.rs`: the SDK provider `nais_otel::init()` builds, with an exporter
 //! that drops every batch, the global W3C propagators and a global `tracing-opentelemetry`
@@ -39,9 +42,46 @@ fn main() {
         .map(|n| n.parse().expect("request count"))
         .unwrap_or(10_000);
 
-    let (guard, provider) = support::install();
+    // The realistic handler's and the single span's variants run under their own
+    // subscriber, set as the global default as an application sets it.
+    let own_subscriber = variant.starts_with("span-") || variant.starts_with("handler-");
+    let (guard, provider) = if own_subscriber {
+        support::install_with(false)
+    } else {
+        support::install()
+    };
+    if variant.starts_with("span-") {
+        let guard = guard.as_ref().expect("nais-otel's pipeline");
+        let (_, _, dispatch) = support::span_variants(guard, &provider)
+            .into_iter()
+            .find(|(name, ..)| *name == variant)
+            .unwrap_or_else(|| panic!("unknown variant {variant}"));
+        tracing::dispatcher::set_global_default(dispatch).expect("the only global subscriber");
+        let started = std::time::Instant::now();
+        for i in 0..requests {
+            std::hint::black_box(support::one_span(i as u64, 7));
+        }
+        println!(
+            "{variant} {:.1} ns/span",
+            started.elapsed().as_nanos() as f64 / requests as f64
+        );
+        return;
+    }
+    // The realistic handler's stacks run under their own subscriber.
+    let handler = variant.starts_with("handler-").then(|| {
+        let guard = guard.as_ref().expect("nais-otel's pipeline");
+        support::handler_variants(guard, &provider)
+            .into_iter()
+            .find(|v| v.name == variant)
+            .unwrap_or_else(|| panic!("unknown variant {variant}"))
+    });
+    if let Some(v) = &handler {
+        tracing::dispatcher::set_global_default(v.dispatch.clone())
+            .expect("the only global subscriber");
+    }
     let Some((_, _, app, path)) = support::variants(&provider)
         .into_iter()
+        .chain(handler.map(|v| (v.name, v.label, v.app, "/users/42")))
         .find(|(name, ..)| *name == variant)
     else {
         panic!("unknown variant {variant}");

@@ -20,6 +20,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, Span, SpanData, SpanExporter, SpanProcessor};
 use tower::ServiceExt;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::Layer as _;
 
 /// An exporter that drops every batch, so we measure the layers, not the export.
 #[derive(Debug)]
@@ -66,6 +67,43 @@ fn run<F: Future>(future: F) -> F::Output {
 
 async fn handler() -> &'static str {
     "hello"
+}
+
+/// A handler with spans of its own, as a real one has: three nested `#[instrument]`
+/// functions with two fields each (the kinds of fields handlers record: ids, a name, a
+/// flag), and one `info!` event.
+async fn realistic_handler() -> &'static str {
+    let dogs = load_owner(42, "eu-north").await;
+    std::hint::black_box(dogs);
+    "hello"
+}
+
+#[tracing::instrument]
+async fn load_owner(owner_id: u64, region: &str) -> usize {
+    find_dogs(owner_id, 20).await
+}
+
+#[tracing::instrument]
+async fn find_dogs(owner_id: u64, limit: u32) -> usize {
+    render(3, true).await
+}
+
+#[tracing::instrument]
+async fn render(count: usize, compact: bool) -> usize {
+    tracing::info!(count, "rendered the dogs");
+    count
+}
+
+fn realistic_router() -> Router {
+    Router::new()
+        .route("/users/{id}", get(realistic_handler))
+        .route("/isAlive", get(handler))
+}
+
+/// One `#[instrument]` span with two fields: created, entered, exited and closed.
+#[tracing::instrument]
+pub(crate) fn one_span(dog_id: u64, limit: u32) -> u64 {
+    dog_id + u64::from(limit)
 }
 
 fn router() -> Router {
@@ -147,6 +185,14 @@ where
 /// ends. Not a pipeline anyone would run; the difference from `sdk` is what each
 /// variant pays to hand its spans to the batch processor's thread.
 pub(crate) fn install() -> (Option<nais_otel::Guard>, SdkTracerProvider) {
+    install_with(true)
+}
+
+/// [`install`], with the global `tracing-opentelemetry` subscriber or without (for a
+/// driver that sets another subscriber as the global default).
+pub(crate) fn install_with(
+    global_subscriber: bool,
+) -> (Option<nais_otel::Guard>, SdkTracerProvider) {
     let pipeline = std::env::var("HTTP_LAYER_PIPELINE").unwrap_or_default();
     let (guard, provider) = if pipeline == "sdk" || pipeline == "local" {
         let builder = SdkTracerProvider::builder();
@@ -170,9 +216,11 @@ pub(crate) fn install() -> (Option<nais_otel::Guard>, SdkTracerProvider) {
         let provider = guard.provider().expect("tracing is on").clone();
         (Some(guard), provider)
     };
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    if global_subscriber {
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+    }
     (guard, provider)
 }
 
@@ -273,6 +321,139 @@ pub(crate) fn variants(
     // each row is measured next to the row it is read against.
     all.sort_by_key(|(name, ..)| ORDER.iter().position(|n| n == name));
     all
+}
+
+/// One stack serving the realistic handler: its name, its label, the router, and the
+/// `tracing` subscriber it runs under (set as the thread's default while it is measured).
+pub(crate) struct HandlerVariant {
+    pub(crate) name: &'static str,
+    pub(crate) label: &'static str,
+    pub(crate) app: App,
+    pub(crate) dispatch: tracing::Dispatch,
+}
+
+/// A `tracing-opentelemetry` layer on `provider`, as its users set it up (its defaults).
+fn tracing_opentelemetry(provider: &SdkTracerProvider) -> tracing::Dispatch {
+    tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"))),
+    )
+}
+
+/// The stacks serving [`realistic_handler`], each with its own subscriber: no tracing at
+/// all (the baseline), nais-otel with its bridge, nais-otel with `tracing-opentelemetry`,
+/// `OtelAxumLayer` and `TraceLayer` with `tracing-opentelemetry`. All spans go through the
+/// same processors to the same exporter. Needs nais-otel's pipeline (`guard`).
+pub(crate) fn handler_variants(
+    guard: &nais_otel::Guard,
+    provider: &SdkTracerProvider,
+) -> Vec<HandlerVariant> {
+    let bridge = tracing::Dispatch::new(
+        tracing_subscriber::registry().with(guard.tracing_layer().expect("tracing is on")),
+    );
+    let variant = |name, label, router: Router, dispatch| HandlerVariant {
+        name,
+        label,
+        app: App::Router(prepared(router)),
+        dispatch,
+    };
+    vec![
+        variant(
+            "handler-bare",
+            "realistic handler: bare router, no tracing",
+            realistic_router(),
+            tracing::Dispatch::none(),
+        ),
+        variant(
+            "handler-ours",
+            "realistic handler: nais-otel server_layer() + nais-otel bridge",
+            realistic_router().layer(nais_otel::server_layer()),
+            bridge,
+        ),
+        variant(
+            // The bridge as `init()` installs it: behind a per-layer filter (INFO and up,
+            // not the SDK's or nais-otel's own targets), which looks the span up again in
+            // each callback.
+            "handler-ours-filtered",
+            "realistic handler: nais-otel server_layer() + nais-otel bridge behind init()'s span filter",
+            realistic_router().layer(nais_otel::server_layer()),
+            tracing::Dispatch::new(
+                tracing_subscriber::registry().with(
+                    guard
+                        .tracing_layer()
+                        .expect("tracing is on")
+                        .with_filter(init_span_filter()),
+                ),
+            ),
+        ),
+        variant(
+            // The floor under every stack's handler spans: the registry alone.
+            "handler-ours-noop",
+            "realistic handler: nais-otel server_layer() + registry with a no-op layer",
+            realistic_router().layer(nais_otel::server_layer()),
+            tracing::Dispatch::new(
+                tracing_subscriber::registry().with(tracing_subscriber::layer::Identity::new()),
+            ),
+        ),
+        variant(
+            "handler-ours-tracing-opentelemetry",
+            "realistic handler: nais-otel server_layer() + tracing-opentelemetry",
+            realistic_router().layer(nais_otel::server_layer()),
+            tracing_opentelemetry(provider),
+        ),
+        variant(
+            "handler-otel-axum",
+            "realistic handler: OtelAxumLayer + tracing-opentelemetry",
+            realistic_router()
+                .layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default()),
+            tracing_opentelemetry(provider),
+        ),
+        variant(
+            "handler-trace-layer",
+            "realistic handler: tower-http TraceLayer + tracing-opentelemetry",
+            realistic_router().layer(tower_http::trace::TraceLayer::new_for_http()),
+            tracing_opentelemetry(provider),
+        ),
+    ]
+}
+
+/// The per-layer filter `init()` puts in front of the bridge.
+fn init_span_filter() -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::LevelFilter;
+    tracing_subscriber::filter::Targets::new()
+        .with_default(LevelFilter::INFO)
+        .with_target("opentelemetry", LevelFilter::OFF)
+        .with_target("opentelemetry_sdk", LevelFilter::OFF)
+        .with_target("nais_otel", LevelFilter::OFF)
+}
+
+/// The subscribers of the per-span rows: the registry with a layer that does nothing
+/// (the registry's own floor), with nais-otel's bridge, and with `tracing-opentelemetry`.
+pub(crate) fn span_variants(
+    guard: &nais_otel::Guard,
+    provider: &SdkTracerProvider,
+) -> Vec<(&'static str, &'static str, tracing::Dispatch)> {
+    vec![
+        (
+            "span-noop",
+            "one #[instrument] span: registry + no-op layer",
+            tracing::Dispatch::new(
+                tracing_subscriber::registry().with(tracing_subscriber::layer::Identity::new()),
+            ),
+        ),
+        (
+            "span-ours",
+            "one #[instrument] span: registry + nais-otel bridge",
+            tracing::Dispatch::new(
+                tracing_subscriber::registry().with(guard.tracing_layer().expect("tracing is on")),
+            ),
+        ),
+        (
+            "span-tracing-opentelemetry",
+            "one #[instrument] span: registry + tracing-opentelemetry",
+            tracing_opentelemetry(provider),
+        ),
+    ]
 }
 
 /// The order in which criterion measures the variants.

@@ -9,7 +9,8 @@
 //!
 //! Spans are made directly with the OpenTelemetry API, not through `tracing`, which is
 //! what keeps the per-request cost low; handler spans made with `tracing` still nest under
-//! the request span through `tracing-opentelemetry`'s context activation.
+//! the request span: the `tracing` bridge (nais-otel's, or `tracing-opentelemetry`'s)
+//! parents a span without a `tracing` parent on the current context.
 //!
 //! # Getting started
 //!
@@ -85,6 +86,16 @@ pub mod client;
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub mod reqwest;
 pub mod server;
+
+/// What the `tracing` bridge of `nais-otel` shares with this crate's layers, whose spans
+/// end in the same exporters. Not a public API.
+#[doc(hidden)]
+pub mod shared {
+    /// `s` as an attribute value freed on the thread that made it.
+    pub fn string(s: &str) -> opentelemetry::StringValue {
+        crate::local::string(s)
+    }
+}
 
 pub use self::body::ResponseBody;
 pub use self::client::{Client, ClientLayer};

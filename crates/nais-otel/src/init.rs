@@ -9,7 +9,7 @@ use std::{
 use opentelemetry::{
     propagation::{TextMapCompositePropagator, TextMapPropagator},
     trace::TracerProvider as _,
-    KeyValue,
+    InstrumentationScope, KeyValue,
 };
 use opentelemetry_sdk::{
     resource::{ResourceDetector, TelemetryResourceDetector},
@@ -28,6 +28,7 @@ use tracing_subscriber::{
 };
 
 use crate::{
+    bridge::{Bridge, BridgeLayer, Pipeline, SharedProcessor},
     config::{
         BatchConfig, Compression, Config, ConfigProblem, ExporterKind, LogFormat, PropagatorKind,
         Protocol, SamplerConfig, DEFAULT_LOG_FILTER, RUST_LOG,
@@ -108,6 +109,10 @@ pub struct Builder {
     shutdown_timeout: Option<Duration>,
     mask: Option<MaskConfig>,
     span_exporter: Option<MakeProcessor>,
+    bridge: Bridge,
+    span_timings: bool,
+    span_threads: bool,
+    span_location: bool,
 }
 
 /// Builds the batch processor around an exporter given in code.
@@ -122,6 +127,7 @@ impl fmt::Debug for Builder {
             .field("install_globals", &self.install_globals)
             .field("install_subscriber", &self.install_subscriber)
             .field("span_exporter", &self.span_exporter.is_some())
+            .field("bridge", &self.bridge)
             .finish_non_exhaustive()
     }
 }
@@ -160,6 +166,10 @@ impl Builder {
             span_exporter: None,
             shutdown_timeout: None,
             mask: None,
+            bridge: Bridge::NaisOtel,
+            span_timings: false,
+            span_threads: false,
+            span_location: false,
         }
     }
 
@@ -284,10 +294,37 @@ impl Builder {
     /// Whether to install nais-otel's tracing subscriber (the log output, and the
     /// bridge from `tracing` spans to trace spans) with the globals. Defaults to `true`.
     /// With `false`, the tracer provider and the propagator are still installed; bring
-    /// your own subscriber with `tracing_opentelemetry::layer()` on
-    /// [`Guard::provider`].
+    /// your own subscriber with [`Guard::tracing_layer`] in it.
     pub fn with_subscriber(mut self, install: bool) -> Self {
         self.install_subscriber = install;
+        self
+    }
+
+    /// Which layer turns `tracing` spans into trace spans. Defaults to
+    /// [`Bridge::NaisOtel`]; [`Bridge::TracingOpenTelemetry`] keeps tracing-opentelemetry's,
+    /// for code that calls its `OpenTelemetrySpanExt`. See [`crate::bridge`].
+    pub fn with_bridge(mut self, bridge: Bridge) -> Self {
+        self.bridge = bridge;
+        self
+    }
+
+    /// Whether `tracing` spans get `busy_ns` and `idle_ns`. Defaults to `false`. See
+    /// [`BridgeLayer::with_timings`].
+    pub fn with_span_timings(mut self, on: bool) -> Self {
+        self.span_timings = on;
+        self
+    }
+
+    /// Whether `tracing` spans get `thread.id` and `thread.name`. Defaults to `false`.
+    pub fn with_span_threads(mut self, on: bool) -> Self {
+        self.span_threads = on;
+        self
+    }
+
+    /// Whether `tracing` spans get `code.file.path`, `code.module.name` and
+    /// `code.line.number`. Defaults to `false`.
+    pub fn with_span_code_location(mut self, on: bool) -> Self {
+        self.span_location = on;
         self
     }
 
@@ -403,16 +440,19 @@ impl Builder {
         let diagnostics = Diagnostics::default();
         let shutdown_timeout = self.shutdown_timeout.unwrap_or(config.timeout);
 
-        let provider = if config.disabled {
-            None
+        let (provider, pipeline) = if config.disabled {
+            (None, None)
         } else {
-            Some(build_provider(
-                &mut config,
-                &stats,
-                &diagnostics,
-                self.span_exporter.take(),
-            )?)
+            let (provider, pipeline) =
+                build_provider(&mut config, &stats, &diagnostics, self.span_exporter.take())?;
+            (Some(provider), Some(pipeline))
         };
+        let bridge_layer = pipeline.map(|pipeline| {
+            BridgeLayer::new(Arc::new(pipeline))
+                .with_timings(self.span_timings)
+                .with_threads(self.span_threads)
+                .with_location(self.span_location)
+        });
 
         if self.install_globals {
             if let Some(provider) = &provider {
@@ -423,14 +463,23 @@ impl Builder {
                 provider: provider.clone(),
             });
             if self.install_subscriber {
-                let dispatch = subscriber(&config, provider.as_ref(), self.log_writer.take());
+                let bridge = match self.bridge {
+                    Bridge::NaisOtel => SpanBridge::NaisOtel(bridge_layer.clone()),
+                    Bridge::TracingOpenTelemetry => SpanBridge::TracingOpenTelemetry(
+                        provider.as_ref(),
+                        self.span_timings,
+                        self.span_threads,
+                        self.span_location,
+                    ),
+                };
+                let dispatch = subscriber(&config, bridge, self.log_writer.take());
                 match tracing::dispatcher::set_global_default(dispatch.clone()) {
                     Ok(()) => diagnostics.set(dispatch),
                     Err(_) => {
                         diagnostics.set(tracing::dispatcher::get_default(Dispatch::clone));
                         tracing::warn!(
                             target: "nais_otel",
-                            "a global tracing subscriber was already set, so nais-otel installed the tracer provider and propagator but not its log output; add `tracing_opentelemetry::layer()` to your subscriber to turn tracing spans into trace spans"
+                            "a global tracing subscriber was already set, so nais-otel installed the tracer provider and propagator but not its log output; add `Guard::tracing_layer()` to your subscriber to turn tracing spans into trace spans"
                         );
                     }
                 }
@@ -454,6 +503,7 @@ impl Builder {
 
         Ok(Guard {
             provider,
+            bridge: bridge_layer,
             stats,
             shutdown_timeout,
             config,
@@ -493,7 +543,7 @@ fn build_provider(
     stats: &Arc<Stats>,
     diagnostics: &Diagnostics,
     span_exporter: Option<MakeProcessor>,
-) -> Result<SdkTracerProvider, InitError> {
+) -> Result<(SdkTracerProvider, Pipeline), InitError> {
     let preparer = Preparer::new(config.mask.clone(), config.limits.attribute_value_length);
     let batch = config.batch;
     let batch_config = BatchConfigBuilder::default()
@@ -511,8 +561,8 @@ fn build_provider(
         max_attributes_per_link: config.limits.link_attribute_count,
     };
     let builder = SdkTracerProvider::builder()
-        .with_resource(resource)
-        .with_sampler(sampler)
+        .with_resource(resource.clone())
+        .with_sampler(sampler.clone())
         .with_span_limits(limits);
     let processor = match config.exporter {
         _ if span_exporter.is_some() => {
@@ -561,15 +611,25 @@ fn build_provider(
         ),
         ExporterKind::None => None,
     };
-    let builder = match processor {
-        Some(processor) => builder.with_span_processor(CountingProcessor::new(
-            processor,
-            stats.clone(),
-            batch.max_queue_size,
-        )),
+    // The provider and the bridge end their spans into the same processors.
+    let processor = processor.map(|processor| {
+        SharedProcessor::new(
+            CountingProcessor::new(processor, stats.clone(), batch.max_queue_size),
+            &resource,
+        )
+    });
+    let builder = match &processor {
+        Some(processor) => builder.with_span_processor(processor.clone()),
         None => builder,
     };
-    Ok(builder.build())
+    let pipeline = Pipeline::new(
+        sampler,
+        matches!(config.sampler, SamplerConfig::ParentBasedAlwaysOn),
+        limits,
+        InstrumentationScope::builder(SCOPE).build(),
+        processor,
+    );
+    Ok((builder.build(), pipeline))
 }
 
 fn protocol_name(protocol: Protocol) -> &'static str {
@@ -647,11 +707,14 @@ pub(crate) fn propagator(kinds: &[PropagatorKind]) -> TextMapCompositePropagator
     TextMapCompositePropagator::new(propagators)
 }
 
-fn subscriber(
-    config: &Config,
-    provider: Option<&SdkTracerProvider>,
-    writer: Option<BoxMakeWriter>,
-) -> Dispatch {
+/// The layer that turns `tracing` spans into trace spans, as [`Builder::with_bridge`] chose.
+enum SpanBridge<'a> {
+    NaisOtel(Option<BridgeLayer>),
+    /// The provider, and whether spans get busy/idle time, thread and code location.
+    TracingOpenTelemetry(Option<&'a SdkTracerProvider>, bool, bool, bool),
+}
+
+fn subscriber(config: &Config, bridge: SpanBridge<'_>, writer: Option<BoxMakeWriter>) -> Dispatch {
     let log_filter = log_filter(config);
     let writer = writer.unwrap_or_else(|| BoxMakeWriter::new(std::io::stdout));
     let log_layer = match config.log.format {
@@ -674,14 +737,23 @@ fn subscriber(
         .with_target("opentelemetry", LevelFilter::OFF)
         .with_target("opentelemetry_sdk", LevelFilter::OFF)
         .with_target("nais_otel", LevelFilter::OFF);
-    let otel_layer = provider.map(|provider| {
-        tracing_opentelemetry::layer()
-            .with_tracer(provider.tracer(SCOPE))
-            .with_filter(span_filter)
-    });
+    let (ours, theirs) = match bridge {
+        SpanBridge::NaisOtel(layer) => (layer, None),
+        SpanBridge::TracingOpenTelemetry(provider, timings, threads, location) => (
+            None,
+            provider.map(|provider| {
+                tracing_opentelemetry::layer()
+                    .with_tracer(provider.tracer(SCOPE))
+                    .with_tracked_inactivity(timings)
+                    .with_threads(threads)
+                    .with_location(location)
+            }),
+        ),
+    };
     Dispatch::new(
         tracing_subscriber::registry()
-            .with(otel_layer)
+            .with(ours.map(|layer| layer.with_filter(span_filter.clone())))
+            .with(theirs.map(|layer| layer.with_filter(span_filter)))
             .with(log_layer),
     )
 }
@@ -715,6 +787,7 @@ fn log_filter(config: &Config) -> EnvFilter {
 #[must_use = "dropping the guard shuts tracing down"]
 pub struct Guard {
     provider: Option<SdkTracerProvider>,
+    bridge: Option<BridgeLayer>,
     stats: Arc<Stats>,
     shutdown_timeout: Duration,
     config: Config,
@@ -734,6 +807,13 @@ impl Guard {
     /// The tracer provider, unless tracing is disabled.
     pub fn provider(&self) -> Option<&SdkTracerProvider> {
         self.provider.as_ref()
+    }
+
+    /// The layer that turns `tracing` spans into spans of this pipeline, for a subscriber
+    /// of your own ([`Builder::with_subscriber`]`(false)`, or [`Builder::with_globals`]`(false)`
+    /// in tests); `None` when tracing is disabled. See [`crate::bridge`].
+    pub fn tracing_layer(&self) -> Option<BridgeLayer> {
+        self.bridge.clone()
     }
 
     /// The configuration in force.

@@ -33,6 +33,15 @@
 //! already gone cost nothing at start-up and at most the shutdown timeout at
 //! the end. An outage is reported once, not once a batch.
 //!
+//! # Handler spans
+//!
+//! `init()` installs a `tracing` bridge of our own ([`bridge`]): `#[tracing::instrument]` and
+//! `info_span!` spans become trace spans under the request span, with typed attributes,
+//! events, `otel.*` fields and errors as exceptions. [`SpanExt`] sets a remote parent, links,
+//! attributes and status after a span is made. Code that uses tracing-opentelemetry's
+//! `OpenTelemetrySpanExt` switches to [`SpanExt`] or keeps tracing-opentelemetry with
+//! [`Builder::with_bridge`].
+//!
 //! # Environment variables
 //!
 //! Precedence: what code sets on the [`Builder`], then the environment, then
@@ -83,6 +92,7 @@
 //! [NAIS]: https://nais.io
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod bridge;
 pub mod config;
 mod export;
 mod init;
@@ -98,6 +108,7 @@ pub use nais_otel_tower as middleware;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use self::shutdown::serve;
 pub use self::{
+    bridge::SpanExt,
     config::Config,
     export::SpanCounts,
     init::{builder, init, Builder, Guard, InitError, InitErrorKind},

@@ -2,7 +2,7 @@
 //!
 //! The JSON line carries `trace_id` and `span_id` from the current
 //! OpenTelemetry context, which covers both spans made with `tracing` (the
-//! tracing-opentelemetry layer activates their context on enter) and the
+//! `tracing` bridge attaches their context on enter) and the
 //! request spans of our tower layer (which attaches its context while the
 //! handler runs), so Grafana can jump from a log line in Loki to its trace.
 

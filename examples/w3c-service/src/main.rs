@@ -2,7 +2,8 @@
 //! builds one: `nais_otel::init()`, an axum router with `nais_otel::server_layer()`, and a
 //! hyper-util client wrapped in `nais_otel::client_layer()`. The handler never touches a
 //! trace header: the server layer extracts the incoming context and the client layer
-//! injects the outgoing one, with the provider and sampler `init()` sets up in between.
+//! injects the outgoing one, with the provider, sampler and `tracing` bridge `init()` sets
+//! up in between (the handler is `#[tracing::instrument]`ed).
 //!
 //! Run with
 //!
@@ -73,7 +74,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Makes the harness's callbacks in order, then answers.
+/// Makes the harness's callbacks in order, then answers. Its span sits between the
+/// server span and the client spans, as a handler's `#[instrument]` span does.
+#[tracing::instrument(skip_all)]
 async fn test(State(mut client): State<TracedClient>, Json(calls): Json<Vec<Call>>) -> StatusCode {
     for call in calls {
         let arguments = match call.arguments {

@@ -40,10 +40,11 @@
 //! # When the span is current and when it ends
 //!
 //! The span's context is the current OpenTelemetry context while the inner service is
-//! called and each time its future or the response body is polled. `tracing-opentelemetry`
-//! (0.34, context activation on by default) parents a tracing span that has no tracing
-//! parent on that context, so spans from `#[instrument]` or `info_span!` in handlers are
-//! children of the request span. The span ends when the response body has been read to
+//! called and each time its future or the response body is polled. The `tracing` bridge
+//! that `nais_otel::init()` installs (and `tracing-opentelemetry` 0.34, context activation
+//! on by default) parents a tracing span that has no tracing parent on that context, so
+//! spans from `#[instrument]` or `info_span!` in handlers are children of the request
+//! span. The span ends when the response body has been read to
 //! the end (its last frame returned), fails, or is dropped — not when the headers are
 //! ready. The poll that only reports the end of a finished body runs without the context.
 //!

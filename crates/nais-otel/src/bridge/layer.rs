@@ -1,0 +1,352 @@
+//! [`BridgeLayer`]: `tracing` spans and events into OpenTelemetry spans.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use opentelemetry::trace::{Event, Link, SpanKind, Status};
+use opentelemetry::{Context, ContextGuard, KeyValue, Value};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Level, Subscriber};
+use tracing_subscriber::layer::Context as LayerContext;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
+
+use super::pipeline::Pipeline;
+use super::record::{start, EventFields, Extras, SpanFields, SpanRecord, Started, Timings};
+
+/// A `tracing` layer that turns spans into OpenTelemetry spans and events into span
+/// events, on the pipeline [`crate::init`] built. See the [module docs](crate::bridge).
+///
+/// [`crate::init`] installs it; [`Guard::tracing_layer`](crate::Guard::tracing_layer)
+/// gives one for a subscriber of your own.
+#[derive(Clone)]
+#[must_use]
+pub struct BridgeLayer {
+    pub(crate) pipeline: Arc<Pipeline>,
+    timings: bool,
+    threads: bool,
+    location: bool,
+}
+
+impl fmt::Debug for BridgeLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BridgeLayer")
+            .field("timings", &self.timings)
+            .field("threads", &self.threads)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+thread_local! {
+    /// The contexts this thread attached for the spans it entered, innermost last.
+    static ENTERED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+    /// `thread.id`: the number in `ThreadId`'s `Debug` text, read once a thread.
+    static THREAD_ID: i64 = thread_number();
+}
+
+impl BridgeLayer {
+    pub(crate) fn new(pipeline: Arc<Pipeline>) -> Self {
+        Self {
+            pipeline,
+            timings: false,
+            threads: false,
+            location: false,
+        }
+    }
+
+    /// Whether spans get `busy_ns` and `idle_ns`: the time they were entered and the
+    /// time they were not, between creation and close. Defaults to `false` (it reads
+    /// the clock on every enter and exit).
+    pub fn with_timings(mut self, on: bool) -> Self {
+        self.timings = on;
+        self
+    }
+
+    /// Whether spans get `thread.id` and `thread.name` of the thread that made them.
+    /// Defaults to `false`.
+    pub fn with_threads(mut self, on: bool) -> Self {
+        self.threads = on;
+        self
+    }
+
+    /// Whether spans get `code.file.path`, `code.module.name` and `code.line.number` of
+    /// the code that made them. Defaults to `false`.
+    pub fn with_location(mut self, on: bool) -> Self {
+        self.location = on;
+        self
+    }
+
+    fn extra_attributes(
+        &self,
+        attributes: &mut Vec<KeyValue>,
+        meta: &'static tracing::Metadata<'static>,
+    ) {
+        if self.location {
+            if let Some(file) = meta.file() {
+                attributes.push(KeyValue::new("code.file.path", file));
+            }
+            if let Some(module) = meta.module_path() {
+                attributes.push(KeyValue::new("code.module.name", module));
+            }
+            if let Some(line) = meta.line() {
+                attributes.push(KeyValue::new("code.line.number", i64::from(line)));
+            }
+        }
+        if self.threads {
+            attributes.push(KeyValue::new("thread.id", THREAD_ID.with(|id| *id)));
+            if let Some(name) = std::thread::current().name() {
+                attributes.push(KeyValue::new("thread.name", name.to_owned()));
+            }
+        }
+    }
+}
+
+impl<S> Layer<S> for BridgeLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(id) else {
+            return;
+        };
+        let meta = attrs.metadata();
+        let mut name = Cow::Borrowed(meta.name());
+        let mut kind = SpanKind::Internal;
+        let mut status = Status::Unset;
+        // Sized for the fields. (A buffer from the pool the exporter hands the tower
+        // layers' buffers back to measured no faster here: its memory was last written on
+        // the export thread.)
+        let mut attributes = Vec::with_capacity(
+            attrs.fields().len() + 3 * usize::from(self.location) + 2 * usize::from(self.threads),
+        );
+        self.extra_attributes(&mut attributes, meta);
+        attrs.record(&mut SpanFields {
+            name: &mut name,
+            kind: &mut kind,
+            status: &mut status,
+            attributes: &mut attributes,
+        });
+        let span_id = self.pipeline.new_span_id();
+        let start_under = |parent: &Context| -> Option<Started> {
+            if parent.is_telemetry_suppressed() {
+                return None;
+            }
+            Some(start(parent, span_id, &name, &kind, &[], &self.pipeline))
+        };
+        let started = if let Some(parent) = attrs.parent() {
+            // A parent this layer does not see (filtered out) makes a root, as with
+            // tracing-opentelemetry: a smaller tree rather than a wrong one.
+            let parent = ctx
+                .span(parent)
+                .and_then(|parent| {
+                    parent
+                        .extensions()
+                        .get::<SpanRecord>()
+                        .map(|record| record.cx.clone())
+                })
+                .unwrap_or_default();
+            start_under(&parent)
+        } else if attrs.is_contextual() {
+            // The innermost entered span's context (attached on enter), or what the
+            // tower layers attach while a handler runs; read in place, not cloned.
+            Context::map_current(start_under)
+        } else {
+            start_under(&Context::new())
+        };
+        let Some(started) = started else {
+            return;
+        };
+        let record = SpanRecord {
+            cx: started.cx,
+            parent_span_id: started.parent_span_id,
+            parent_is_remote: started.parent_is_remote,
+            recording: started.recording,
+            entered: AtomicBool::new(false),
+            kind,
+            name,
+            start: opentelemetry::time::now(),
+            attributes,
+            status,
+            events: Vec::new(),
+            extras: self.timings.then(|| {
+                Box::new(Extras {
+                    timings: Some(Timings::new()),
+                    ..Extras::default()
+                })
+            }),
+        };
+        span.extensions_mut().insert(record);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(id) else {
+            return;
+        };
+        let mut extensions = span.extensions_mut();
+        if let Some(record) = extensions.get_mut::<SpanRecord>() {
+            values.record(&mut SpanFields {
+                name: &mut record.name,
+                kind: &mut record.kind,
+                status: &mut record.status,
+                attributes: &mut record.attributes,
+            });
+        }
+    }
+
+    fn on_follows_from(&self, id: &Id, follows: &Id, ctx: LayerContext<'_, S>) {
+        let (Some(span), Some(follows)) = (ctx.span(id), ctx.span(follows)) else {
+            return;
+        };
+        let Some(follows) = follows
+            .extensions()
+            .get::<SpanRecord>()
+            .map(SpanRecord::span_context)
+        else {
+            return;
+        };
+        let mut extensions = span.extensions_mut();
+        if let Some(record) = extensions.get_mut::<SpanRecord>() {
+            record.extras().links.push(Link::with_context(follows));
+        }
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.event_span(event) else {
+            return;
+        };
+        // Nothing is built for an event in a span that is not recorded.
+        let recording = span
+            .extensions()
+            .get::<SpanRecord>()
+            .is_some_and(|record| record.recording);
+        if !recording {
+            return;
+        }
+        let meta = event.metadata();
+        // Fields are read before the span's extensions are locked: a field's `Debug`
+        // may itself log.
+        let mut fields = EventFields::new(meta.fields().len() + 2);
+        fields
+            .attributes
+            .push(KeyValue::new("level", Value::from(meta.level().as_str())));
+        fields
+            .attributes
+            .push(KeyValue::new("target", Value::from(meta.target())));
+        event.record(&mut fields);
+        let name = fields.event_name(meta.name());
+        let error = fields.error.take();
+        let is_error = *meta.level() == Level::ERROR || error.is_some();
+        let event = Event::new(name, opentelemetry::time::now(), fields.attributes, 0);
+        let mut extensions = span.extensions_mut();
+        let Some(record) = extensions.get_mut::<SpanRecord>() else {
+            return;
+        };
+        if is_error && matches!(record.status, Status::Unset) {
+            record.status = Status::error(error.unwrap_or_default());
+        }
+        if record.events.capacity() == 0 {
+            // Most spans with events have one or two.
+            record.events.reserve_exact(2);
+        }
+        record.events.push(event);
+    }
+
+    fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(id) else {
+            return;
+        };
+        let cx = {
+            let extensions = span.extensions();
+            let Some(record) = extensions.get::<SpanRecord>() else {
+                return;
+            };
+            record.entered.store(true, Ordering::Relaxed);
+            record.cx.clone()
+        };
+        if self.timings {
+            if let Some(timings) = span
+                .extensions_mut()
+                .get_mut::<SpanRecord>()
+                .and_then(|record| record.extras.as_mut()?.timings.as_mut())
+            {
+                if timings.entered == 0 {
+                    let now = Instant::now();
+                    timings.idle_ns += nanos(now - timings.last);
+                    timings.last = now;
+                }
+                timings.entered += 1;
+            };
+        }
+        let guard = cx.attach();
+        // `try_with`: during thread teardown the guard is dropped at once.
+        let _ = ENTERED.try_with(|entered| entered.borrow_mut().push((id.clone(), guard)));
+    }
+
+    fn on_exit(&self, id: &Id, ctx: LayerContext<'_, S>) {
+        let guard = ENTERED
+            .try_with(|entered| {
+                let mut entered = entered.borrow_mut();
+                let at = entered.iter().rposition(|(entered, _)| entered == id)?;
+                Some(entered.remove(at))
+            })
+            .ok()
+            .flatten();
+        // Dropped outside the borrow: it restores the context attached before.
+        drop(guard);
+        if self.timings {
+            let Some(span) = ctx.span(id) else {
+                return;
+            };
+            if let Some(timings) = span
+                .extensions_mut()
+                .get_mut::<SpanRecord>()
+                .and_then(|record| record.extras.as_mut()?.timings.as_mut())
+            {
+                timings.entered = timings.entered.saturating_sub(1);
+                if timings.entered == 0 {
+                    let now = Instant::now();
+                    timings.busy_ns += nanos(now - timings.last);
+                    timings.last = now;
+                }
+            };
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(&id) else {
+            return;
+        };
+        let record = span.extensions_mut().remove::<SpanRecord>();
+        drop(span);
+        let Some(mut record) = record else {
+            return;
+        };
+        let end = opentelemetry::time::now();
+        if let Some(timings) = record
+            .extras
+            .as_mut()
+            .and_then(|extras| extras.timings.as_mut())
+        {
+            timings.idle_ns += nanos(timings.last.elapsed());
+        }
+        self.pipeline.end(record, end);
+    }
+}
+
+fn nanos(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX)
+}
+
+fn thread_number() -> i64 {
+    // `ThreadId::as_u64` is not stable; its `Debug` text is `ThreadId(N)`.
+    let text = format!("{:?}", std::thread::current().id());
+    text.trim_start_matches("ThreadId(")
+        .trim_end_matches(')')
+        .parse()
+        .unwrap_or(0)
+}

@@ -1,0 +1,103 @@
+//! `tracing` spans as OpenTelemetry spans: nais-otel's own bridge.
+//!
+//! [`crate::init`] installs [`BridgeLayer`] in its subscriber. Every `tracing` span at
+//! INFO or above (`#[tracing::instrument]`, `info_span!`) becomes an OpenTelemetry span
+//! in the same pipeline as the tower layers' spans: the same sampler, limits, masking,
+//! span counts and exporter.
+//!
+//! # What it does
+//!
+//! - A span's parent is its `tracing` parent, or, for a span without one, whatever
+//!   context is current: the request span while a handler runs under
+//!   [`crate::server_layer`], across `.await` and `Instrument`.
+//! - While a span is entered, `opentelemetry::Context::current()` is its context, so the
+//!   client layer sends its `traceparent` and the JSON log lines carry its `trace_id` and
+//!   `span_id`.
+//! - Fields become attributes with their types: an integer stays an integer (a `u64`
+//!   above `i64::MAX` becomes its decimal text), a `bool` a boolean.
+//! - Events inside a span become span events, named by their message, with `level`,
+//!   `target` and their fields as attributes.
+//! - `otel.name` renames the span, `otel.kind` sets its kind (`server`, `client`,
+//!   `producer`, `consumer`, `internal`), `otel.status_code` (`ok`, `error`) and
+//!   `otel.status_description` its status.
+//! - An `error` field (what `#[instrument(err)]` records) or an error value makes an
+//!   `exception` event with `exception.message`, and the span's status ERROR with that
+//!   text; any ERROR event sets the status to ERROR. The text is masked on export like
+//!   every status description (see [`crate::privacy`]).
+//! - [`SpanExt`] sets a remote parent, links, attributes, status and events after the
+//!   span is made, and gives its context.
+//! - Busy/idle time, thread and code location are off; [`BridgeLayer::with_timings`],
+//!   [`BridgeLayer::with_threads`] and [`BridgeLayer::with_location`] (or the
+//!   [`Builder`](crate::Builder)'s `with_span_*`) turn them on.
+//!
+//! # Why a bridge of our own
+//!
+//! tracing-opentelemetry starts an SDK span when a `tracing` span is first entered and
+//! keeps it, with its box, `Arc` and mutex, in the span's extensions; it reads the clock
+//! on every enter and exit for busy/idle time, records thread and code location, and
+//! formats unsigned integers through `Debug`. This bridge decides a span's ids and
+//! sampling when the span is made (so its context exists from the start), gathers
+//! attributes and events in a plain record, and hands the finished span to the
+//! pipeline's processors when it closes. `docs/benchmarks.md` has the figures.
+//!
+//! # Moving from tracing-opentelemetry
+//!
+//! tracing-opentelemetry's `OpenTelemetrySpanExt` does nothing on spans of this bridge
+//! (`context()` returns an empty context, `set_parent` an error). Either:
+//!
+//! - replace `use tracing_opentelemetry::OpenTelemetrySpanExt` with
+//!   `use nais_otel::SpanExt`: the same methods, and they work with either bridge; or
+//! - keep tracing-opentelemetry: `nais_otel::builder().with_bridge(Bridge::TracingOpenTelemetry)`.
+//!
+//! Unlike tracing-opentelemetry's, the OpenTelemetry span in `Context::current()` while a
+//! `tracing` span is entered is not recording: add attributes to it with
+//! [`SpanExt::set_attribute`] on `tracing::Span::current()`, not through
+//! `Context::current().span()`.
+//!
+//! # Example
+//!
+//! ```
+//! use nais_otel::SpanExt as _;
+//! use opentelemetry_sdk::trace::InMemorySpanExporter;
+//! use tracing_subscriber::layer::SubscriberExt as _;
+//!
+//! let exporter = InMemorySpanExporter::default();
+//! let guard = nais_otel::builder()
+//!     .with_env_lookup(|_| None)
+//!     .with_span_exporter(exporter.clone())
+//!     .with_globals(false)
+//!     .init()
+//!     .unwrap();
+//! let layer = guard.tracing_layer().expect("tracing is on");
+//! tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+//!     let span = tracing::info_span!("load", dog_id = 7_u32);
+//!     let _entered = span.enter();
+//!     tracing::info!(breed = "vizsla", "loaded");
+//!     span.set_attribute("cache.hit", true);
+//! });
+//! guard.force_flush();
+//! let spans = exporter.get_finished_spans().unwrap();
+//! assert_eq!(spans[0].name, "load");
+//! assert_eq!(spans[0].events.events[0].name, "loaded");
+//! ```
+
+mod ext;
+mod layer;
+mod pipeline;
+mod record;
+
+pub use self::ext::{SetParentError, SetParentErrorKind, SpanExt};
+pub use self::layer::BridgeLayer;
+pub(crate) use self::pipeline::{Pipeline, SharedProcessor};
+
+/// Which layer [`crate::init`] installs to turn `tracing` spans into OpenTelemetry
+/// spans. See the [module docs](self).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Bridge {
+    /// nais-otel's [`BridgeLayer`]. The default.
+    #[default]
+    NaisOtel,
+    /// tracing-opentelemetry's layer, for code that uses its `OpenTelemetrySpanExt`.
+    TracingOpenTelemetry,
+}

@@ -1,0 +1,222 @@
+//! Where the bridge's spans go: the sampler, the ids, the limits and the span processors
+//! of the pipeline `init()` builds.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use opentelemetry::trace::{Link, SpanId, SpanKind, TraceContextExt as _, TraceId, TraceState};
+use opentelemetry::{Context, InstrumentationScope, KeyValue};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{
+    BatchSpanProcessor, IdGenerator, RandomIdGenerator, Sampler, SamplingDecision,
+    ShouldSample as _, SpanData, SpanEvents, SpanLimits, SpanLinks, SpanProcessor,
+};
+use opentelemetry_sdk::Resource;
+
+use super::record::{Extras, SpanRecord};
+use crate::export::CountingProcessor;
+
+/// The processors every span of `init()`'s pipeline ends into.
+pub(crate) type Chain = CountingProcessor<BatchSpanProcessor>;
+
+/// The span processors shared by the tracer provider and the bridge: the provider ends
+/// the tower layers' spans into them, the bridge its own.
+///
+/// Why not through the provider: the SDK gives a span its ids when it starts, and a
+/// `tracing` span needs them when it is made (its children and its log lines carry them),
+/// but the SDK span would then live, with its box, `Arc` and mutex, for as long as the
+/// `tracing` span does. The bridge keeps a compact record instead and hands the finished
+/// [`SpanData`] to the same processors, so the span is counted, masked, limited and
+/// exported exactly as the SDK's own spans are.
+#[derive(Clone, Debug)]
+pub(crate) struct SharedProcessor {
+    inner: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    processor: Chain,
+    shut_down: AtomicBool,
+}
+
+impl SharedProcessor {
+    /// Shares `processor`, whose resource is set here: the provider cannot set it through
+    /// a shared reference.
+    pub(crate) fn new(mut processor: Chain, resource: &Resource) -> Self {
+        processor.set_resource(resource);
+        Self {
+            inner: Arc::new(Shared {
+                processor,
+                shut_down: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    #[inline]
+    fn end(&self, span: SpanData) {
+        if !self.inner.shut_down.load(Ordering::Relaxed) {
+            self.inner.processor.on_end(span);
+        }
+    }
+}
+
+impl SpanProcessor for SharedProcessor {
+    fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, cx: &Context) {
+        self.inner.processor.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        self.inner.processor.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.processor.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shut_down.store(true, Ordering::Relaxed);
+        self.inner.processor.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, _resource: &Resource) {
+        // Set once in `new`, before the processor was shared.
+    }
+}
+
+/// What the bridge needs of the pipeline: the same sampler, id generator and limits as
+/// the tracer provider, and its processors (none when spans go nowhere).
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    sampler: Sampler,
+    /// The sampler is `parentbased_always_on`, the default: decided here without the
+    /// sampler's call and its result's allocation-free but not free bookkeeping.
+    parent_or_on: bool,
+    ids: RandomIdGenerator,
+    limits: SpanLimits,
+    scope: InstrumentationScope,
+    processor: Option<SharedProcessor>,
+}
+
+impl Pipeline {
+    pub(crate) fn new(
+        sampler: Sampler,
+        parent_or_on: bool,
+        limits: SpanLimits,
+        scope: InstrumentationScope,
+        processor: Option<SharedProcessor>,
+    ) -> Self {
+        Self {
+            sampler,
+            parent_or_on,
+            ids: RandomIdGenerator::default(),
+            limits,
+            scope,
+            processor,
+        }
+    }
+
+    pub(crate) fn new_trace_id(&self) -> TraceId {
+        self.ids.new_trace_id()
+    }
+
+    pub(crate) fn new_span_id(&self) -> SpanId {
+        self.ids.new_span_id()
+    }
+
+    /// Whether ended spans go anywhere.
+    pub(crate) fn exports(&self) -> bool {
+        self.processor.is_some()
+    }
+
+    /// The sampler's decision for a span under `parent`, and the trace state to carry.
+    pub(crate) fn sample(
+        &self,
+        parent: &Context,
+        trace_id: TraceId,
+        name: &str,
+        kind: &SpanKind,
+        links: &[Link],
+    ) -> (bool, TraceState) {
+        if self.parent_or_on {
+            // What `ParentBased(AlwaysOn)` decides: the parent's flag, or sampled for a root.
+            let parent = parent.span();
+            let parent = parent.span_context();
+            return if parent.is_valid() {
+                (parent.is_sampled(), parent.trace_state().clone())
+            } else {
+                (true, TraceState::default())
+            };
+        }
+        let result = self
+            .sampler
+            .should_sample(Some(parent), trace_id, name, kind, &[], links);
+        (
+            matches!(result.decision, SamplingDecision::RecordAndSample),
+            result.trace_state,
+        )
+    }
+
+    /// Hands a finished span to the processors, with the span limits applied as the SDK
+    /// applies them; drops it when it is not recorded (not sampled).
+    #[inline]
+    pub(crate) fn end(&self, record: SpanRecord, end: SystemTime) {
+        let Some(processor) = &self.processor else {
+            return;
+        };
+        if !record.recording {
+            return;
+        }
+        let limits = &self.limits;
+        let mut attributes = record.attributes;
+        let mut events = SpanEvents::default();
+        let mut event_list = record.events;
+        events.dropped_count = truncate(&mut event_list, limits.max_events_per_span);
+        for event in &mut event_list {
+            event.dropped_attributes_count =
+                truncate(&mut event.attributes, limits.max_attributes_per_event);
+        }
+        events.events = event_list;
+        let mut links = SpanLinks::default();
+        if let Some(extras) = record.extras {
+            let Extras {
+                links: mut link_list,
+                timings,
+            } = *extras;
+            if let Some(timings) = timings {
+                attributes.push(KeyValue::new("busy_ns", timings.busy_ns));
+                attributes.push(KeyValue::new("idle_ns", timings.idle_ns));
+            }
+            links.dropped_count = truncate(&mut link_list, limits.max_links_per_span);
+            for link in &mut link_list {
+                link.dropped_attributes_count =
+                    truncate(&mut link.attributes, limits.max_attributes_per_link);
+            }
+            links.links = link_list;
+        }
+        let dropped_attributes_count = truncate(&mut attributes, limits.max_attributes_per_span);
+        processor.end(SpanData {
+            span_context: record.cx.span().span_context().clone(),
+            parent_span_id: record.parent_span_id,
+            parent_span_is_remote: record.parent_is_remote,
+            span_kind: record.kind,
+            name: record.name,
+            start_time: record.start,
+            end_time: end,
+            attributes,
+            dropped_attributes_count,
+            events,
+            links,
+            status: record.status,
+            instrumentation_scope: self.scope.clone(),
+        });
+    }
+}
+
+/// Cuts `items` to `limit`; returns how many were cut.
+fn truncate<T>(items: &mut Vec<T>, limit: u32) -> u32 {
+    let limit = limit as usize;
+    let dropped = items.len().saturating_sub(limit);
+    items.truncate(limit);
+    u32::try_from(dropped).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,382 @@
+//! The per-span record the bridge keeps in the registry, and the field visitors that fill it.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::atomic::AtomicBool;
+use std::time::{Instant, SystemTime};
+
+use nais_otel_propagation::span_flags;
+use opentelemetry::trace::{
+    Event, Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceFlags,
+};
+use opentelemetry::{Array, Context, Key, KeyValue, StringValue, Value};
+use tracing::field::{Field, Visit};
+
+use super::pipeline::Pipeline;
+
+/// The field that renames a span.
+pub(crate) const NAME_FIELD: &str = "otel.name";
+/// The field that sets a span's kind: `server`, `client`, `producer`, `consumer`, `internal`.
+pub(crate) const KIND_FIELD: &str = "otel.kind";
+/// The field that sets a span's status: `ok` or `error`.
+pub(crate) const STATUS_CODE_FIELD: &str = "otel.status_code";
+/// The field that sets a span's status to ERROR with a description.
+pub(crate) const STATUS_DESCRIPTION_FIELD: &str = "otel.status_description";
+
+/// What the bridge keeps of one `tracing` span, in the registry's extensions.
+///
+/// The span's ids and its sampling decision are made when the span is; `cx` is its
+/// parent's context with this span in it, the context attached while the span is
+/// entered. Everything else is gathered here and becomes a [`SpanData`] when the span
+/// closes.
+///
+/// [`SpanData`]: opentelemetry_sdk::trace::SpanData
+pub(crate) struct SpanRecord {
+    pub(crate) cx: Context,
+    pub(crate) parent_span_id: SpanId,
+    pub(crate) parent_is_remote: bool,
+    /// Sampled, and spans go somewhere: whether to gather attributes and events.
+    pub(crate) recording: bool,
+    /// Whether the span was ever entered: its parent can no longer change then.
+    pub(crate) entered: AtomicBool,
+    pub(crate) kind: SpanKind,
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) start: SystemTime,
+    pub(crate) attributes: Vec<KeyValue>,
+    pub(crate) status: Status,
+    pub(crate) events: Vec<Event>,
+    /// Links and timings, which most spans do without: kept out of line so the record
+    /// stays small (it is moved into the registry and out again).
+    pub(crate) extras: Option<Box<Extras>>,
+}
+
+/// The parts of a [`SpanRecord`] that most spans do without.
+#[derive(Default)]
+pub(crate) struct Extras {
+    pub(crate) links: Vec<Link>,
+    pub(crate) timings: Option<Timings>,
+}
+
+/// Busy and idle time, when the layer keeps them.
+pub(crate) struct Timings {
+    pub(crate) idle_ns: i64,
+    pub(crate) busy_ns: i64,
+    pub(crate) last: Instant,
+    pub(crate) entered: u32,
+}
+
+impl Timings {
+    pub(crate) fn new() -> Self {
+        Self {
+            idle_ns: 0,
+            busy_ns: 0,
+            last: Instant::now(),
+            entered: 0,
+        }
+    }
+}
+
+impl SpanRecord {
+    /// This span's context.
+    pub(crate) fn span_context(&self) -> SpanContext {
+        self.cx.span().span_context().clone()
+    }
+
+    pub(crate) fn extras(&mut self) -> &mut Extras {
+        self.extras.get_or_insert_with(Box::default)
+    }
+
+    /// Makes this span a child of `parent`: the parent's trace, a new sampling decision.
+    pub(crate) fn set_parent(&mut self, parent: &Context, pipeline: &Pipeline) {
+        let span_id = self.cx.span().span_context().span_id();
+        let links = self.extras.as_ref().map_or(&[][..], |extras| &extras.links);
+        let started = start(parent, span_id, &self.name, &self.kind, links, pipeline);
+        self.cx = started.cx;
+        self.recording = started.recording;
+        self.parent_span_id = started.parent_span_id;
+        self.parent_is_remote = started.parent_is_remote;
+    }
+}
+
+/// A span's start: its context (the parent's, with this span in it), whether it is
+/// recorded, its parent span's id and whether that parent is remote.
+pub(crate) struct Started {
+    pub(crate) cx: Context,
+    pub(crate) recording: bool,
+    pub(crate) parent_span_id: SpanId,
+    pub(crate) parent_is_remote: bool,
+}
+
+/// Starts a span under `parent`: its trace id (the parent's, or a new one), the
+/// sampler's decision and the context that carries it.
+pub(crate) fn start(
+    parent: &Context,
+    span_id: SpanId,
+    name: &str,
+    kind: &SpanKind,
+    links: &[Link],
+    pipeline: &Pipeline,
+) -> Started {
+    let parent_span = parent.span();
+    let parent_sc = parent_span.span_context();
+    let (trace_id, parent_span_id, parent_is_remote, flags) = if parent_sc.is_valid() {
+        (
+            parent_sc.trace_id(),
+            parent_sc.span_id(),
+            parent_sc.is_remote(),
+            parent_sc.trace_flags(),
+        )
+    } else {
+        (
+            pipeline.new_trace_id(),
+            SpanId::INVALID,
+            false,
+            TraceFlags::default(),
+        )
+    };
+    // The sampled flag is the sampler's, whether or not spans go anywhere: it travels on
+    // to the services this one calls.
+    let (sampled, trace_state) = pipeline.sample(parent, trace_id, name, kind, links);
+    // `random` from the parent, or set for a trace started here (see `span_flags`).
+    let flags = span_flags(parent_sc, flags.with_sampled(sampled));
+    let sc = SpanContext::new(trace_id, span_id, flags, false, trace_state);
+    Started {
+        cx: parent.with_remote_span_context(sc),
+        recording: sampled && pipeline.exports(),
+        parent_span_id,
+        parent_is_remote,
+    }
+}
+
+// === visitors ===
+
+/// Turns a span's fields into attributes, and the `otel.*` fields into its name, kind
+/// and status. Types are kept: integers stay integers, booleans booleans.
+pub(crate) struct SpanFields<'a> {
+    pub(crate) name: &'a mut Cow<'static, str>,
+    pub(crate) kind: &'a mut SpanKind,
+    pub(crate) status: &'a mut Status,
+    pub(crate) attributes: &'a mut Vec<KeyValue>,
+}
+
+impl SpanFields<'_> {
+    fn special(&mut self, field: &Field, value: &str) -> bool {
+        match field.name() {
+            NAME_FIELD => *self.name = Cow::Owned(value.to_owned()),
+            KIND_FIELD => {
+                if let Some(kind) = span_kind(value) {
+                    *self.kind = kind;
+                }
+            }
+            STATUS_CODE_FIELD => {
+                if value.eq_ignore_ascii_case("ok") {
+                    *self.status = Status::Ok;
+                } else if value.eq_ignore_ascii_case("error") {
+                    if !matches!(self.status, Status::Error { .. }) {
+                        *self.status = Status::error("");
+                    }
+                } else {
+                    *self.status = Status::Unset;
+                }
+            }
+            STATUS_DESCRIPTION_FIELD => *self.status = Status::error(value.to_owned()),
+            _ => return false,
+        }
+        true
+    }
+}
+
+impl Visit for SpanFields<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.attributes.push(KeyValue::new(key(field), value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.attributes.push(KeyValue::new(key(field), value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.attributes
+            .push(KeyValue::new(key(field), u64_value(value)));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.attributes.push(KeyValue::new(key(field), value));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if !self.special(field, value) {
+            self.attributes
+                .push(KeyValue::new(key(field), string(value)));
+        }
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        let (message, chain) = error_text(value);
+        self.attributes
+            .push(KeyValue::new(key(field), message.clone()));
+        self.attributes
+            .push(KeyValue::new(EXCEPTION_MESSAGE, message));
+        if !chain.is_empty() {
+            self.attributes.push(KeyValue::new(
+                EXCEPTION_STACKTRACE,
+                Value::Array(Array::String(chain)),
+            ));
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        let text = format!("{value:?}");
+        if !self.special(field, &text) {
+            self.attributes
+                .push(KeyValue::new(key(field), string(&text)));
+        }
+    }
+}
+
+const EXCEPTION_MESSAGE: &str = "exception.message";
+const EXCEPTION_STACKTRACE: &str = "exception.stacktrace";
+const EXCEPTION: &str = "exception";
+
+/// Turns an event's fields into a span event: `message` is its name, `error` (what
+/// `#[instrument(err)]` records) makes it an `exception` event with `exception.message`.
+pub(crate) struct EventFields {
+    pub(crate) name: Option<Cow<'static, str>>,
+    pub(crate) attributes: Vec<KeyValue>,
+    /// The text of an `error` field or of an error value, for the span's status.
+    pub(crate) error: Option<String>,
+}
+
+impl EventFields {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            name: None,
+            attributes: Vec::with_capacity(capacity),
+            error: None,
+        }
+    }
+
+    /// An `error` field: the exception's message, and the span's status.
+    fn error_field(&mut self, text: String) {
+        self.attributes
+            .push(KeyValue::new(EXCEPTION_MESSAGE, text.clone()));
+        self.error = Some(text);
+    }
+}
+
+impl Visit for EventFields {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.attributes.push(KeyValue::new(key(field), value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.attributes.push(KeyValue::new(key(field), value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.attributes
+            .push(KeyValue::new(key(field), u64_value(value)));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.attributes.push(KeyValue::new(key(field), value));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.name = Some(Cow::Owned(value.to_owned()));
+        } else if field.name() == "error" {
+            self.error_field(value.to_owned());
+        } else {
+            self.attributes
+                .push(KeyValue::new(key(field), string(value)));
+        }
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        let (message, chain) = error_text(value);
+        self.attributes
+            .push(KeyValue::new(EXCEPTION_MESSAGE, message.clone()));
+        if !chain.is_empty() {
+            self.attributes.push(KeyValue::new(
+                EXCEPTION_STACKTRACE,
+                Value::Array(Array::String(chain)),
+            ));
+        }
+        if field.name() != "error" {
+            self.attributes
+                .push(KeyValue::new(key(field), message.clone()));
+        }
+        self.error = Some(message);
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            self.name = Some(Cow::Owned(format!("{value:?}")));
+            return;
+        }
+        let text = format!("{value:?}");
+        if field.name() == "error" {
+            self.error_field(text);
+        } else {
+            self.attributes
+                .push(KeyValue::new(key(field), string(&text)));
+        }
+    }
+}
+
+impl EventFields {
+    /// The event's name: its message; `exception` for an error event without one; else
+    /// the callsite's name.
+    pub(crate) fn event_name(&mut self, callsite_name: &'static str) -> Cow<'static, str> {
+        match self.name.take() {
+            Some(name) => name,
+            None if self.error.is_some() => Cow::Borrowed(EXCEPTION),
+            None => Cow::Borrowed(callsite_name),
+        }
+    }
+}
+
+/// A string attribute value whose memory goes back to this thread's allocator cache (see
+/// `nais_otel_tower`'s `local` module): the export thread only drops a reference.
+fn string(value: &str) -> StringValue {
+    nais_otel_tower::shared::string(value)
+}
+
+fn key(field: &Field) -> Key {
+    Key::from_static_str(field.name())
+}
+
+/// A `u64` as an attribute: an integer when it fits OpenTelemetry's `i64`, else its
+/// decimal text (never a wrapped negative number).
+fn u64_value(value: u64) -> Value {
+    match i64::try_from(value) {
+        Ok(value) => Value::I64(value),
+        Err(_) => Value::String(StringValue::from(value.to_string())),
+    }
+}
+
+/// An error's text and the texts of its sources.
+fn error_text(error: &(dyn std::error::Error + 'static)) -> (String, Vec<StringValue>) {
+    let mut chain = Vec::new();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push(StringValue::from(cause.to_string()));
+        source = cause.source();
+    }
+    (error.to_string(), chain)
+}
+
+/// The span kind an `otel.kind` value names, case-insensitively.
+pub(crate) fn span_kind(value: &str) -> Option<SpanKind> {
+    [
+        ("server", SpanKind::Server),
+        ("client", SpanKind::Client),
+        ("producer", SpanKind::Producer),
+        ("consumer", SpanKind::Consumer),
+        ("internal", SpanKind::Internal),
+    ]
+    .into_iter()
+    .find(|(name, _)| value.eq_ignore_ascii_case(name))
+    .map(|(_, kind)| kind)
+}

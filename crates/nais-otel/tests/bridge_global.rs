@@ -1,0 +1,76 @@
+//! `init()`'s own subscriber with the default bridge: `tracing` spans at INFO and above
+//! become trace spans (nais-otel's own diagnostics and DEBUG spans do not), the extension
+//! trait reaches the bridge through the subscriber's filters, and the JSON log lines carry
+//! the span's ids. Its own binary: it sets the global subscriber.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use nais_otel::config::LogFormat;
+use nais_otel::SpanExt as _;
+use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry::Value;
+use opentelemetry_sdk::trace::InMemorySpanExporter;
+
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn init_installs_the_bridge_behind_its_filters() {
+    let exporter = InMemorySpanExporter::default();
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let guard = nais_otel::builder()
+        .with_env_lookup(|_| None)
+        .with_span_exporter(exporter.clone())
+        .with_log_format(LogFormat::Json)
+        .with_log_writer(move || writer.clone())
+        .init()
+        .expect("init");
+    let (trace_id, span_id) = {
+        let span = tracing::info_span!("checkout", cart.items = 3_u32);
+        span.set_attribute("cart.currency", "NOK");
+        let _entered = span.enter();
+        tracing::debug_span!("too-detailed").in_scope(|| {});
+        tracing::info_span!(target: "nais_otel", "internal").in_scope(|| {});
+        tracing::info!("paid");
+        let cx = opentelemetry::Context::current();
+        let sc = cx.span().span_context().clone();
+        (sc.trace_id().to_string(), sc.span_id().to_string())
+    };
+    guard.force_flush();
+    let spans = exporter.get_finished_spans().expect("spans");
+    let names: Vec<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
+    assert_eq!(names, ["checkout"], "INFO and above, not nais-otel's own");
+    let checkout = &spans[0];
+    assert_eq!(checkout.span_context.span_id().to_string(), span_id);
+    let attr = |key: &str| {
+        checkout
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.clone())
+    };
+    assert_eq!(attr("cart.items"), Some(Value::I64(3)));
+    assert_eq!(attr("cart.currency"), Some(Value::from("NOK")));
+    assert_eq!(checkout.events.events[0].name, "paid");
+
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let paid = text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|line| line["message"] == "paid")
+        .unwrap_or_else(|| panic!("no log line for the event: {text}"));
+    assert_eq!(paid["trace_id"], trace_id);
+    assert_eq!(paid["span_id"], span_id);
+}
