@@ -563,3 +563,33 @@ fn the_sampled_flag_travels_when_spans_go_nowhere() {
     });
     assert_eq!(guard.span_counts().ended, 0);
 }
+
+/// The W3C `random` flag: kept from the parent whatever the sampler decides (an unsampled
+/// remote parent included), and set on a trace a bridge span starts.
+#[test]
+fn the_random_flag_is_kept_from_the_parent_and_set_on_new_traces() {
+    let (guard, _exporter) = pipeline(&[]);
+    traced(&guard, || {
+        let root = tracing::info_span!("root");
+        let flags = root.context().span().span_context().trace_flags();
+        assert_eq!(flags.to_u8(), 0x03, "a new trace: sampled and random");
+
+        for (incoming, expected) in [(0x00u8, 0x00u8), (0x01, 0x01), (0x02, 0x02), (0x03, 0x03)] {
+            let parent = Context::new().with_remote_span_context(SpanContext::new(
+                TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+                SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+                TraceFlags::new(incoming),
+                true,
+                TraceState::default(),
+            ));
+            let _attached = parent.attach();
+            let child = tracing::info_span!("child");
+            let flags = child.context().span().span_context().trace_flags();
+            assert_eq!(
+                flags.to_u8(),
+                expected,
+                "under a parent with {incoming:02x}"
+            );
+        }
+    });
+}

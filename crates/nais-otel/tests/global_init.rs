@@ -83,9 +83,10 @@ fn init_installs_provider_propagator_and_json_logs_with_trace_ids() {
         .find(|s| s.name == "outgoing")
         .expect("outgoing");
     let traceparent = fields.get("traceparent").expect("traceparent injected");
+    // A trace started here: sampled, and random (W3C Trace Context Level 2).
     assert_eq!(
         traceparent,
-        &format!("00-{}-{}-01", outgoing.trace_id, outgoing.span_id)
+        &format!("00-{}-{}-03", outgoing.trace_id, outgoing.span_id)
     );
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
