@@ -29,7 +29,7 @@ pub fn router() -> Router {
         .route("/api/v1/dogs", get(get_dog))
         .route("/", get(get_dog))
         .merge(crate::health_routes("dogs"))
-        .layer(crate::server_layer())
+        .layer(nais_otel::server_layer().traceparent_response_header(true))
 }
 
 async fn get_dog(Query(query): Query<DogQuery>) -> Response {

@@ -2,7 +2,9 @@
 //! OpenTelemetry and Grafana Cloud", in Rust on `nais-otel`.
 //!
 //! Three services, each its own process, each with one `nais_otel::init()`
-//! line and the middleware's server and client layers:
+//! line, `nais_otel::server_layer()` (with a `traceparent` response header, so
+//! a caller and the demo can find the trace of its request) and, in kennels,
+//! `nais_otel::client_layer()`:
 //!
 //! - [`kennels`]: `GET /api/v1/kennels?id=N` answers the kennel's name and its
 //!   dogs, asking [`inventory`] for the dog ids and [`dogs`] for each dog's
@@ -58,18 +60,6 @@ pub fn app(service: Service, config: &Config) -> Router {
         Service::Inventory => inventory::router(),
         Service::Dogs => dogs::router(),
     }
-}
-
-/// The server layer every service uses: the NAIS defaults plus
-/// `NAIS_OTEL_EXCLUDED_PATHS`, and a `traceparent` response header so a
-/// caller (and the demo) can find the trace of its request.
-pub(crate) fn server_layer() -> nais_otel::middleware::ServerLayer {
-    let (layer, problems) =
-        nais_otel::middleware::ServerLayer::from_env_lookup(|name| std::env::var(name).ok());
-    for problem in problems {
-        tracing::warn!("{problem}");
-    }
-    layer.traceparent_response_header(true)
 }
 
 pub use ports::free_loopback_port;
