@@ -176,7 +176,7 @@ pub(super) fn pick_port(preferred: u16) -> u16 {
     if TcpListener::bind((Ipv4Addr::LOCALHOST, preferred)).is_ok() {
         return preferred;
     }
-    match crate::free_loopback_port() {
+    match crate::ports::free_loopback_port() {
         0 => preferred,
         port => port,
     }
