@@ -28,7 +28,7 @@ pub fn router() -> Router {
     Router::new()
         .route("/api/v1/dogs", get(get_dog))
         .route("/", get(get_dog))
-        .merge(crate::health_routes("dogs"))
+        .merge(crate::health::health_routes("dogs"))
         .layer(nais_otel::server_layer().traceparent_response_header(true))
 }
 

@@ -29,7 +29,7 @@ pub fn router() -> Router {
     Router::new()
         .route("/api/v1/inventory", get(get_inventory))
         .route("/", get(get_inventory))
-        .merge(crate::health_routes("inventory"))
+        .merge(crate::health::health_routes("inventory"))
         .layer(nais_otel::server_layer().traceparent_response_header(true))
 }
 

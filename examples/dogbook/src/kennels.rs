@@ -72,7 +72,7 @@ pub fn router(inventory_url: &str, dogs_url: &str) -> Router {
     Router::new()
         .route("/api/v1/kennels", get(get_kennel))
         .with_state(state)
-        .merge(crate::health_routes("kennels"))
+        .merge(crate::health::health_routes("kennels"))
         .layer(nais_otel::server_layer().traceparent_response_header(true))
 }
 

@@ -46,20 +46,5 @@ mod serve;
 pub use self::config::{Config, ConfigError, Service};
 pub use self::health::health_routes;
 pub use self::http_client::{traced_http_client, TracedHttpClient};
-pub use self::serve::{run_service, serve, ServeError};
-
-use axum::Router;
-
-/// The router of `service`, with its health routes and the server layer.
-///
-/// Build it after `nais_otel::init()`: the layers take the global tracer when
-/// they are made.
-pub fn app(service: Service, config: &Config) -> Router {
-    match service {
-        Service::Kennels => kennels::router(&config.inventory_url, &config.dogs_url),
-        Service::Inventory => inventory::router(),
-        Service::Dogs => dogs::router(),
-    }
-}
-
-pub use ports::free_loopback_port;
+pub use self::ports::free_loopback_port;
+pub use self::serve::{app, run_service, serve, ServeError};
