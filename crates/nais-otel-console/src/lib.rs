@@ -60,15 +60,18 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod collector;
+mod error;
 mod server;
 mod span;
+mod store;
 mod trace;
 mod waterfall;
 
 pub use crate::collector::{
-    Collector, CollectorBuilder, StartError, StartErrorKind, WaitError, WaitErrorKind,
-    DEFAULT_ADDR, DEFAULT_INCOMPLETE_TIMEOUT, DEFAULT_QUIET_PERIOD, MAX_MESSAGE_SIZE,
+    Collector, CollectorBuilder, DEFAULT_ADDR, DEFAULT_INCOMPLETE_TIMEOUT, DEFAULT_QUIET_PERIOD,
 };
+pub use crate::error::{StartError, StartErrorKind, WaitError, WaitErrorKind};
+pub use crate::server::MAX_MESSAGE_SIZE;
 pub use crate::span::{
     Event, Link, ReceivedSpan, SpanKind, Status, StatusCode, Value, SERVICE_NAME,
 };

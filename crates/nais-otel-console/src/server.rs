@@ -1,7 +1,9 @@
-//! The OTLP servers (gRPC and HTTP) and the task that completes quiet traces.
+//! The OTLP servers (gRPC and HTTP), the thread they run on, and the task that completes
+//! quiet traces.
 
 use std::io::{self, Read};
 use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -18,16 +20,82 @@ use prost::Message;
 use tokio::sync::{oneshot, watch};
 use tonic::codec::CompressionEncoding;
 
-use crate::collector::{Shared, MAX_MESSAGE_SIZE};
+use crate::store::Store;
+
+/// The largest request accepted, after decompression: 64 MiB.
+pub const MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
 
 /// How long the servers get to finish in-flight requests on shutdown.
 const GRACE: Duration = Duration::from_secs(1);
 
 const PROTOBUF: &str = "application/x-protobuf";
 
+/// The thread the servers run on, with a current-thread runtime of its own.
+pub(crate) struct ServerThread {
+    stop: oneshot::Sender<()>,
+    done: mpsc::Receiver<()>,
+    thread: JoinHandle<()>,
+}
+
+impl ServerThread {
+    /// Start serving `grpc` (over TLS with a PEM `(cert, key)`) and `http` into `store`, on a
+    /// thread named for `port`. Returns when the servers listen, or fails after `timeout`.
+    pub(crate) fn start(
+        store: Arc<Store>,
+        grpc: std::net::TcpListener,
+        http: Option<std::net::TcpListener>,
+        tls: Option<(Vec<u8>, Vec<u8>)>,
+        port: u16,
+        timeout: Duration,
+    ) -> io::Result<ServerThread> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name("otel-console")
+            .build()?;
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (done_tx, done_rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name(format!("otel-console-{port}"))
+            .spawn(move || {
+                runtime.block_on(run(store, grpc, http, tls, stop_rx, ready_tx));
+                // Drops the listeners and every connection; bounded for stuck tasks.
+                runtime.shutdown_timeout(Duration::from_millis(500));
+                let _ = done_tx.send(());
+            })?;
+        let server = ServerThread {
+            stop: stop_tx,
+            done: done_rx,
+            thread,
+        };
+        let ready = ready_rx.recv_timeout(timeout).unwrap_or_else(|_| {
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the server thread did not start",
+            ))
+        });
+        match ready {
+            Ok(()) => Ok(server),
+            Err(e) => {
+                server.stop(timeout);
+                Err(e)
+            }
+        }
+    }
+
+    /// Stop the servers and wait for the thread, at most `timeout`.
+    pub(crate) fn stop(self, timeout: Duration) {
+        let _ = self.stop.send(());
+        // Bounded: a wedged server thread is left behind rather than hanging the caller.
+        if self.done.recv_timeout(timeout).is_ok() {
+            let _ = self.thread.join();
+        }
+    }
+}
+
 /// Serve until `stop` fires (or its sender is dropped), then complete every open trace.
-pub(crate) async fn run(
-    shared: Arc<Shared>,
+async fn run(
+    store: Arc<Store>,
     grpc: std::net::TcpListener,
     http: Option<std::net::TcpListener>,
     tls: Option<(Vec<u8>, Vec<u8>)>,
@@ -53,7 +121,7 @@ pub(crate) async fn run(
     let (stopping_tx, stopping) = watch::channel(false);
 
     let service = TraceServiceServer::new(Grpc {
-        shared: Arc::clone(&shared),
+        store: Arc::clone(&store),
     })
     .accept_compressed(CompressionEncoding::Gzip)
     .max_decoding_message_size(MAX_MESSAGE_SIZE);
@@ -80,12 +148,12 @@ pub(crate) async fn run(
         let router = axum::Router::new()
             .route("/v1/traces", axum::routing::post(export_http))
             .layer(DefaultBodyLimit::max(MAX_MESSAGE_SIZE))
-            .with_state(Arc::clone(&shared));
+            .with_state(Arc::clone(&store));
         let serve = axum::serve(listener, router).with_graceful_shutdown(stopped(stopping.clone()));
         tokio::spawn(async move { serve.await })
     });
 
-    let finisher = tokio::spawn(finish_quiet_traces(Arc::clone(&shared), stopping.clone()));
+    let finisher = tokio::spawn(finish_quiet_traces(Arc::clone(&store), stopping.clone()));
 
     // A dropped sender (the collector leaked or gone) also stops the server.
     let _ = stop.await;
@@ -106,11 +174,11 @@ async fn stopped(mut stopping: watch::Receiver<bool>) {
 }
 
 /// Complete traces when their quiet period passes, waking on new spans.
-async fn finish_quiet_traces(shared: Arc<Shared>, stopping: watch::Receiver<bool>) {
+async fn finish_quiet_traces(store: Arc<Store>, stopping: watch::Receiver<bool>) {
     let stop = stopped(stopping);
     tokio::pin!(stop);
     loop {
-        let next = shared.complete_due(false);
+        let next = store.complete_due(false);
         let sleep = async {
             match next {
                 Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
@@ -119,7 +187,7 @@ async fn finish_quiet_traces(shared: Arc<Shared>, stopping: watch::Receiver<bool
         };
         tokio::select! {
             _ = &mut stop => return,
-            _ = shared.wake_finisher().notified() => {}
+            _ = store.wake_finisher().notified() => {}
             _ = sleep => {}
         }
     }
@@ -128,7 +196,7 @@ async fn finish_quiet_traces(shared: Arc<Shared>, stopping: watch::Receiver<bool
 // === gRPC ===
 
 struct Grpc {
-    shared: Arc<Shared>,
+    store: Arc<Store>,
 }
 
 #[tonic::async_trait]
@@ -139,7 +207,7 @@ impl TraceService for Grpc {
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         let request = request.into_inner();
         let raw = request.encode_to_vec();
-        self.shared.ingest(&request, raw);
+        self.store.ingest(&request, raw);
         Ok(tonic::Response::new(ExportTraceServiceResponse {
             partial_success: None,
         }))
@@ -148,11 +216,7 @@ impl TraceService for Grpc {
 
 // === HTTP ===
 
-async fn export_http(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn export_http(State(store): State<Arc<Store>>, headers: HeaderMap, body: Bytes) -> Response {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -190,7 +254,7 @@ async fn export_http(
             return (StatusCode::BAD_REQUEST, format!("bad protobuf body: {e}")).into_response()
         }
     };
-    shared.ingest(&request, raw);
+    store.ingest(&request, raw);
     (
         [(header::CONTENT_TYPE, PROTOBUF)],
         ExportTraceServiceResponse::default().encode_to_vec(),

@@ -7,6 +7,7 @@
 //! inventory      GET /api/v1/inventory     +6.0ms   100.0ms │ ███████████████                │
 //! ```
 
+use std::io::{self, IsTerminal};
 use std::time::Duration;
 
 use crate::trace::Trace;
@@ -54,7 +55,7 @@ impl RenderOptions {
             .unwrap_or(120);
         RenderOptions {
             width,
-            color: crate::collector::stdout_wants_color(),
+            color: stdout_wants_color(),
         }
     }
 
@@ -77,6 +78,11 @@ impl Default for RenderOptions {
     fn default() -> Self {
         RenderOptions::new()
     }
+}
+
+/// Whether stdout is a terminal and `NO_COLOR` is unset or empty.
+fn stdout_wants_color() -> bool {
+    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Draw `trace` as a waterfall: a header line, then one line a span in tree order.

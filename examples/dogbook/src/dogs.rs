@@ -28,8 +28,8 @@ pub fn router() -> Router {
     Router::new()
         .route("/api/v1/dogs", get(get_dog))
         .route("/", get(get_dog))
-        .merge(crate::health_routes("dogs"))
-        .layer(crate::server_layer())
+        .merge(crate::health::health_routes("dogs"))
+        .layer(nais_otel::server_layer().traceparent_response_header(true))
 }
 
 async fn get_dog(Query(query): Query<DogQuery>) -> Response {

@@ -5,22 +5,21 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
-use nais_otel::middleware::ClientLayer;
 use tower::{Layer, ServiceExt};
 
 /// hyper-util's legacy client wrapped in the middleware's client layer: each
 /// request gets a CLIENT span and carries its `traceparent`.
-pub type TracedHttpClient = nais_otel::middleware::Client<Client<HttpConnector, Empty<Bytes>>>;
+pub type TracedHttpClient = nais_otel::middleware::Client<HyperClient<HttpConnector, Empty<Bytes>>>;
 
 /// How long one call to an upstream may take.
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A new [`TracedHttpClient`]. Make it after `nais_otel::init()`.
 pub fn traced_http_client() -> TracedHttpClient {
-    let client = Client::builder(TokioExecutor::new()).build_http();
-    ClientLayer::new().layer(client)
+    let client = HyperClient::builder(TokioExecutor::new()).build_http();
+    nais_otel::client_layer().layer(client)
 }
 
 /// `GET uri`, the body as text when the status is 2xx.

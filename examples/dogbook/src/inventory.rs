@@ -29,8 +29,8 @@ pub fn router() -> Router {
     Router::new()
         .route("/api/v1/inventory", get(get_inventory))
         .route("/", get(get_inventory))
-        .merge(crate::health_routes("inventory"))
-        .layer(crate::server_layer())
+        .merge(crate::health::health_routes("inventory"))
+        .layer(nais_otel::server_layer().traceparent_response_header(true))
 }
 
 async fn get_inventory(Query(query): Query<InventoryQuery>) -> Response {

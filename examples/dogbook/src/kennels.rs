@@ -72,8 +72,8 @@ pub fn router(inventory_url: &str, dogs_url: &str) -> Router {
     Router::new()
         .route("/api/v1/kennels", get(get_kennel))
         .with_state(state)
-        .merge(crate::health_routes("kennels"))
-        .layer(crate::server_layer())
+        .merge(crate::health::health_routes("kennels"))
+        .layer(nais_otel::server_layer().traceparent_response_header(true))
 }
 
 async fn get_kennel(State(state): State<AppState>, Query(query): Query<KennelQuery>) -> Response {

@@ -2,7 +2,9 @@
 //! OpenTelemetry and Grafana Cloud", in Rust on `nais-otel`.
 //!
 //! Three services, each its own process, each with one `nais_otel::init()`
-//! line and the middleware's server and client layers:
+//! line, `nais_otel::server_layer()` (with a `traceparent` response header, so
+//! a caller and the demo can find the trace of its request) and, in kennels,
+//! `nais_otel::client_layer()`:
 //!
 //! - [`kennels`]: `GET /api/v1/kennels?id=N` answers the kennel's name and its
 //!   dogs, asking [`inventory`] for the dog ids and [`dogs`] for each dog's
@@ -44,32 +46,5 @@ mod serve;
 pub use self::config::{Config, ConfigError, Service};
 pub use self::health::health_routes;
 pub use self::http_client::{traced_http_client, TracedHttpClient};
-pub use self::serve::{run_service, serve, ServeError};
-
-use axum::Router;
-
-/// The router of `service`, with its health routes and the server layer.
-///
-/// Build it after `nais_otel::init()`: the layers take the global tracer when
-/// they are made.
-pub fn app(service: Service, config: &Config) -> Router {
-    match service {
-        Service::Kennels => kennels::router(&config.inventory_url, &config.dogs_url),
-        Service::Inventory => inventory::router(),
-        Service::Dogs => dogs::router(),
-    }
-}
-
-/// The server layer every service uses: the NAIS defaults plus
-/// `NAIS_OTEL_EXCLUDED_PATHS`, and a `traceparent` response header so a
-/// caller (and the demo) can find the trace of its request.
-pub(crate) fn server_layer() -> nais_otel::middleware::ServerLayer {
-    let (layer, problems) =
-        nais_otel::middleware::ServerLayer::from_env_lookup(|name| std::env::var(name).ok());
-    for problem in problems {
-        tracing::warn!("{problem}");
-    }
-    layer.traceparent_response_header(true)
-}
-
-pub use ports::free_loopback_port;
+pub use self::ports::free_loopback_port;
+pub use self::serve::{app, run_service, serve, ServeError};

@@ -1,4 +1,5 @@
-//! Running one service: init, listen, drain on SIGTERM or Ctrl-C (`nais_otel::serve`), flush.
+//! Running one service: init, its router ([`app`]), listen, drain on SIGTERM or Ctrl-C
+//! (`nais_otel::serve`), flush.
 
 use std::fmt;
 use std::io;
@@ -8,7 +9,20 @@ use std::process::ExitCode;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::{app, Config, Service};
+use crate::config::{Config, Service};
+use crate::{dogs, inventory, kennels};
+
+/// The router of `service`, with its health routes and the server layer.
+///
+/// Build it after `nais_otel::init()`: the layers take the global tracer when
+/// they are made.
+pub fn app(service: Service, config: &Config) -> Router {
+    match service {
+        Service::Kennels => kennels::router(&config.inventory_url, &config.dogs_url),
+        Service::Inventory => inventory::router(),
+        Service::Dogs => dogs::router(),
+    }
+}
 
 /// Runs `service` until SIGTERM or Ctrl-C: reads its [`Config`] from the
 /// environment, calls `nais_otel::init()`, serves [`app`], drains in-flight
