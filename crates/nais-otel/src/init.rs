@@ -36,7 +36,7 @@ use crate::{
         ConsoleExporter, CountingProcessor, Diagnostics, OtlpExporter, OtlpSettings, Preparer,
         PreparingExporter, Stats,
     },
-    logs::JsonFormat,
+    logs::{JsonFormat, MaskingWriter},
     privacy::MaskConfig,
     SpanCounts,
 };
@@ -118,7 +118,13 @@ impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
             .field("service_name", &self.service_name)
-            .field("endpoint", &self.endpoint)
+            .field(
+                "endpoint",
+                &self
+                    .endpoint
+                    .as_deref()
+                    .map(crate::config::redacted_endpoint),
+            )
             .field("install_globals", &self.install_globals)
             .field("install_subscriber", &self.install_subscriber)
             .field("span_exporter", &self.span_exporter.is_some())
@@ -363,9 +369,13 @@ impl Builder {
         if let Some(endpoint) = &self.endpoint {
             let endpoint =
                 crate::config::without_userinfo(endpoint).unwrap_or_else(|| endpoint.clone());
+            let shown = crate::config::redacted_endpoint(&endpoint);
             config.endpoint_error = crate::config::validate_endpoint(&endpoint)
-                .map(|why| ConfigProblem::new("Builder::with_endpoint", &endpoint, why));
-            config.endpoint = endpoint;
+                .map(|why| ConfigProblem::new("Builder::with_endpoint", &shown, why));
+            config.endpoint = match config.endpoint_error {
+                Some(_) => shown,
+                None => endpoint,
+            };
         }
         for (name, value) in &self.headers {
             config.headers.0.retain(|(existing, _)| existing != name);
@@ -656,13 +666,13 @@ fn subscriber(
     let writer = writer.unwrap_or_else(|| BoxMakeWriter::new(std::io::stdout));
     let log_layer = match config.log.format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
-            .event_format(JsonFormat::new())
+            .event_format(JsonFormat::new().with_mask_config(config.mask.clone()))
             .with_writer(writer)
             .with_filter(log_filter)
             .boxed(),
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-            .with_writer(writer)
+            .with_writer(MaskingWriter::new(writer, config.mask.clone()))
             .with_filter(log_filter)
             .boxed(),
     };

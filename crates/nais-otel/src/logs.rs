@@ -5,8 +5,13 @@
 //! tracing-opentelemetry layer activates their context on enter) and the
 //! request spans of our tower layer (which attaches its context while the
 //! handler runs), so Grafana can jump from a log line in Loki to its trace.
+//!
+//! Both formats mask national identity numbers as the line is formatted
+//! ([`crate::privacy`]): NAIS sends standard output to Loki, and nothing masks
+//! it there. A line with no number costs no allocation more than without
+//! masking.
 
-use std::fmt;
+use std::{fmt, io};
 
 use opentelemetry::trace::TraceContextExt as _;
 use serde_json::{Map, Value};
@@ -20,22 +25,36 @@ use tracing_subscriber::{
     registry::LookupSpan,
 };
 
+use crate::privacy::{MaskConfig, Masker};
+
 /// Formats events as one JSON object a line, in the shape NAIS expects:
 /// `timestamp`, `level`, `message`, `target`, `trace_id`, `span_id`, `span`,
 /// the event's own fields, and `stack_trace` for a field named `stack_trace`
 /// or `backtrace`.
 ///
+/// National identity numbers in the message and in every field (but the exempt
+/// ones) are masked as the default [`MaskConfig`] says, or as
+/// [`JsonFormat::with_mask_config`] sets.
+///
 /// [`crate::init`] installs it on NAIS; use it directly with
 /// `tracing_subscriber::fmt::layer().event_format(JsonFormat::new())`.
 #[derive(Clone, Debug, Default)]
 pub struct JsonFormat {
-    _private: (),
+    masker: Masker,
 }
 
 impl JsonFormat {
-    /// A new formatter.
+    /// A new formatter, masking as the default [`MaskConfig`] says.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Masks identity numbers as `config` says ([`MaskConfig::disabled`]
+    /// turns it off).
+    #[must_use]
+    pub fn with_mask_config(mut self, config: MaskConfig) -> Self {
+        self.masker = Masker::new(config);
+        self
     }
 }
 
@@ -58,7 +77,11 @@ where
             "level".into(),
             Value::String(event.metadata().level().as_str().to_owned()),
         );
-        let mut fields = FieldVisitor::default();
+        let mut fields = FieldVisitor {
+            masker: &self.masker,
+            message: None,
+            fields: Vec::new(),
+        };
         event.record(&mut fields);
         object.insert(
             "message".into(),
@@ -82,7 +105,9 @@ where
             );
         }
         if let Some(current) = ctx.lookup_current() {
-            object.insert("span".into(), Value::String(current.name().to_owned()));
+            let name = current.name();
+            let name = self.masker.mask(name).unwrap_or_else(|| name.to_owned());
+            object.insert("span".into(), Value::String(name));
         }
         for (key, value) in fields.fields {
             // The fixed keys above win over event fields of the same name.
@@ -93,13 +118,36 @@ where
     }
 }
 
-#[derive(Default)]
-struct FieldVisitor {
+struct FieldVisitor<'a> {
+    masker: &'a Masker,
     message: Option<String>,
     fields: Vec<(String, Value)>,
 }
 
-impl FieldVisitor {
+impl FieldVisitor<'_> {
+    /// Puts a text value, masked unless its field is exempt; the one copy made
+    /// is the one the line needs anyway.
+    fn put_text(&mut self, field: &Field, text: &str) {
+        let masked = match self.masker.masks_key(field.name()) {
+            true => self.masker.mask(text),
+            false => None,
+        };
+        self.put(
+            field,
+            Value::String(masked.unwrap_or_else(|| text.to_owned())),
+        );
+    }
+
+    /// Puts text formatted into a new `String`, masked in place of it when it
+    /// holds a number.
+    fn put_formatted(&mut self, field: &Field, text: String) {
+        let masked = match self.masker.masks_key(field.name()) {
+            true => self.masker.mask(&text),
+            false => None,
+        };
+        self.put(field, Value::String(masked.unwrap_or(text)));
+    }
+
     fn put(&mut self, field: &Field, value: Value) {
         let name = field.name();
         if name == "message" {
@@ -119,7 +167,7 @@ impl FieldVisitor {
     }
 }
 
-impl tracing::field::Visit for FieldVisitor {
+impl tracing::field::Visit for FieldVisitor<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
         let value = serde_json::Number::from_f64(value)
             .map_or_else(|| Value::String(value.to_string()), Value::Number);
@@ -127,11 +175,19 @@ impl tracing::field::Visit for FieldVisitor {
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, Value::from(value));
+        let masker = self.masker;
+        if masker.masks_key(field.name()) && masker.masks_integer(value) {
+            self.put(field, Value::String(masker.config().replacement.clone()));
+        } else {
+            self.put(field, Value::from(value));
+        }
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field, Value::from(value));
+        match i64::try_from(value) {
+            Ok(value) => self.record_i64(field, value),
+            Err(_) => self.put(field, Value::from(value)),
+        }
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
@@ -139,7 +195,7 @@ impl tracing::field::Visit for FieldVisitor {
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, Value::String(value.to_owned()));
+        self.put_text(field, value);
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
@@ -150,10 +206,89 @@ impl tracing::field::Visit for FieldVisitor {
             text.push_str(&cause.to_string());
             source = cause.source();
         }
-        self.put(field, Value::String(text));
+        self.put_formatted(field, text);
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, Value::String(format!("{value:?}")));
+        self.put_formatted(field, format!("{value:?}"));
+    }
+}
+
+/// A [`MakeWriter`] that masks national identity numbers in what is written
+/// through it: the whole line, message, fields and span fields, before it
+/// reaches `W`. [`crate::init`] puts it in front of the text log output.
+///
+/// The formatting layers of `tracing-subscriber` write one whole line at a
+/// time, so a number is never split across two writes. A line with no number
+/// goes to `W` as it is, with no allocation; a line with one is masked into a
+/// new buffer and written with one call. Field exemptions do not apply here:
+/// the writer sees a line, not fields. Use [`JsonFormat`] for lines whose
+/// trace and span ids must stay exact (a hexadecimal id can hold eleven
+/// decimal digits in a row).
+///
+/// ```
+/// use nais_otel::{privacy::MaskConfig, MaskingWriter};
+/// let subscriber = tracing_subscriber::fmt()
+///     .with_writer(MaskingWriter::new(std::io::stdout, MaskConfig::new()))
+///     .finish();
+/// # drop(subscriber);
+/// ```
+///
+/// [`MakeWriter`]: tracing_subscriber::fmt::MakeWriter
+#[derive(Clone, Debug)]
+pub struct MaskingWriter<W> {
+    inner: W,
+    masker: Masker,
+}
+
+impl<W> MaskingWriter<W> {
+    /// Masks what goes to `inner` as `config` says.
+    pub fn new(inner: W, config: MaskConfig) -> Self {
+        Self {
+            inner,
+            masker: Masker::new(config),
+        }
+    }
+}
+
+impl<'a, W> tracing_subscriber::fmt::MakeWriter<'a> for MaskingWriter<W>
+where
+    W: tracing_subscriber::fmt::MakeWriter<'a>,
+{
+    type Writer = MaskingIo<'a, W::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        MaskingIo {
+            inner: self.inner.make_writer(),
+            masker: &self.masker,
+        }
+    }
+
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
+        MaskingIo {
+            inner: self.inner.make_writer_for(meta),
+            masker: &self.masker,
+        }
+    }
+}
+
+/// The writer [`MaskingWriter`] makes for one line.
+#[derive(Debug)]
+pub struct MaskingIo<'a, W> {
+    inner: W,
+    masker: &'a Masker,
+}
+
+impl<W: io::Write> io::Write for MaskingIo<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.masker.mask_bytes(buf) {
+            None => self.inner.write_all(buf)?,
+            Some(masked) => self.inner.write_all(&masked)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
