@@ -249,6 +249,16 @@ impl<W> MaskingWriter<W> {
             masker: Masker::new(config),
         }
     }
+
+    /// The writer it masks for.
+    pub fn get_ref(&self) -> &W {
+        &self.inner
+    }
+
+    /// The writer it masks for, unwrapped.
+    pub fn into_inner(self) -> W {
+        self.inner
+    }
 }
 
 impl<'a, W> tracing_subscriber::fmt::MakeWriter<'a> for MaskingWriter<W>

@@ -294,18 +294,19 @@ impl Masker {
                 .integer_is_number(*number)
                 .then(|| Value::String(StringValue::from(self.config.replacement.clone()))),
             Value::Array(Array::String(items)) => {
-                let mut changed = false;
-                let masked = items
+                // Nothing is copied until a string holds a number.
+                let (first, masked) = items
                     .iter()
-                    .map(|item| match self.mask(item.as_str()) {
-                        Some(masked) => {
-                            changed = true;
-                            StringValue::from(masked)
-                        }
-                        None => item.clone(),
-                    })
-                    .collect();
-                changed.then_some(Value::Array(Array::String(masked)))
+                    .enumerate()
+                    .find_map(|(i, item)| Some((i, self.mask(item.as_str())?)))?;
+                let mut copy = items.clone();
+                copy[first] = StringValue::from(masked);
+                for item in &mut copy[first + 1..] {
+                    if let Some(masked) = self.mask(item.as_str()) {
+                        *item = StringValue::from(masked);
+                    }
+                }
+                Some(Value::Array(Array::String(copy)))
             }
             Value::Array(Array::I64(items)) => {
                 if !items.iter().any(|n| self.integer_is_number(*n)) {
