@@ -36,7 +36,7 @@ use crate::{
         ConsoleExporter, CountingProcessor, Diagnostics, OtlpExporter, OtlpSettings, Preparer,
         PreparingExporter, Stats,
     },
-    logs::{JsonFormat, MaskingWriter},
+    logs::{JsonFormat, MaskingFields, MaskingWriter},
     privacy::MaskConfig,
     SpanCounts,
 };
@@ -672,6 +672,7 @@ fn subscriber(
             .boxed(),
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .fmt_fields(MaskingFields::new(config.mask.clone()))
             .with_writer(MaskingWriter::new(writer, config.mask.clone()))
             .with_filter(log_filter)
             .boxed(),

@@ -93,6 +93,6 @@ pub use self::{
     export::SpanCounts,
     init::{builder, init, Builder, Guard, InitError, InitErrorKind},
     layers::{client_layer, server_layer},
-    logs::{JsonFormat, MaskingIo, MaskingWriter},
+    logs::{JsonFormat, MaskingFields, MaskingFieldsVisitor, MaskingIo, MaskingWriter},
 };
 pub use nais_otel_tower::{ClientLayer, ServerLayer};
