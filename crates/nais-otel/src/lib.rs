@@ -55,7 +55,7 @@
 //! | `OTEL_[SPAN_]ATTRIBUTE_COUNT_LIMIT`, `OTEL_[SPAN_]ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_SPAN_EVENT_COUNT_LIMIT`, `OTEL_SPAN_LINK_COUNT_LIMIT`, `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`, `OTEL_LINK_ATTRIBUTE_COUNT_LIMIT` | span limits | `128`, no length limit |
 //! | `RUST_LOG` | log filter | `info` |
 //! | `NAIS_OTEL_LOG_FORMAT` | `json` or `text` | `json` on NAIS, `text` elsewhere |
-//! | `NAIS_OTEL_MASK`, `NAIS_OTEL_MASK_KEYS`, `NAIS_OTEL_MASK_REPLACEMENT`, `NAIS_OTEL_MASK_CHECKSUM` | masking of national identity numbers ([`privacy`]) | on, NAIS's keys, `[fnr]`, no checksum |
+//! | `NAIS_OTEL_MASK`, `NAIS_OTEL_MASK_EXEMPT_KEYS`, `NAIS_OTEL_MASK_KEYS`, `NAIS_OTEL_MASK_REPLACEMENT`, `NAIS_OTEL_MASK_CHECKSUM` | masking of national identity numbers in spans and log lines ([`privacy`]) | on for every key, none exempt, NAIS's keys always, `[fnr]`, no checksum |
 //! | `NAIS_NAMESPACE`, `NAIS_POD_NAME`, `NAIS_CLUSTER_NAME`, `NAIS_APP_IMAGE` | `service.namespace`, `k8s.*`, `service.version` | set by NAIS |
 //!
 //! # Crates
