@@ -400,3 +400,110 @@ impl<W: io::Write> io::Write for MaskingIo<'_, W> {
         self.inner.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// The lines `make` writes for one event with a number in every place.
+    fn lines(make: impl FnOnce(Buffer) -> tracing::Dispatch) -> String {
+        let buffer = Buffer::default();
+        let dispatch = make(buffer.clone());
+        tracing::dispatcher::with_default(&dispatch, || {
+            let span =
+                tracing::info_span!("lookup", person.id = "01019012345", nr = 2_019_012_345_i64);
+            let _entered = span.enter();
+            tracing::info!(
+                fnr = "41019012345",
+                order.id = "01019012345",
+                nummer = 2_019_012_345_i64,
+                sent_at = 1_500_000_000_i64,
+                phone = "4791234567",
+                error = %"no person 010190 12345",
+                "looked up {}",
+                "01819012345"
+            );
+        });
+        let bytes = buffer.0.lock().expect("not poisoned").clone();
+        String::from_utf8(bytes).expect("UTF-8")
+    }
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().expect("not poisoned").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn json_lines_mask_the_message_and_every_field_but_exempt_ones() {
+        let config = MaskConfig::new().exempt_key("order.id");
+        let line = lines(|buffer| {
+            tracing::Dispatch::new(
+                tracing_subscriber::fmt()
+                    .event_format(JsonFormat::new().with_mask_config(config))
+                    .with_writer(move || buffer.clone())
+                    .finish(),
+            )
+        });
+        let object: serde_json::Value = serde_json::from_str(&line).expect("one JSON object");
+        assert_eq!(object["message"], "looked up [fnr]");
+        assert_eq!(object["fnr"], "[fnr]");
+        assert_eq!(object["order.id"], "01019012345", "exempt");
+        assert_eq!(object["nummer"], "[fnr]", "a whole number");
+        assert_eq!(object["sent_at"], 1_500_000_000_i64, "a unix time");
+        assert_eq!(object["phone"], "4791234567");
+        assert_eq!(object["error"], "no person [fnr]");
+        assert_eq!(object["span"], "lookup");
+    }
+
+    #[test]
+    fn text_lines_mask_the_whole_line() {
+        let config = MaskConfig::new();
+        let line = lines(|buffer| {
+            tracing::Dispatch::new(
+                tracing_subscriber::fmt()
+                    .with_ansi(false)
+                    .fmt_fields(MaskingFields::new(config.clone()))
+                    .with_writer(MaskingWriter::new(move || buffer.clone(), config))
+                    .finish(),
+            )
+        });
+        for expected in [
+            "lookup{person.id=\"[fnr]\" nr=[fnr]}",
+            "looked up [fnr]",
+            "fnr=\"[fnr]\"",
+            "order.id=\"[fnr]\"",
+            "nummer=[fnr]",
+            "sent_at=1500000000",
+            "phone=\"4791234567\"",
+            "error=no person [fnr]",
+        ] {
+            assert!(line.contains(expected), "{expected} in {line}");
+        }
+
+        let off = lines(|buffer| {
+            tracing::Dispatch::new(
+                tracing_subscriber::fmt()
+                    .with_ansi(false)
+                    .fmt_fields(MaskingFields::new(MaskConfig::disabled()))
+                    .with_writer(MaskingWriter::new(
+                        move || buffer.clone(),
+                        MaskConfig::disabled(),
+                    ))
+                    .finish(),
+            )
+        });
+        assert!(off.contains("nummer=2019012345"), "{off}");
+        assert!(off.contains("looked up 01819012345"), "{off}");
+    }
+}
