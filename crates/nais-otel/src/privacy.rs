@@ -441,14 +441,14 @@ const SEPARATORS: [&[u8]; 12] = [
 /// The byte range of the first identity number at or after `from`.
 fn find(bytes: &[u8], from: usize, checksum: bool) -> Option<(usize, usize)> {
     let mut i = from;
-    while i < bytes.len() {
-        if !bytes[i].is_ascii_digit() {
+    loop {
+        i = next_digit_or_percent(bytes, i);
+        let &byte = bytes.get(i)?;
+        if byte == b'%' {
             // A percent-escape's hex digits (`%20`, `%27`) are not part of a
             // number: the digits after it start a run of their own.
-            i += match bytes.get(i..i + 3) {
-                Some([b'%', a, b]) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit() => 3,
-                _ => 1,
-            };
+            let escape = matches!(bytes.get(i + 1..i + 3), Some([a, b]) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit());
+            i += if escape { 3 } else { 1 };
             continue;
         }
         // A maximal run of digits starts at `i`.
@@ -479,7 +479,39 @@ fn find(bytes: &[u8], from: usize, checksum: bool) -> Option<(usize, usize)> {
         }
         i = run_end;
     }
-    None
+}
+
+/// The index of the first ASCII digit or `%` at or after `i`; `bytes.len()`
+/// if there is none. Eight bytes at a time: most of a log line or a URL is
+/// neither, and a byte-by-byte scan costs a branch a byte.
+fn next_digit_or_percent(bytes: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        // A byte from `0` (0x30) to `9` (0x39): each byte of `185 - low7` has its
+        // high bit set when low7 < 0x3a, of `low7 + 80` when low7 > 0x2f; no
+        // carry or borrow crosses a byte, so the test is exact per byte.
+        let low7 = word & LOW7;
+        let digit = (ONES * (127 + 0x3a) - low7) & !word & (low7 + ONES * (127 - 0x2f)) & HIGH;
+        // A `%` byte: a zero byte in `word ^ %%%%%%%%`.
+        let xored = word ^ (ONES * u64::from(b'%'));
+        let percent = xored.wrapping_sub(ONES) & !xored & HIGH;
+        if digit | percent != 0 {
+            break;
+        }
+        i += 8;
+    }
+    while let Some(&byte) = bytes.get(i) {
+        if byte.is_ascii_digit() || byte == b'%' {
+            break;
+        }
+        i += 1;
+    }
+    i.min(bytes.len())
 }
 
 fn digits_end(bytes: &[u8], start: usize) -> usize {
@@ -638,6 +670,96 @@ mod tests {
             array[0].value,
             Value::Array(Array::String(vec!["7".into(), "[fnr]".into(), "1500000000".into()]))
         );
+    }
+
+    /// The scan as one byte at a time, the way the module docs describe it.
+    fn find_byte_by_byte(bytes: &[u8], from: usize) -> Option<(usize, usize)> {
+        let mut i = from;
+        while i < bytes.len() {
+            if !bytes[i].is_ascii_digit() {
+                i += match bytes.get(i..i + 3) {
+                    Some([b'%', a, b]) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit() => 3,
+                    _ => 1,
+                };
+                continue;
+            }
+            let start = i;
+            let run_end = digits_end(bytes, start);
+            if run_end - start == 11 && plausible(&bytes[start..run_end], false) {
+                return Some((start, run_end));
+            }
+            if run_end - start == 6 {
+                for separator in SEPARATORS {
+                    let second = run_end + separator.len();
+                    if bytes.get(run_end..second) != Some(separator) {
+                        continue;
+                    }
+                    let second_end = digits_end(bytes, second);
+                    if second_end - second == 5 {
+                        let mut number = [0u8; 11];
+                        number[..6].copy_from_slice(&bytes[start..run_end]);
+                        number[6..].copy_from_slice(&bytes[second..second_end]);
+                        if plausible(&number, false) {
+                            return Some((start, second_end));
+                        }
+                    }
+                }
+            }
+            i = run_end;
+        }
+        None
+    }
+
+    #[test]
+    fn the_word_at_a_time_scan_finds_what_a_byte_at_a_time_scan_finds() {
+        // Random texts over the bytes that matter (digits, `%`, hex letters,
+        // separators, bytes next to `0`..`9` and `%` in value, non-ASCII),
+        // with numbers planted at random offsets.
+        let alphabet: &[u8] = b"0123456789%%%aF/:;$&+ \t\n\x2f\x3a\xc2\xa0\xff-e";
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |below: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % below as u64) as usize
+        };
+        let mut found = 0;
+        for _ in 0..20_000 {
+            let len = next(40);
+            let mut text: Vec<u8> = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+            if next(2) == 0 {
+                let at = next(text.len() + 1);
+                let number: &[u8] = [
+                    &b"01019012345"[..],
+                    b"010190 12345",
+                    b"41019012345",
+                    b"010190%2012345",
+                ][next(4)];
+                text.splice(at..at, number.iter().copied());
+            }
+            for from in [0, next(text.len() + 1)] {
+                let expected = find_byte_by_byte(&text, from);
+                found += usize::from(expected.is_some());
+                assert_eq!(
+                    find(&text, from, false),
+                    expected,
+                    "{:?} from {from}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+        }
+        assert!(found > 5_000, "the planted numbers were found: {found}");
+        for byte in 0..=255u8 {
+            let mut text = [b'x'; 16];
+            text[11] = byte;
+            let expected = if byte.is_ascii_digit() || byte == b'%' {
+                11
+            } else {
+                16
+            };
+            assert_eq!(next_digit_or_percent(&text, 0), expected, "byte {byte:#x}");
+            assert_eq!(next_digit_or_percent(&text, 3), expected, "byte {byte:#x}");
+        }
     }
 
     #[test]
