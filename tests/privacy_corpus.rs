@@ -3,7 +3,7 @@
 //! computed here) goes through a service written the documented way
 //! (`nais_otel::init()`, `nais_otel::server_layer()`, `#[instrument]`,
 //! `#[instrument(err)]`, `info!` with fields, the OpenTelemetry API for links
-//! and arrays), run as a child process with the NAIS environment, exporting
+//! and arrays, a handler that panics), run as a child process with the NAIS environment, exporting
 //! over real gRPC to the console collector. The test searches the bytes the
 //! collector received and everything the process wrote to stdout and stderr,
 //! in JSON and in text log format. Values that only look like numbers (12-digit
@@ -198,6 +198,7 @@ mod service {
         let app = Router::new()
             .route("/person/{fnr}", get(person))
             .route("/negative", get(negative))
+            .route("/panic/{fnr}", get(panics))
             .layer(nais_otel::server_layer());
         runtime.spawn(async move { axum::serve(listener, app).await });
         for number in corpus(super::PER_KIND) {
@@ -211,6 +212,9 @@ mod service {
                 ),
             );
             assert_eq!(response.status, 200, "{response:?}");
+            // The handler panics: whatever the connection gets, the panic
+            // message must not reach stderr as it is.
+            let _ = support::get(port, &format!("/panic/{}", number.text), &[]);
         }
         let response = support::must_get(port, "/negative");
         assert_eq!(response.status, 200, "{response:?}");
@@ -286,6 +290,10 @@ mod service {
     #[tracing::instrument(err)]
     fn finn(fnr: &str) -> Result<(), String> {
         Err(format!("ingen person med fnr {fnr}"))
+    }
+
+    async fn panics(Path(fnr): Path<String>) -> &'static str {
+        panic!("kunne ikke behandle {fnr}");
     }
 
     async fn negative() -> &'static str {
@@ -500,6 +508,16 @@ fn check(log_format: &str) {
     }
     // Each number shows in the log lines as the replacement, in every one of
     // its log lines: the message, the fields, the error.
+    assert_eq!(
+        output.matches("panicked at").count(),
+        numbers.len(),
+        "{log_format}: one panic a number, reported"
+    );
+    assert_eq!(
+        output.matches(": kunne ikke behandle [fnr]").count(),
+        numbers.len(),
+        "{log_format}: the panic message masked"
+    );
     let masked_in_output = output.matches("[fnr]").count();
     assert!(
         masked_in_output >= 6 * numbers.len(),

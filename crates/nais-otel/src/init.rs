@@ -53,6 +53,10 @@ pub(crate) const SCOPE: &str = "nais-otel";
 /// Call it first in `main` and keep the guard alive: dropping it flushes the
 /// spans still queued and shuts export down, within a bounded time.
 ///
+/// With masking on (the default), it also replaces the panic hook: a panic is
+/// reported as an `ERROR` log line (target `panic`), its message masked, rather
+/// than written to standard error as it is.
+///
 /// ```no_run
 /// fn main() -> Result<(), nais_otel::InitError> {
 ///     let _otel = nais_otel::init()?;
@@ -435,7 +439,12 @@ impl Builder {
             if self.install_subscriber {
                 let dispatch = subscriber(&config, provider.as_ref(), self.log_writer.take());
                 match tracing::dispatcher::set_global_default(dispatch.clone()) {
-                    Ok(()) => diagnostics.set(dispatch),
+                    Ok(()) => {
+                        diagnostics.set(dispatch);
+                        if config.mask.enabled {
+                            crate::logs::install_panic_hook();
+                        }
+                    }
                     Err(_) => {
                         diagnostics.set(tracing::dispatcher::get_default(Dispatch::clone));
                         tracing::warn!(

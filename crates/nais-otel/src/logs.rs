@@ -214,6 +214,46 @@ impl tracing::field::Visit for FieldVisitor<'_> {
     }
 }
 
+/// Replaces the panic hook with one that reports a panic as an `ERROR` event
+/// (target `panic`) through the installed log output, so that the message is
+/// masked like any log line. The standard library's hook writes the message to
+/// standard error as it is, and a panic message often holds the value that
+/// made the code fail. The thread, the location and, when `RUST_BACKTRACE`
+/// asks for it, the backtrace (`stack_trace` in a JSON line) are kept.
+pub(crate) fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("Box<dyn Any>");
+        let thread = std::thread::current();
+        let thread = thread.name().unwrap_or("<unnamed>");
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
+            .unwrap_or_default();
+        let backtrace = std::backtrace::Backtrace::capture();
+        if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+            tracing::error!(
+                target: "panic",
+                thread,
+                location,
+                backtrace = %backtrace,
+                "thread '{thread}' panicked at {location}: {message}"
+            );
+        } else {
+            tracing::error!(
+                target: "panic",
+                thread,
+                location,
+                "thread '{thread}' panicked at {location}: {message}"
+            );
+        }
+    }));
+}
+
 /// A field formatter for the text log format: `tracing-subscriber`'s
 /// default one, but a whole number that reads as an identity number (see
 /// [`crate::privacy`]) is written as the replacement. [`crate::init`] uses it
