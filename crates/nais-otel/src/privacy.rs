@@ -35,7 +35,14 @@
 //! links: strings, strings in arrays, and whole numbers (see below).
 //!
 //! Log lines, as they are formatted: the message and every field of a JSON
-//! line ([`crate::JsonFormat`]), the whole text line ([`crate::MaskingWriter`]).
+//! line ([`crate::JsonFormat`]), the whole text line ([`crate::MaskingFields`]
+//! for whole numbers, [`crate::MaskingWriter`] for the text). Panics, which
+//! [`crate::init`] reports as log lines instead of the standard library's
+//! message on standard error.
+//!
+//! Not masked: the resource (`service.name` and the other attributes from the
+//! environment), and the baggage and trace context headers sent to other
+//! services, which are requests, not telemetry.
 //!
 //! A team can exempt attribute keys (and JSON log fields) whose values must
 //! stay exact, with [`MaskConfig::exempt_key`] or `NAIS_OTEL_MASK_EXEMPT_KEYS`.
