@@ -37,7 +37,7 @@ use crate::{
         ConsoleExporter, CountingProcessor, Diagnostics, OtlpExporter, OtlpSettings, Preparer,
         PreparingExporter, Stats,
     },
-    logs::JsonFormat,
+    logs::{JsonFormat, MaskingFields, MaskingWriter},
     privacy::MaskConfig,
     SpanCounts,
 };
@@ -53,6 +53,10 @@ pub(crate) const SCOPE: &str = "nais-otel";
 ///
 /// Call it first in `main` and keep the guard alive: dropping it flushes the
 /// spans still queued and shuts export down, within a bounded time.
+///
+/// With masking on (the default), it also replaces the panic hook: a panic is
+/// reported as an `ERROR` log line (target `panic`), its message masked, rather
+/// than written to standard error as it is.
 ///
 /// ```no_run
 /// fn main() -> Result<(), nais_otel::InitError> {
@@ -123,7 +127,13 @@ impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
             .field("service_name", &self.service_name)
-            .field("endpoint", &self.endpoint)
+            .field(
+                "endpoint",
+                &self
+                    .endpoint
+                    .as_deref()
+                    .map(crate::config::redacted_endpoint),
+            )
             .field("install_globals", &self.install_globals)
             .field("install_subscriber", &self.install_subscriber)
             .field("span_exporter", &self.span_exporter.is_some())
@@ -400,9 +410,13 @@ impl Builder {
         if let Some(endpoint) = &self.endpoint {
             let endpoint =
                 crate::config::without_userinfo(endpoint).unwrap_or_else(|| endpoint.clone());
+            let shown = crate::config::redacted_endpoint(&endpoint);
             config.endpoint_error = crate::config::validate_endpoint(&endpoint)
-                .map(|why| ConfigProblem::new("Builder::with_endpoint", &endpoint, why));
-            config.endpoint = endpoint;
+                .map(|why| ConfigProblem::new("Builder::with_endpoint", &shown, why));
+            config.endpoint = match config.endpoint_error {
+                Some(_) => shown,
+                None => endpoint,
+            };
         }
         for (name, value) in &self.headers {
             config.headers.0.retain(|(existing, _)| existing != name);
@@ -474,7 +488,12 @@ impl Builder {
                 };
                 let dispatch = subscriber(&config, bridge, self.log_writer.take());
                 match tracing::dispatcher::set_global_default(dispatch.clone()) {
-                    Ok(()) => diagnostics.set(dispatch),
+                    Ok(()) => {
+                        diagnostics.set(dispatch);
+                        if config.mask.enabled {
+                            crate::logs::install_panic_hook();
+                        }
+                    }
                     Err(_) => {
                         diagnostics.set(tracing::dispatcher::get_default(Dispatch::clone));
                         tracing::warn!(
@@ -719,13 +738,14 @@ fn subscriber(config: &Config, bridge: SpanBridge<'_>, writer: Option<BoxMakeWri
     let writer = writer.unwrap_or_else(|| BoxMakeWriter::new(std::io::stdout));
     let log_layer = match config.log.format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
-            .event_format(JsonFormat::new())
+            .event_format(JsonFormat::new().with_mask_config(config.mask.clone()))
             .with_writer(writer)
             .with_filter(log_filter)
             .boxed(),
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-            .with_writer(writer)
+            .fmt_fields(MaskingFields::new(config.mask.clone()))
+            .with_writer(MaskingWriter::new(writer, config.mask.clone()))
             .with_filter(log_filter)
             .boxed(),
     };

@@ -69,7 +69,7 @@
 //! | `RUST_LOG` | log filter | `info` |
 //! | `NAIS_OTEL_LOG_FORMAT` | `json` or `text` | `json` on NAIS, `text` elsewhere |
 //! | `NAIS_OTEL_DRAIN_TIMEOUT` | ms [`serve`] waits for requests in flight after SIGTERM ([`shutdown`]) | `10000` |
-//! | `NAIS_OTEL_MASK`, `NAIS_OTEL_MASK_KEYS`, `NAIS_OTEL_MASK_REPLACEMENT`, `NAIS_OTEL_MASK_CHECKSUM` | masking of national identity numbers ([`privacy`]) | on, NAIS's keys, `[fnr]`, no checksum |
+//! | `NAIS_OTEL_MASK`, `NAIS_OTEL_MASK_EXEMPT_KEYS`, `NAIS_OTEL_MASK_KEYS`, `NAIS_OTEL_MASK_REPLACEMENT`, `NAIS_OTEL_MASK_CHECKSUM` | masking of national identity numbers in spans and log lines ([`privacy`]) | on for every key, none exempt, NAIS's keys always, `[fnr]`, no checksum |
 //! | `NAIS_NAMESPACE`, `NAIS_POD_NAME`, `NAIS_CLUSTER_NAME`, `NAIS_APP_IMAGE` | `service.namespace`, `k8s.*`, `service.version` | set by NAIS |
 //!
 //! # Crates
@@ -113,7 +113,7 @@ pub use self::{
     export::SpanCounts,
     init::{builder, init, Builder, Guard, InitError, InitErrorKind},
     layers::{client_layer, server_layer},
-    logs::JsonFormat,
+    logs::{JsonFormat, MaskingFields, MaskingFieldsVisitor, MaskingIo, MaskingWriter},
     shutdown::shutdown_signal,
 };
 pub use nais_otel_tower::{ClientLayer, ServerLayer};

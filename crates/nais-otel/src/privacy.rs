@@ -1,16 +1,17 @@
-//! Masking Norwegian national identity numbers before spans leave the process.
+//! Masking Norwegian national identity numbers before anything leaves the process.
 //!
 //! NAIS masks identity numbers in its collector, after the data has crossed the
-//! network. `nais-otel` masks them inside the process, on the export thread,
-//! so they never leave the pod.
+//! network, and only in the attributes it lists. `nais-otel` masks them inside
+//! the process, in every string that leaves it: spans on the export thread, log
+//! lines as they are formatted.
 //!
 //! # What is recognised
 //!
 //! Eleven digits, not part of a longer run of digits (a percent-escape such as
 //! `%20` before them does not count as digits), optionally split after the
-//! sixth digit by one whitespace character, a non-breaking space, or a URL
-//! form of a space (`+`, `%20`), whose first six digits are a plausible date
-//! `DDMMYY`:
+//! sixth digit by one whitespace character, a non-breaking space, a URL form
+//! of a space (`+`, `%20`) or an escaped one as JSON and `Debug` write it
+//! (`\n`, `\t`, `\r`), whose first six digits are a plausible date `DDMMYY`:
 //!
 //! * day 01–31, or 41–71 for D-numbers (day + 40);
 //! * month 01–12, 41–52 for H-numbers and synthetic test numbers (month + 40),
@@ -26,12 +27,48 @@
 //!
 //! # Where
 //!
-//! In span names, in error status descriptions (a panic message, an error's
-//! text, a failed request's URL), in event names (tracing log messages become
-//! span events), and in the values of the attributes NAIS lists
-//! ([`DEFAULT_KEYS`]) on spans and on their events, plus any keys added with
-//! [`MaskConfig::key`] or `NAIS_OTEL_MASK_KEYS`: strings, strings in arrays,
-//! and whole numbers (a Kafka key sent as an integer).
+//! Spans, on the export thread before anything is encoded: the span name, the
+//! error status description (a panic message, an error's text, a failed
+//! request's URL), event names (tracing log messages become span events), and
+//! the values of **every** attribute, whatever its key, on the span, its events
+//! (`exception.message` of an `#[instrument(err)]` span included) and its
+//! links: strings, strings in arrays, and whole numbers (see below).
+//!
+//! Log lines, as they are formatted: the message and every field of a JSON
+//! line ([`crate::JsonFormat`]), the whole text line ([`crate::MaskingFields`]
+//! for whole numbers, [`crate::MaskingWriter`] for the text). Panics, which
+//! [`crate::init`] reports as log lines instead of the standard library's
+//! message on standard error.
+//!
+//! Not masked: the resource (`service.name` and the other attributes from the
+//! environment), and the baggage and trace context headers sent to other
+//! services, which are requests, not telemetry.
+//!
+//! A team can exempt attribute keys (and JSON log fields) whose values must
+//! stay exact, with [`MaskConfig::exempt_key`] or `NAIS_OTEL_MASK_EXEMPT_KEYS`.
+//! The keys NAIS masks ([`DEFAULT_KEYS`]), and keys added with
+//! [`MaskConfig::key`] or `NAIS_OTEL_MASK_KEYS`, are masked even when exempted:
+//! they are the floor.
+//!
+//! # Whole numbers
+//!
+//! A number stored as an integer loses its leading zero: someone born on the
+//! 1st to the 9th of a month becomes ten digits. So an integer attribute is
+//! masked (replaced by the replacement string) when it is
+//!
+//! * eleven digits whose date is plausible, or
+//! * ten digits from `2_000_000_000`, read with the lost zero (`0` + ten
+//!   digits), whose date is plausible.
+//!
+//! Ten-digit integers from `1_000_000_000` to `1_999_999_999` are **not**
+//! masked: they are what a unix time in seconds looks like from 2001 to 2033,
+//! and many of them read as a plausible date with the zero put back
+//! (`1_500_000_000` is `01500000000`, the 1st with H-number month 50). The
+//! price: an identity number of someone born on the 1st of a month, sent as an
+//! integer, is not recognised: record identity numbers as strings, as the tax
+//! authority writes them. The rule is the same for every key, NAIS's
+//! `messaging.kafka.message.key` included (a Kafka key is often a time).
+//! Unix times in milliseconds (13 digits) never match.
 //!
 //! Whatever the masking settings, even with masking off: credentials
 //! (`user:password@`) are removed from `url.full`, `url.original` and
@@ -41,14 +78,16 @@
 //! # Cost
 //!
 //! A value with no identity number is scanned once and not copied: no
-//! allocation. The scan runs on the export thread, off the request path.
+//! allocation, on the export thread and in the log line. The span scan runs on
+//! the export thread, off the request path.
 
 use std::borrow::Cow;
 
 use opentelemetry::{trace::Status, Array, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
-/// The attributes NAIS masks, and `db.query.text`, the newer name of `db.statement`.
+/// The attributes NAIS masks, and `db.query.text`, the newer name of
+/// `db.statement`: masked whatever is exempted.
 pub const DEFAULT_KEYS: &[&str] = &[
     "url.path",
     "url.full",
@@ -73,13 +112,17 @@ pub const NEVER_RECORDED_HEADERS: &[&str] = &[
     "http.response.header.set-cookie",
 ];
 
-/// How masking is set up. On by default.
+/// How masking is set up. On by default, for every attribute.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MaskConfig {
     /// Whether to mask at all. Defaults to `true`.
     pub enabled: bool,
-    /// Attribute keys whose values are masked. Defaults to [`DEFAULT_KEYS`].
+    /// Attribute keys that are masked even when exempted: the floor.
+    /// Defaults to [`DEFAULT_KEYS`].
     pub keys: Vec<String>,
+    /// Attribute keys (and JSON log fields) left as they are, unless they are
+    /// in [`MaskConfig::keys`]. Defaults to none.
+    pub exempt_keys: Vec<String>,
     /// The replacement text. Defaults to [`DEFAULT_REPLACEMENT`].
     pub replacement: String,
     /// Whether to demand valid mod-11 control digits. Defaults to `false`.
@@ -93,11 +136,12 @@ impl Default for MaskConfig {
 }
 
 impl MaskConfig {
-    /// The default: on, NAIS's keys, `[fnr]`, no checksum.
+    /// The default: on, every key, NAIS's keys as the floor, `[fnr]`, no checksum.
     pub fn new() -> Self {
         Self {
             enabled: true,
             keys: DEFAULT_KEYS.iter().map(|k| (*k).to_owned()).collect(),
+            exempt_keys: Vec::new(),
             replacement: DEFAULT_REPLACEMENT.to_owned(),
             checksum: false,
         }
@@ -111,12 +155,25 @@ impl MaskConfig {
         }
     }
 
-    /// Adds an attribute key to mask. Repeated calls add to earlier ones.
+    /// Adds an attribute key that is masked even when exempted. Repeated calls
+    /// add to earlier ones.
     #[must_use]
     pub fn key(mut self, key: impl Into<String>) -> Self {
         let key = key.into();
         if !self.keys.contains(&key) {
             self.keys.push(key);
+        }
+        self
+    }
+
+    /// Exempts an attribute key (and the JSON log field of that name) from
+    /// masking, for values that must stay exact. Has no effect on the keys in
+    /// [`MaskConfig::keys`]. Repeated calls add to earlier ones.
+    #[must_use]
+    pub fn exempt_key(mut self, key: impl Into<String>) -> Self {
+        let key = key.into();
+        if !self.exempt_keys.contains(&key) {
+            self.exempt_keys.push(key);
         }
         self
     }
@@ -136,22 +193,61 @@ impl MaskConfig {
     }
 }
 
-/// Applies a [`MaskConfig`] to spans.
+/// Applies a [`MaskConfig`] to spans and text: what `nais-otel`'s exporters
+/// and log output use, for an exporter or a subscriber of your own.
+///
+/// ```
+/// use nais_otel::privacy::{MaskConfig, Masker};
+/// let masker = Masker::new(MaskConfig::new());
+/// assert_eq!(masker.mask("fnr 01019012345").as_deref(), Some("fnr [fnr]"));
+/// assert_eq!(masker.mask("order 4791234567"), None);
+/// ```
 #[derive(Clone, Debug)]
-pub(crate) struct Masker {
+pub struct Masker {
     config: MaskConfig,
+    /// The exempt keys that are not in the floor: the ones that take effect.
+    exempt: Vec<String>,
+}
+
+impl Default for Masker {
+    fn default() -> Self {
+        Self::new(MaskConfig::new())
+    }
 }
 
 impl Masker {
-    pub(crate) fn new(config: MaskConfig) -> Self {
-        Self { config }
+    /// A masker for `config`.
+    pub fn new(config: MaskConfig) -> Self {
+        let exempt = config
+            .exempt_keys
+            .iter()
+            .filter(|key| !config.keys.contains(key))
+            .cloned()
+            .collect();
+        Self { config, exempt }
     }
 
-    pub(crate) fn mask_span(&self, span: &mut SpanData) {
+    /// The configuration it applies.
+    pub fn config(&self) -> &MaskConfig {
+        &self.config
+    }
+
+    /// Whether values under `key` are masked.
+    pub fn masks_key(&self, key: &str) -> bool {
+        self.config.enabled && !self.exempt.iter().any(|k| k == key)
+    }
+
+    /// Masks a span in place: its name, status description, and the
+    /// attributes of the span, its events and its links. Drops credential
+    /// headers and URL credentials whatever the settings.
+    pub fn mask_span(&self, span: &mut SpanData) {
         // Credentials go whatever the masking settings say.
         strip_secrets(&mut span.attributes);
         for event in span.events.events.iter_mut() {
             strip_secrets(&mut event.attributes);
+        }
+        for link in span.links.links.iter_mut() {
+            strip_secrets(&mut link.attributes);
         }
         if !self.config.enabled {
             return;
@@ -173,12 +269,19 @@ impl Masker {
             }
             self.mask_attributes(&mut event.attributes);
         }
+        for link in span.links.links.iter_mut() {
+            self.mask_attributes(&mut link.attributes);
+        }
     }
 
-    fn mask_attributes(&self, attributes: &mut [KeyValue]) {
+    /// Masks the values of `attributes` in place, but those of exempt keys.
+    pub fn mask_attributes(&self, attributes: &mut [KeyValue]) {
+        if !self.config.enabled {
+            return;
+        }
         for kv in attributes.iter_mut() {
             let key = kv.key.as_str();
-            if !self.config.keys.iter().any(|k| k == key) {
+            if !self.exempt.is_empty() && self.exempt.iter().any(|k| k == key) {
                 continue;
             }
             if let Some(masked) = self.mask_value(&kv.value) {
@@ -187,39 +290,106 @@ impl Masker {
         }
     }
 
-    /// The masked value, if anything in it was masked. Strings, strings in
-    /// arrays, and whole numbers that are an identity number (a Kafka key set
-    /// as an integer, its leading zero lost) are masked.
+    /// The masked value, if anything in it was masked: strings, strings in
+    /// arrays, and whole numbers that read as an identity number.
     fn mask_value(&self, value: &Value) -> Option<Value> {
         match value {
             Value::String(text) => self
                 .mask(text.as_str())
                 .map(|masked| Value::String(StringValue::from(masked))),
-            Value::I64(number) if (1_000_000_000..=99_999_999_999).contains(number) => {
-                let digits = format!("{number:011}");
-                plausible(digits.as_bytes(), self.config.checksum)
-                    .then(|| Value::String(StringValue::from(self.config.replacement.clone())))
-            }
+            Value::I64(number) => self
+                .integer_is_number(*number)
+                .then(|| Value::String(StringValue::from(self.config.replacement.clone()))),
             Value::Array(Array::String(items)) => {
-                let mut changed = false;
+                // Nothing is copied until a string holds a number.
+                let (first, masked) = items
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, item)| Some((i, self.mask(item.as_str())?)))?;
+                let mut copy = items.clone();
+                copy[first] = StringValue::from(masked);
+                for item in &mut copy[first + 1..] {
+                    if let Some(masked) = self.mask(item.as_str()) {
+                        *item = StringValue::from(masked);
+                    }
+                }
+                Some(Value::Array(Array::String(copy)))
+            }
+            Value::Array(Array::I64(items)) => {
+                if !items.iter().any(|n| self.integer_is_number(*n)) {
+                    return None;
+                }
+                // One element is a number: the array becomes strings, the
+                // number its replacement and the rest their digits.
                 let masked = items
                     .iter()
-                    .map(|item| match self.mask(item.as_str()) {
-                        Some(masked) => {
-                            changed = true;
-                            StringValue::from(masked)
+                    .map(|n| {
+                        if self.integer_is_number(*n) {
+                            StringValue::from(self.config.replacement.clone())
+                        } else {
+                            StringValue::from(n.to_string())
                         }
-                        None => item.clone(),
                     })
                     .collect();
-                changed.then_some(Value::Array(Array::String(masked)))
+                Some(Value::Array(Array::String(masked)))
             }
             _ => None,
         }
     }
 
-    fn mask(&self, text: &str) -> Option<String> {
+    /// Whether an integer reads as an identity number; see the
+    /// [module docs](self#whole-numbers).
+    fn integer_is_number(&self, number: i64) -> bool {
+        if !(2_000_000_000..=99_999_999_999).contains(&number) {
+            return false;
+        }
+        // The eleven digits, the lost leading zero put back; no allocation.
+        let mut digits = [b'0'; 11];
+        let mut rest = number as u64;
+        for digit in digits.iter_mut().rev() {
+            *digit = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        plausible(&digits, self.config.checksum)
+    }
+
+    /// Whether an integer attribute or field with this value is masked; see
+    /// the [module docs](self#whole-numbers).
+    pub fn masks_integer(&self, number: i64) -> bool {
+        self.config.enabled && self.integer_is_number(number)
+    }
+
+    /// `text` with every identity number replaced; `None` (and no allocation)
+    /// when there is none, or masking is off.
+    pub fn mask(&self, text: &str) -> Option<String> {
+        if !self.config.enabled {
+            return None;
+        }
         mask_with(text, &self.config.replacement, self.config.checksum)
+    }
+
+    /// As [`Masker::mask`], for bytes that need not be UTF-8 (a log line on
+    /// its way to a writer).
+    pub fn mask_bytes(&self, bytes: &[u8]) -> Option<Vec<u8>> {
+        if !self.config.enabled {
+            return None;
+        }
+        let checksum = self.config.checksum;
+        let mut found = find(bytes, 0, checksum)?;
+        let replacement = self.config.replacement.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut copied = 0;
+        loop {
+            out.extend_from_slice(&bytes[copied..found.0]);
+            out.extend_from_slice(replacement);
+            copied = found.1;
+            match find(bytes, copied, checksum) {
+                Some(next) => found = next,
+                None => break,
+            }
+        }
+        out.extend_from_slice(&bytes[copied..]);
+        Some(out)
     }
 }
 
@@ -258,8 +428,9 @@ pub fn contains_identity_number(text: &str) -> bool {
 }
 
 /// What may stand between the sixth and seventh digit: one whitespace
-/// character (as NAIS's `\s?`), a non-breaking space, or a URL-encoded space.
-const SEPARATORS: [&[u8]; 9] = [
+/// character (as NAIS's `\s?`), a non-breaking space, a URL-encoded space, or
+/// a whitespace character escaped as JSON and `Debug` write it.
+const SEPARATORS: [&[u8]; 12] = [
     b" ",
     b"\t",
     b"\n",
@@ -269,19 +440,22 @@ const SEPARATORS: [&[u8]; 9] = [
     "\u{a0}".as_bytes(),
     b"+",
     b"%20",
+    b"\\n",
+    b"\\t",
+    b"\\r",
 ];
 
 /// The byte range of the first identity number at or after `from`.
 fn find(bytes: &[u8], from: usize, checksum: bool) -> Option<(usize, usize)> {
     let mut i = from;
-    while i < bytes.len() {
-        if !bytes[i].is_ascii_digit() {
+    loop {
+        i = next_digit_or_percent(bytes, i);
+        let &byte = bytes.get(i)?;
+        if byte == b'%' {
             // A percent-escape's hex digits (`%20`, `%27`) are not part of a
             // number: the digits after it start a run of their own.
-            i += match bytes.get(i..i + 3) {
-                Some([b'%', a, b]) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit() => 3,
-                _ => 1,
-            };
+            let escape = matches!(bytes.get(i + 1..i + 3), Some([a, b]) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit());
+            i += if escape { 3 } else { 1 };
             continue;
         }
         // A maximal run of digits starts at `i`.
@@ -312,7 +486,39 @@ fn find(bytes: &[u8], from: usize, checksum: bool) -> Option<(usize, usize)> {
         }
         i = run_end;
     }
-    None
+}
+
+/// The index of the first ASCII digit or `%` at or after `i`; `bytes.len()`
+/// if there is none. Eight bytes at a time: most of a log line or a URL is
+/// neither, and a byte-by-byte scan costs a branch a byte.
+fn next_digit_or_percent(bytes: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        // A byte from `0` (0x30) to `9` (0x39): each byte of `185 - low7` has its
+        // high bit set when low7 < 0x3a, of `low7 + 80` when low7 > 0x2f; no
+        // carry or borrow crosses a byte, so the test is exact per byte.
+        let low7 = word & LOW7;
+        let digit = (ONES * (127 + 0x3a) - low7) & !word & (low7 + ONES * (127 - 0x2f)) & HIGH;
+        // A `%` byte: a zero byte in `word ^ %%%%%%%%`.
+        let xored = word ^ (ONES * u64::from(b'%'));
+        let percent = xored.wrapping_sub(ONES) & !xored & HIGH;
+        if digit | percent != 0 {
+            break;
+        }
+        i += 8;
+    }
+    while let Some(&byte) = bytes.get(i) {
+        if byte.is_ascii_digit() || byte == b'%' {
+            break;
+        }
+        i += 1;
+    }
+    i.min(bytes.len())
 }
 
 fn digits_end(bytes: &[u8], start: usize) -> usize {
@@ -423,10 +629,143 @@ mod tests {
             ("010190\u{a0}12345", Some("[fnr]"), "non-breaking space"),
             ("%2512345678901", None, "an escape does not make a longer run a number"),
             ("0101901 2345", None, "split in the wrong place"),
+            (r#"{"m":"010190\n12345"}"#, Some(r#"{"m":"[fnr]"}"#), "an escaped newline, as JSON writes it"),
             ("", None, "empty"),
         ];
         for (input, expected, reason) in cases {
             assert_eq!(mask(input, "[fnr]").as_deref(), *expected, "{reason}: {input}");
+        }
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn integers_that_can_hold_a_number_and_those_that_cannot() {
+        let cases: &[(i64, bool, &str)] = &[
+            (41_019_012_345, true, "D-number, eleven digits"),
+            (31_129_912_345, true, "fødselsnummer, eleven digits"),
+            (15_419_012_345, true, "H-number"),
+            (2_019_012_345, true, "born on the 2nd: ten digits, the leading zero lost"),
+            (9_129_912_345, true, "born on the 9th"),
+            (1_019_012_345, false, "born on the 1st: reads as a unix time, not masked"),
+            (1_500_000_000, false, "unix seconds, 2017 (01500000000 would be an H-number)"),
+            (1_529_999_999, false, "unix seconds, 2018"),
+            (1_732_186_400, false, "unix seconds, 2024"),
+            (1_900_000_000, false, "unix seconds, 2030 (month 90 would be synthetic)"),
+            (1_732_186_400_123, false, "unix milliseconds"),
+            (4_791_234_567, false, "phone number with country code: month 79"),
+            (99_999_999_999, false, "eleven digits, no date"),
+            (123_456_789_012, false, "twelve digits"),
+            (200, false, "a status code"),
+            (-41_019_012_345, false, "negative"),
+        ];
+        let masker = Masker::default();
+        for (number, masked, reason) in cases {
+            let expected = if *masked { Value::from("[fnr]") } else { Value::I64(*number) };
+            let mut attributes = [KeyValue::new("any.key", *number)];
+            masker.mask_attributes(&mut attributes);
+            assert_eq!(attributes[0].value, expected, "{reason}: {number}");
+            let mut kafka = [KeyValue::new("messaging.kafka.message.key", *number)];
+            masker.mask_attributes(&mut kafka);
+            assert_eq!(kafka[0].value, expected, "the same on a NAIS key: {reason}");
+        }
+        let mut array = [KeyValue::new(
+            "ids",
+            Value::Array(Array::I64(vec![7, 41_019_012_345, 1_500_000_000])),
+        )];
+        masker.mask_attributes(&mut array);
+        assert_eq!(
+            array[0].value,
+            Value::Array(Array::String(vec!["7".into(), "[fnr]".into(), "1500000000".into()]))
+        );
+    }
+
+    /// The scan as one byte at a time, the way the module docs describe it.
+    fn find_byte_by_byte(bytes: &[u8], from: usize) -> Option<(usize, usize)> {
+        let mut i = from;
+        while i < bytes.len() {
+            if !bytes[i].is_ascii_digit() {
+                i += match bytes.get(i..i + 3) {
+                    Some([b'%', a, b]) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit() => 3,
+                    _ => 1,
+                };
+                continue;
+            }
+            let start = i;
+            let run_end = digits_end(bytes, start);
+            if run_end - start == 11 && plausible(&bytes[start..run_end], false) {
+                return Some((start, run_end));
+            }
+            if run_end - start == 6 {
+                for separator in SEPARATORS {
+                    let second = run_end + separator.len();
+                    if bytes.get(run_end..second) != Some(separator) {
+                        continue;
+                    }
+                    let second_end = digits_end(bytes, second);
+                    if second_end - second == 5 {
+                        let mut number = [0u8; 11];
+                        number[..6].copy_from_slice(&bytes[start..run_end]);
+                        number[6..].copy_from_slice(&bytes[second..second_end]);
+                        if plausible(&number, false) {
+                            return Some((start, second_end));
+                        }
+                    }
+                }
+            }
+            i = run_end;
+        }
+        None
+    }
+
+    #[test]
+    fn the_word_at_a_time_scan_finds_what_a_byte_at_a_time_scan_finds() {
+        // Random texts over the bytes that matter (digits, `%`, hex letters,
+        // separators, bytes next to `0`..`9` and `%` in value, non-ASCII),
+        // with numbers planted at random offsets.
+        let alphabet: &[u8] = b"0123456789%%%aF/:;$&+ \t\n\x2f\x3a\xc2\xa0\xff-e";
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |below: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % below as u64) as usize
+        };
+        let mut found = 0;
+        for _ in 0..20_000 {
+            let len = next(40);
+            let mut text: Vec<u8> = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+            if next(2) == 0 {
+                let at = next(text.len() + 1);
+                let number: &[u8] = [
+                    &b"01019012345"[..],
+                    b"010190 12345",
+                    b"41019012345",
+                    b"010190%2012345",
+                ][next(4)];
+                text.splice(at..at, number.iter().copied());
+            }
+            for from in [0, next(text.len() + 1)] {
+                let expected = find_byte_by_byte(&text, from);
+                found += usize::from(expected.is_some());
+                assert_eq!(
+                    find(&text, from, false),
+                    expected,
+                    "{:?} from {from}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+        }
+        assert!(found > 5_000, "the planted numbers were found: {found}");
+        for byte in 0..=255u8 {
+            let mut text = [b'x'; 16];
+            text[11] = byte;
+            let expected = if byte.is_ascii_digit() || byte == b'%' {
+                11
+            } else {
+                16
+            };
+            assert_eq!(next_digit_or_percent(&text, 0), expected, "byte {byte:#x}");
+            assert_eq!(next_digit_or_percent(&text, 3), expected, "byte {byte:#x}");
         }
     }
 
@@ -456,7 +795,7 @@ mod tests {
     }
 
     #[test]
-    fn masks_span_names_events_and_listed_keys_only() {
+    fn masks_span_names_events_links_and_every_key() {
         use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status};
         use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
         let mut events = SpanEvents::default();
@@ -497,11 +836,7 @@ mod tests {
         };
         assert_eq!(attr("url.path").as_deref(), Some("/person/***"));
         assert_eq!(attr("url.full").as_deref(), Some("https://x/person/***"));
-        assert_eq!(
-            attr("custom.id").as_deref(),
-            Some("01019012345"),
-            "not a listed key"
-        );
+        assert_eq!(attr("custom.id").as_deref(), Some("***"), "any key");
         assert_eq!(attr("http.request.header.authorization"), None);
         assert_eq!(attr("http.response.status_code").as_deref(), Some("200"));
         assert_eq!(span.events.events[0].name, "looked up ***");
@@ -510,10 +845,38 @@ mod tests {
             "where fnr = '***'"
         );
 
-        let mut custom = span.clone();
-        custom.attributes = vec![KeyValue::new("custom.id", "01019012345")];
-        Masker::new(MaskConfig::new().key("custom.id")).mask_span(&mut custom);
-        assert_eq!(custom.attributes[0].value.as_str(), "[fnr]");
+        let mut exempt = span.clone();
+        exempt.attributes = vec![
+            KeyValue::new("custom.id", "01019012345"),
+            KeyValue::new("url.path", "/p/01019012345"),
+            KeyValue::new("other.id", "01019012345"),
+        ];
+        exempt.links.links.push(opentelemetry::trace::Link::new(
+            SpanContext::empty_context(),
+            vec![
+                KeyValue::new("linked.fnr", "01019012345"),
+                KeyValue::new("http.request.header.cookie", "session=1"),
+            ],
+            0,
+        ));
+        let config = MaskConfig::new()
+            .exempt_key("custom.id")
+            .exempt_key("url.path");
+        Masker::new(config).mask_span(&mut exempt);
+        assert_eq!(
+            exempt.attributes,
+            vec![
+                KeyValue::new("custom.id", "01019012345"),
+                KeyValue::new("url.path", "/p/[fnr]"),
+                KeyValue::new("other.id", "[fnr]"),
+            ],
+            "an exempt key stays exact, but NAIS's keys are the floor"
+        );
+        assert_eq!(
+            exempt.links.links[0].attributes,
+            vec![KeyValue::new("linked.fnr", "[fnr]")],
+            "links are masked and their credentials dropped"
+        );
 
         let mut off = span.clone();
         off.name = "GET /person/01019012345".into();
@@ -533,7 +896,7 @@ mod tests {
         other.status = Status::error("error sending request for url (http://p/person/01019012345)");
         other.attributes = vec![
             KeyValue::new("messaging.kafka.message.key", 41_019_012_345_i64),
-            KeyValue::new("messaging.kafka.message.key", 1_019_012_345_i64),
+            KeyValue::new("person", 2_019_012_345_i64),
             KeyValue::new("messaging.kafka.message.key", 4_791_234_567_i64),
             KeyValue::new(
                 "db.statement",
@@ -553,7 +916,7 @@ mod tests {
         assert_eq!(
             other.attributes[1].value,
             Value::from("[fnr]"),
-            "leading zero lost"
+            "leading zero lost, born on the 2nd"
         );
         assert_eq!(
             other.attributes[2].value,

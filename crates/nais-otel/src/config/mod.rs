@@ -110,8 +110,10 @@ pub const RUST_LOG: &str = "RUST_LOG";
 pub const NAIS_OTEL_LOG_FORMAT: &str = "NAIS_OTEL_LOG_FORMAT";
 /// `NAIS_OTEL_MASK`: `false` turns off masking of national identity numbers.
 pub const NAIS_OTEL_MASK: &str = "NAIS_OTEL_MASK";
-/// `NAIS_OTEL_MASK_KEYS`: attribute keys to mask besides the defaults, comma-separated.
+/// `NAIS_OTEL_MASK_KEYS`: attribute keys masked even when exempted, besides NAIS's, comma-separated.
 pub const NAIS_OTEL_MASK_KEYS: &str = "NAIS_OTEL_MASK_KEYS";
+/// `NAIS_OTEL_MASK_EXEMPT_KEYS`: attribute keys (and JSON log fields) not masked, comma-separated.
+pub const NAIS_OTEL_MASK_EXEMPT_KEYS: &str = "NAIS_OTEL_MASK_EXEMPT_KEYS";
 /// `NAIS_OTEL_MASK_REPLACEMENT`: the text that replaces a number; `[fnr]` by default.
 pub const NAIS_OTEL_MASK_REPLACEMENT: &str = "NAIS_OTEL_MASK_REPLACEMENT";
 /// `NAIS_OTEL_MASK_CHECKSUM`: `true` masks only numbers with valid control digits.
@@ -591,7 +593,13 @@ fn read_endpoint(
     if protocol == Protocol::HttpProtobuf && variable == OTEL_EXPORTER_OTLP_ENDPOINT {
         endpoint = format!("{}/v1/traces", endpoint.trim_end_matches('/'));
     }
-    let error = validate_endpoint(&endpoint).map(|why| ConfigProblem::new(variable, &raw, why));
+    // The value as given, but never its credentials.
+    let error = validate_endpoint(&endpoint)
+        .map(|why| ConfigProblem::new(variable, &redacted_endpoint(&raw), why));
+    if error.is_some() {
+        // Unusable, and kept only to be shown.
+        endpoint = redacted_endpoint(&endpoint);
+    }
     (endpoint, error)
 }
 
@@ -611,6 +619,23 @@ pub(crate) fn without_userinfo(endpoint: &str) -> Option<String> {
     Some(format!("{scheme}://{}", &rest[at + 1..]))
 }
 
+/// An endpoint as it may be shown (in an error, a warning, `Debug`): anything
+/// up to the last `@` after the scheme is taken for credentials and replaced,
+/// even where a malformed URL would not count it as userinfo.
+pub(crate) fn redacted_endpoint(endpoint: &str) -> String {
+    let (scheme, rest) = match endpoint.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, endpoint),
+    };
+    let Some(at) = rest.rfind('@') else {
+        return endpoint.to_owned();
+    };
+    match scheme {
+        Some(scheme) => format!("{scheme}://<redacted>@{}", &rest[at + 1..]),
+        None => format!("<redacted>@{}", &rest[at + 1..]),
+    }
+}
+
 fn has_scheme(endpoint: &str) -> bool {
     endpoint
         .split_once("://")
@@ -619,6 +644,13 @@ fn has_scheme(endpoint: &str) -> bool {
 
 /// Why `endpoint` cannot be used, if it cannot.
 pub(crate) fn validate_endpoint(endpoint: &str) -> Option<String> {
+    // What is left of an `@` once the userinfo is gone is a malformed one (a
+    // password with a `/` in it): refused, so that it is never used or shown.
+    if endpoint.contains('@') {
+        return Some(
+            "`@` after the host: credentials do not belong in the URL; put them in OTEL_EXPORTER_OTLP_HEADERS".to_owned(),
+        );
+    }
     let uri = match endpoint.parse::<http::Uri>() {
         Ok(uri) => uri,
         Err(error) => return Some(format!("not a valid URL: {error}")),
@@ -917,6 +949,19 @@ fn read_mask(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> MaskConf
     if let Some(keys) = env::get(lookup, NAIS_OTEL_MASK_KEYS) {
         for key in keys.split(',').map(str::trim).filter(|k| !k.is_empty()) {
             mask = mask.key(key);
+        }
+    }
+    if let Some(keys) = env::get(lookup, NAIS_OTEL_MASK_EXEMPT_KEYS) {
+        for key in keys.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+            if mask.keys.iter().any(|k| k == key) {
+                problems.push(ConfigProblem::new(
+                    NAIS_OTEL_MASK_EXEMPT_KEYS,
+                    &keys,
+                    format!("`{key}` is always masked (NAIS masks it, or NAIS_OTEL_MASK_KEYS names it); not exempted"),
+                ));
+                continue;
+            }
+            mask = mask.exempt_key(key);
         }
     }
     // The replacement is taken as given, spaces included; only unset keeps the default.

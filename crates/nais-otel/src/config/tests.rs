@@ -555,6 +555,22 @@ fn masking_settings() {
         assert_eq!(problem_vars(&config), vec![*variable], "{reason}");
     }
     assert!(!from(&[(NAIS_OTEL_MASK, "false")]).mask.enabled);
+
+    let exempt = from(&[
+        (NAIS_OTEL_MASK_KEYS, "person.id"),
+        (
+            NAIS_OTEL_MASK_EXEMPT_KEYS,
+            "order.id, url.path,person.id,,kafka.offset",
+        ),
+    ]);
+    assert_eq!(exempt.mask.exempt_keys, ["order.id", "kafka.offset"]);
+    assert_eq!(
+        problem_vars(&exempt),
+        [NAIS_OTEL_MASK_EXEMPT_KEYS, NAIS_OTEL_MASK_EXEMPT_KEYS],
+        "the floor cannot be exempted: {:?}",
+        exempt.problems
+    );
+    assert!(exempt.problems[0].message.contains("`url.path`"));
 }
 
 #[test]
@@ -600,4 +616,22 @@ fn endpoint_scheme_case_and_credentials() {
     );
     let all_text = format!("{with_password:?}");
     assert!(!all_text.contains("hunter2"), "{all_text}");
+
+    // A URL that cannot be used is an error; its message shows the value, never
+    // the credentials, even where a malformed URL hides them from a parser.
+    #[rustfmt::skip]
+    let unusable = [
+        "ftp://nais:s3cr3t-pw@collector:4317",
+        "http://nais:s3cr3t-pw@collector :4317",
+        "http://nais:s3cr3t/pw@collector:4317",
+        "nais:s3cr3t-pw@collector:4317:1",
+    ];
+    for value in unusable {
+        let config = from(&[(OTEL_EXPORTER_OTLP_ENDPOINT, value)]);
+        let error = config.endpoint_error.as_ref().expect(value);
+        assert_eq!(error.variable, OTEL_EXPORTER_OTLP_ENDPOINT);
+        assert!(error.value.contains("collector"), "{error}");
+        let all_text = format!("{config:?} {error}");
+        assert!(!all_text.contains("s3cr3t"), "{value}: {all_text}");
+    }
 }
