@@ -51,7 +51,7 @@ impl SpanHandle {
             if failed {
                 attributes::mark_error(
                     &self.cx,
-                    Value::from(crate::local::repeated(status.as_str())),
+                    Value::from(crate::alloc::repeated(status.as_str())),
                     String::new(),
                 );
             }

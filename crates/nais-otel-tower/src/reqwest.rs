@@ -29,6 +29,7 @@ use opentelemetry::{
 };
 use reqwest_middleware::{Middleware, Next};
 
+use crate::alloc;
 use crate::attributes::{
     push_method, ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE, SERVER_ADDRESS, SERVER_PORT, URL_FULL,
 };
@@ -89,18 +90,18 @@ impl ReqwestMiddleware {
     }
 
     fn span(&self, request: &reqwest::Request) -> Context {
-        let mut attributes = crate::recycle::attributes();
+        let mut attributes = alloc::attributes();
         let name = push_method(&mut attributes, request.method());
         let url = request.url();
         if let Some(host) = url.host_str() {
-            attributes.push(KeyValue::new(SERVER_ADDRESS, crate::local::repeated(host)));
+            attributes.push(KeyValue::new(SERVER_ADDRESS, alloc::repeated(host)));
         }
         if let Some(port) = url.port_or_known_default() {
             attributes.push(KeyValue::new(SERVER_PORT, i64::from(port)));
         }
         attributes.push(KeyValue::new(
             URL_FULL,
-            crate::local::string(&without_credentials(url)),
+            alloc::per_request(&without_credentials(url)),
         ));
         let builder = SpanBuilder::from_name(name)
             .with_kind(SpanKind::Client)

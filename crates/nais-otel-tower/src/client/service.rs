@@ -11,11 +11,11 @@ use opentelemetry::{Context, KeyValue};
 use tower_service::Service;
 
 use super::ClientLayer;
+use crate::alloc;
 use crate::attributes::*;
 use crate::body::{ResponseBody, Side, SpanHandle};
 use crate::future::ResponseFuture;
 use crate::grpc;
-use crate::local;
 
 /// Middleware that traces every outgoing request with a CLIENT span.
 ///
@@ -86,7 +86,7 @@ where
 }
 
 fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
-    let mut attrs = crate::recycle::attributes();
+    let mut attrs = alloc::attributes();
     let uri = req.uri();
     let grpc_names = if grpc {
         grpc::service_method(uri.path())
@@ -96,9 +96,9 @@ fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
     let name: Cow<'static, str> = match grpc_names {
         Some((service, method)) => {
             attrs.push(KeyValue::new(RPC_SYSTEM, "grpc"));
-            attrs.push(KeyValue::new(RPC_SERVICE, local::repeated(service)));
-            attrs.push(KeyValue::new(RPC_METHOD, local::repeated(method)));
-            local::name(&uri.path()[1..])
+            attrs.push(KeyValue::new(RPC_SERVICE, alloc::repeated(service)));
+            attrs.push(KeyValue::new(RPC_METHOD, alloc::repeated(method)));
+            alloc::span_name(&uri.path()[1..])
         }
         None => Cow::Borrowed(push_method(&mut attrs, req.method())),
     };
@@ -109,7 +109,7 @@ fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
             .and_then(|h| h.to_str().ok())
     });
     if let Some((host, port)) = authority.and_then(split_host_port) {
-        attrs.push(KeyValue::new(SERVER_ADDRESS, local::repeated(host)));
+        attrs.push(KeyValue::new(SERVER_ADDRESS, alloc::repeated(host)));
         let port = port.or(match scheme(uri) {
             Some("https") => Some(443),
             Some("http") => Some(80),
@@ -120,7 +120,7 @@ fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
         }
     }
     if let Some(full) = url_full(uri) {
-        attrs.push(KeyValue::new(URL_FULL, local::string(&full)));
+        attrs.push(KeyValue::new(URL_FULL, alloc::per_request(&full)));
     }
     span_builder(name, SpanKind::Client, attrs)
 }

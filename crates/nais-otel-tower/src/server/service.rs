@@ -9,11 +9,11 @@ use opentelemetry::KeyValue;
 use tower_service::Service;
 
 use super::{KnownHeaders, ServerLayer};
+use crate::alloc;
 use crate::attributes::*;
 use crate::body::{ResponseBody, Side, SpanHandle};
 use crate::future::ResponseFuture;
 use crate::grpc;
-use crate::local;
 
 /// Middleware that traces every incoming request with a SERVER span.
 ///
@@ -95,7 +95,7 @@ fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>, known: &Known
         .map(|a| a.as_str())
         .or_else(|| known.host.and_then(|h| h.to_str().ok()));
     if let Some((host, port)) = authority.and_then(split_host_port) {
-        attrs.push(KeyValue::new(SERVER_ADDRESS, local::repeated(host)));
+        attrs.push(KeyValue::new(SERVER_ADDRESS, alloc::repeated(host)));
         if let Some(port) = port {
             attrs.push(KeyValue::new(SERVER_PORT, i64::from(port)));
         }
@@ -108,7 +108,7 @@ fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>, known: &Known
         .and_then(|h| h.to_str().ok())
         .filter(|ua| !ua.is_empty())
     {
-        attrs.push(KeyValue::new(USER_AGENT_ORIGINAL, local::repeated(ua)));
+        attrs.push(KeyValue::new(USER_AGENT_ORIGINAL, alloc::repeated(ua)));
     }
     push_peer(attrs, req, known.forwarded_for);
 }
@@ -128,7 +128,7 @@ fn push_peer<B>(
         .map(str::trim)
         .filter(|h| !h.is_empty());
     if let Some(peer) = peer_address(req) {
-        let ip = with_ip_str(peer.ip(), local::repeated);
+        let ip = with_ip_str(peer.ip(), alloc::repeated);
         if forwarded.is_none() {
             attrs.push(KeyValue::new(CLIENT_ADDRESS, ip.clone()));
         }
@@ -136,7 +136,7 @@ fn push_peer<B>(
         attrs.push(KeyValue::new(NETWORK_PEER_PORT, i64::from(peer.port())));
     }
     if let Some(client) = forwarded {
-        attrs.push(KeyValue::new(CLIENT_ADDRESS, local::repeated(client)));
+        attrs.push(KeyValue::new(CLIENT_ADDRESS, alloc::repeated(client)));
     }
 }
 
@@ -196,34 +196,34 @@ fn route<B>(_req: &Request<B>) -> Option<&str> {
 }
 
 fn http_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBuilder {
-    let mut attrs = crate::recycle::attributes();
+    let mut attrs = alloc::attributes();
     let method = push_method(&mut attrs, req.method());
     let uri = req.uri();
     let name: Cow<'static, str> = match route(req) {
-        Some(route) => match interned_route(method, route) {
+        Some(route) => match alloc::route_name(method, route) {
             Some((route, name)) => {
                 attrs.push(KeyValue::new(HTTP_ROUTE, route));
                 // A route without parameters is its own path: no allocation either.
                 if uri.path() == route {
                     attrs.push(KeyValue::new(URL_PATH, route));
                 } else {
-                    attrs.push(KeyValue::new(URL_PATH, local::string(uri.path())));
+                    attrs.push(KeyValue::new(URL_PATH, alloc::per_request(uri.path())));
                 }
                 Cow::Borrowed(name)
             }
             None => {
-                attrs.push(KeyValue::new(HTTP_ROUTE, local::string(route)));
-                attrs.push(KeyValue::new(URL_PATH, local::string(uri.path())));
+                attrs.push(KeyValue::new(HTTP_ROUTE, alloc::per_request(route)));
+                attrs.push(KeyValue::new(URL_PATH, alloc::per_request(uri.path())));
                 Cow::Owned(format!("{method} {route}"))
             }
         },
         None => {
-            attrs.push(KeyValue::new(URL_PATH, local::string(uri.path())));
+            attrs.push(KeyValue::new(URL_PATH, alloc::per_request(uri.path())));
             Cow::Borrowed(method)
         }
     };
     if let Some(query) = uri.query().filter(|q| !q.is_empty()) {
-        attrs.push(KeyValue::new(URL_QUERY, local::string(query)));
+        attrs.push(KeyValue::new(URL_QUERY, alloc::per_request(query)));
     }
     if let Some(scheme) = scheme(uri) {
         attrs.push(KeyValue::new(URL_SCHEME, scheme));
@@ -232,25 +232,15 @@ fn http_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBuilder {
     span_builder(name, SpanKind::Server, attrs)
 }
 
-#[cfg(feature = "axum")]
-fn interned_route(method: &'static str, route: &str) -> Option<(&'static str, &'static str)> {
-    crate::intern::route_name(method, route)
-}
-
-#[cfg(not(feature = "axum"))]
-fn interned_route(_method: &'static str, _route: &str) -> Option<(&'static str, &'static str)> {
-    None
-}
-
 fn grpc_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBuilder {
-    let mut attrs = crate::recycle::attributes();
+    let mut attrs = alloc::attributes();
     attrs.push(KeyValue::new(RPC_SYSTEM, "grpc"));
     let path = req.uri().path();
     let name = match grpc::service_method(path) {
         Some((service, method)) => {
-            attrs.push(KeyValue::new(RPC_SERVICE, local::repeated(service)));
-            attrs.push(KeyValue::new(RPC_METHOD, local::repeated(method)));
-            local::name(&path[1..])
+            attrs.push(KeyValue::new(RPC_SERVICE, alloc::repeated(service)));
+            attrs.push(KeyValue::new(RPC_METHOD, alloc::repeated(method)));
+            alloc::span_name(&path[1..])
         }
         None => Cow::Borrowed(push_method(&mut attrs, req.method())),
     };

@@ -4,7 +4,7 @@
 //! span is exported, on the batch span processor's thread. With glibc's allocator a chunk
 //! freed on another thread never returns to the allocating thread's cache, so each
 //! request's attribute `Vec` came from the shared arena, in memory last written on the
-//! other core. [`local`](crate::local) solves this for attribute strings by keeping a
+//! other core. [`ring`](super::ring) solves this for attribute strings by keeping a
 //! clone; a `Vec` cannot be shared that way. Reusing the buffers saves about 0.1 µs a
 //! request in the `http_layer` benchmark (`docs/benchmarks.md`).
 //!
