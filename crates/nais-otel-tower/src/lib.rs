@@ -73,10 +73,12 @@ mod alloc;
 mod attributes;
 mod body;
 mod exclude;
+mod extract;
 mod future;
 mod glob;
 mod grpc;
-mod starter;
+mod headers;
+mod tracer;
 
 pub mod client;
 #[cfg(feature = "reqwest")]

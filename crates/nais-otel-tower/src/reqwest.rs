@@ -33,7 +33,7 @@ use crate::alloc;
 use crate::attributes::{
     push_method, ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE, SERVER_ADDRESS, SERVER_PORT, URL_FULL,
 };
-use crate::starter::SpanStarter;
+use crate::tracer::SpanStarter;
 use nais_otel_propagation::HeaderInjector;
 
 /// A [`reqwest_middleware::Middleware`] that makes CLIENT spans and sends

@@ -8,12 +8,13 @@ use opentelemetry::trace::{SpanBuilder, SpanKind};
 use opentelemetry::KeyValue;
 use tower_service::Service;
 
-use super::{KnownHeaders, ServerLayer};
+use super::ServerLayer;
 use crate::alloc;
 use crate::attributes::*;
 use crate::body::{ResponseBody, Side, SpanHandle};
 use crate::future::ResponseFuture;
 use crate::grpc;
+use crate::headers::KnownHeaders;
 
 /// Middleware that traces every incoming request with a SERVER span.
 ///
