@@ -78,6 +78,8 @@ mod future;
 mod glob;
 mod grpc;
 mod headers;
+mod span_handle;
+mod status;
 mod tracer;
 
 pub mod client;

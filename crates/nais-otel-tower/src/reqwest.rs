@@ -30,9 +30,8 @@ use opentelemetry::{
 use reqwest_middleware::{Middleware, Next};
 
 use crate::alloc;
-use crate::attributes::{
-    push_method, ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE, SERVER_ADDRESS, SERVER_PORT, URL_FULL,
-};
+use crate::attributes::{push_method, ERROR_TYPE, SERVER_ADDRESS, SERVER_PORT, URL_FULL};
+use crate::status::{record_http_status, Side};
 use crate::tracer::SpanStarter;
 use nais_otel_propagation::HeaderInjector;
 
@@ -139,15 +138,7 @@ impl Middleware for ReqwestMiddleware {
         let result = next.run(request, extensions).with_context(cx.clone()).await;
         let span = cx.span();
         match &result {
-            Ok(response) => {
-                let code = response.status().as_u16();
-                span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(code)));
-                // Client spans: 4xx and 5xx are errors (HTTP semantic conventions).
-                if code >= 400 {
-                    span.set_attribute(KeyValue::new(ERROR_TYPE, code.to_string()));
-                    span.set_status(Status::error(String::new()));
-                }
-            }
+            Ok(response) => record_http_status(&cx, Side::Client, response.status()),
             Err(error) => {
                 let kind = match error {
                     reqwest_middleware::Error::Reqwest(e) if e.is_timeout() => "timeout",

@@ -13,9 +13,11 @@ use tower_service::Service;
 use super::ClientLayer;
 use crate::alloc;
 use crate::attributes::*;
-use crate::body::{ResponseBody, Side, SpanHandle};
+use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
 use crate::grpc;
+use crate::span_handle::SpanHandle;
+use crate::status::Side;
 
 /// Middleware that traces every outgoing request with a CLIENT span.
 ///

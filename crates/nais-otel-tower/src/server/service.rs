@@ -11,10 +11,12 @@ use tower_service::Service;
 use super::ServerLayer;
 use crate::alloc;
 use crate::attributes::*;
-use crate::body::{ResponseBody, Side, SpanHandle};
+use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
 use crate::grpc;
 use crate::headers::KnownHeaders;
+use crate::span_handle::SpanHandle;
+use crate::status::Side;
 
 /// Middleware that traces every incoming request with a SERVER span.
 ///
