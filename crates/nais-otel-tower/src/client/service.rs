@@ -1,18 +1,14 @@
-use std::borrow::Cow;
 use std::fmt;
 use std::task::{Context as TaskContext, Poll};
 
-use http::{Request, Response, Uri};
+use http::{Request, Response};
 use nais_otel_propagation::HeaderInjector;
 use opentelemetry::global;
-use opentelemetry::trace::{SpanBuilder, SpanKind};
-
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::Context;
 use tower_service::Service;
 
+use super::span::client_span;
 use super::ClientLayer;
-use crate::alloc;
-use crate::attributes::*;
 use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
 use crate::grpc;
@@ -85,53 +81,4 @@ where
             }),
         )
     }
-}
-
-fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
-    let mut attrs = alloc::attributes();
-    let uri = req.uri();
-    let grpc_names = if grpc {
-        grpc::service_method(uri.path())
-    } else {
-        None
-    };
-    let name: Cow<'static, str> = match grpc_names {
-        Some((service, method)) => {
-            attrs.push(KeyValue::new(RPC_SYSTEM, "grpc"));
-            attrs.push(KeyValue::new(RPC_SERVICE, alloc::repeated(service)));
-            attrs.push(KeyValue::new(RPC_METHOD, alloc::repeated(method)));
-            alloc::span_name(&uri.path()[1..])
-        }
-        None => Cow::Borrowed(push_method(&mut attrs, req.method())),
-    };
-
-    let authority = uri.authority().map(|a| a.as_str()).or_else(|| {
-        req.headers()
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-    });
-    if let Some((host, port)) = authority.and_then(split_host_port) {
-        attrs.push(KeyValue::new(SERVER_ADDRESS, alloc::repeated(host)));
-        let port = port.or(match scheme(uri) {
-            Some("https") => Some(443),
-            Some("http") => Some(80),
-            _ => None,
-        });
-        if let Some(port) = port {
-            attrs.push(KeyValue::new(SERVER_PORT, i64::from(port)));
-        }
-    }
-    if let Some(full) = url_full(uri) {
-        attrs.push(KeyValue::new(URL_FULL, alloc::per_request(&full)));
-    }
-    span_builder(name, SpanKind::Client, attrs)
-}
-
-/// The absolute URI without `user:password@`; `None` for a relative URI.
-pub(crate) fn url_full(uri: &Uri) -> Option<String> {
-    let scheme = uri.scheme_str()?;
-    let authority = uri.authority()?.as_str();
-    let host_port = authority.rsplit('@').next().unwrap_or(authority);
-    let path_and_query = uri.path_and_query().map_or("", |pq| pq.as_str());
-    Some(format!("{scheme}://{host_port}{path_and_query}"))
 }

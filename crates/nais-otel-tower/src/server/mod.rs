@@ -66,6 +66,7 @@ mod layer;
 #[cfg(feature = "axum")]
 mod router;
 mod service;
+mod span;
 
 pub use self::layer::ServerLayer;
 #[cfg(feature = "axum")]
