@@ -3,8 +3,8 @@
 use std::hash::Hasher;
 
 /// FNV-1a, for keys that are not attacker-chosen in a way that matters (a router's own
-/// route templates; the seen-ring here, which only decides when to intern): SipHash buys
-/// nothing there, and on a short key it costs more than the rest of the lookup.
+/// route templates; the seen-ring of `repeated.rs`, which only decides when to intern):
+/// SipHash buys nothing there, and on a short key it costs more than the rest of the lookup.
 #[derive(Default)]
 pub(crate) struct Fnv(u64);
 

@@ -36,8 +36,9 @@ thread_local! {
 /// `Host` a service is called by, its callers' `User-Agent`s and addresses, gRPC service
 /// and method names.
 ///
-/// Why: even with [`string`] (the ring), each per-request string is an allocation whose reference
-/// count the export thread writes, so its cache line moves between cores twice a request.
+/// Why: even with the ring's [`string`], each per-request string is an allocation whose
+/// reference count the export thread writes, so its cache line moves between cores twice a
+/// request.
 /// A value seen twice on a thread is interned: leaked once and then shared as a
 /// `&'static str`, which costs neither. Bounded: [`REPEATED`] values a thread, each at
 /// most [`REPEATED_MAX_LEN`] bytes, and [`REPEATED_BUDGET`] bytes over all threads; past
