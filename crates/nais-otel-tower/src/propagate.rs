@@ -1,12 +1,13 @@
-//! Extracting the parent context of a server span from the request headers, with a fast
-//! path for the W3C propagators.
+//! Propagation through the request headers: the parent context of a server span extracted
+//! from them (with a fast path for the W3C propagators), and a client span's context
+//! injected into them.
 
 use std::any::Any;
 use std::sync::Arc;
 
 use http::HeaderMap;
 use nais_otel_propagation::{
-    BaggagePropagator, HeaderExtractor, TraceContextPropagator, W3cPropagator,
+    BaggagePropagator, HeaderExtractor, HeaderInjector, TraceContextPropagator, W3cPropagator,
 };
 use opentelemetry::global;
 use opentelemetry::propagation::TextMapPropagator;
@@ -115,6 +116,20 @@ fn w3c(
         return Context::current();
     }
     Context::map_current(|cx| propagator.extract_from_headers(cx, headers))
+}
+
+/// Injects the span context of `cx` into `headers` with `propagator`, or with the global
+/// propagator (looked up now) when there is none.
+pub(crate) fn inject(
+    propagator: Option<&(dyn TextMapPropagator + Send + Sync)>,
+    cx: &Context,
+    headers: &mut HeaderMap,
+) {
+    let mut injector = HeaderInjector(headers);
+    match propagator {
+        Some(propagator) => propagator.inject_context(cx, &mut injector),
+        None => global::get_text_map_propagator(|p| p.inject_context(cx, &mut injector)),
+    }
 }
 
 #[cfg(test)]

@@ -22,7 +22,6 @@
 use std::fmt;
 
 use opentelemetry::{
-    global,
     propagation::TextMapPropagator,
     trace::{FutureExt as _, SpanBuilder, SpanKind, Status, TraceContextExt as _, Tracer},
     Context, KeyValue,
@@ -31,9 +30,9 @@ use reqwest_middleware::{Middleware, Next};
 
 use crate::alloc;
 use crate::attributes::{push_method, ERROR_TYPE, SERVER_ADDRESS, SERVER_PORT, URL_FULL};
+use crate::propagate;
 use crate::status::{record_http_status, Side};
 use crate::tracer::SpanStarter;
-use nais_otel_propagation::HeaderInjector;
 
 /// A [`reqwest_middleware::Middleware`] that makes CLIENT spans and sends
 /// their `traceparent`. See the [module docs](self).
@@ -130,11 +129,7 @@ impl Middleware for ReqwestMiddleware {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
         let cx = self.span(&request);
-        let mut injector = HeaderInjector(request.headers_mut());
-        match &self.propagator {
-            Some(propagator) => propagator.inject_context(&cx, &mut injector),
-            None => global::get_text_map_propagator(|p| p.inject_context(&cx, &mut injector)),
-        }
+        propagate::inject(self.propagator.as_deref(), &cx, request.headers_mut());
         let result = next.run(request, extensions).with_context(cx.clone()).await;
         let span = cx.span();
         match &result {

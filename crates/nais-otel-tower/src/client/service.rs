@@ -2,8 +2,6 @@ use std::fmt;
 use std::task::{Context as TaskContext, Poll};
 
 use http::{Request, Response};
-use nais_otel_propagation::HeaderInjector;
-use opentelemetry::global;
 use opentelemetry::Context;
 use tower_service::Service;
 
@@ -12,6 +10,7 @@ use super::ClientLayer;
 use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
 use crate::grpc;
+use crate::propagate;
 use crate::span_handle::SpanHandle;
 use crate::status::Side;
 
@@ -61,11 +60,7 @@ where
         let cx = self.layer.tracer.start(builder, &parent);
 
         // Inject the CLIENT span's own context, so the server's span is its child.
-        let mut injector = HeaderInjector(req.headers_mut());
-        match &self.layer.propagator {
-            Some(propagator) => propagator.inject_context(&cx, &mut injector),
-            None => global::get_text_map_propagator(|p| p.inject_context(&cx, &mut injector)),
-        }
+        propagate::inject(self.layer.propagator.as_deref(), &cx, req.headers_mut());
 
         let future = {
             let _guard = cx.clone().attach();
