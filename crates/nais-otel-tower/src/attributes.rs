@@ -6,6 +6,8 @@
 use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry::{Context, Key, KeyValue};
 
+use crate::alloc;
+
 pub(crate) const HTTP_REQUEST_METHOD: Key = Key::from_static_str("http.request.method");
 pub(crate) const HTTP_REQUEST_METHOD_ORIGINAL: Key =
     Key::from_static_str("http.request.method_original");
@@ -58,7 +60,7 @@ pub(crate) fn push_method(attrs: &mut Vec<KeyValue>, method: &http::Method) -> &
     if other {
         attrs.push(KeyValue::new(
             HTTP_REQUEST_METHOD_ORIGINAL,
-            crate::local::string(method.as_str()),
+            alloc::per_request(method.as_str()),
         ));
         "HTTP"
     } else {

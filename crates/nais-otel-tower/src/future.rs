@@ -9,7 +9,8 @@ use std::task::{Context as TaskContext, Poll};
 use http::Response;
 use pin_project_lite::pin_project;
 
-use crate::body::{ResponseBody, SpanHandle};
+use crate::body::ResponseBody;
+use crate::span_handle::SpanHandle;
 
 pin_project! {
     /// Response future of [`Server`](crate::Server) and [`Client`](crate::Client).

@@ -1,4 +1,5 @@
-//! gRPC over HTTP/2: recognising calls, naming spans, and reading `grpc-status`.
+//! gRPC over HTTP/2: recognising calls, naming spans, and reading `grpc-status`; which
+//! codes are errors is in `status.rs`.
 
 use http::HeaderMap;
 
@@ -59,17 +60,6 @@ pub(crate) fn code_name(code: i64) -> &'static str {
     }
 }
 
-/// Whether a status code makes the span an error, per the gRPC semantic conventions:
-/// on the server only UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE and
-/// DATA_LOSS (the others are the caller's fault); on the client every code but OK.
-pub(crate) fn is_error(code: i64, server: bool) -> bool {
-    if server {
-        matches!(code, 2 | 4 | 12 | 13 | 14 | 15)
-    } else {
-        code != 0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,13 +94,5 @@ mod tests {
             assert_eq!(is_grpc(&headers), expected, "{ct}");
         }
         assert!(!is_grpc(&HeaderMap::new()));
-    }
-
-    #[test]
-    fn server_and_client_errors() {
-        let server: Vec<i64> = (0..=16).filter(|c| is_error(*c, true)).collect();
-        assert_eq!(server, [2, 4, 12, 13, 14, 15]);
-        let client: Vec<i64> = (0..=16).filter(|c| is_error(*c, false)).collect();
-        assert_eq!(client, (1..=16).collect::<Vec<_>>());
     }
 }

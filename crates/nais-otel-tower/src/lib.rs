@@ -69,17 +69,18 @@ macro_rules! define_inner_service_accessors {
     };
 }
 
+mod alloc;
 mod attributes;
 mod body;
 mod exclude;
 mod future;
 mod glob;
 mod grpc;
-#[cfg(feature = "axum")]
-mod intern;
-mod local;
-mod recycle;
-mod starter;
+mod headers;
+mod propagate;
+mod span_handle;
+mod status;
+mod tracer;
 
 pub mod client;
 #[cfg(feature = "reqwest")]
@@ -93,15 +94,15 @@ pub mod server;
 pub mod shared {
     /// `s` as an attribute value freed on the thread that made it.
     pub fn string(s: &str) -> opentelemetry::StringValue {
-        crate::local::string(s)
+        crate::alloc::per_request(s)
     }
 }
 
+pub use self::alloc::recycle_attributes;
 pub use self::body::ResponseBody;
 pub use self::client::{Client, ClientLayer};
 pub use self::exclude::{EnvProblem, RequestHead, DEFAULT_EXCLUDED_PATHS, EXCLUDED_PATHS_ENV};
 pub use self::future::ResponseFuture;
-pub use self::recycle::recycle_attributes;
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub use self::reqwest::ReqwestMiddleware;

@@ -22,18 +22,17 @@
 use std::fmt;
 
 use opentelemetry::{
-    global,
     propagation::TextMapPropagator,
     trace::{FutureExt as _, SpanBuilder, SpanKind, Status, TraceContextExt as _, Tracer},
     Context, KeyValue,
 };
 use reqwest_middleware::{Middleware, Next};
 
-use crate::attributes::{
-    push_method, ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE, SERVER_ADDRESS, SERVER_PORT, URL_FULL,
-};
-use crate::starter::SpanStarter;
-use nais_otel_propagation::HeaderInjector;
+use crate::alloc;
+use crate::attributes::{push_method, ERROR_TYPE, SERVER_ADDRESS, SERVER_PORT, URL_FULL};
+use crate::propagate;
+use crate::status::{record_http_status, Side};
+use crate::tracer::SpanStarter;
 
 /// A [`reqwest_middleware::Middleware`] that makes CLIENT spans and sends
 /// their `traceparent`. See the [module docs](self).
@@ -89,18 +88,18 @@ impl ReqwestMiddleware {
     }
 
     fn span(&self, request: &reqwest::Request) -> Context {
-        let mut attributes = crate::recycle::attributes();
+        let mut attributes = alloc::attributes();
         let name = push_method(&mut attributes, request.method());
         let url = request.url();
         if let Some(host) = url.host_str() {
-            attributes.push(KeyValue::new(SERVER_ADDRESS, crate::local::repeated(host)));
+            attributes.push(KeyValue::new(SERVER_ADDRESS, alloc::repeated(host)));
         }
         if let Some(port) = url.port_or_known_default() {
             attributes.push(KeyValue::new(SERVER_PORT, i64::from(port)));
         }
         attributes.push(KeyValue::new(
             URL_FULL,
-            crate::local::string(&without_credentials(url)),
+            alloc::per_request(&without_credentials(url)),
         ));
         let builder = SpanBuilder::from_name(name)
             .with_kind(SpanKind::Client)
@@ -130,23 +129,11 @@ impl Middleware for ReqwestMiddleware {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
         let cx = self.span(&request);
-        let mut injector = HeaderInjector(request.headers_mut());
-        match &self.propagator {
-            Some(propagator) => propagator.inject_context(&cx, &mut injector),
-            None => global::get_text_map_propagator(|p| p.inject_context(&cx, &mut injector)),
-        }
+        propagate::inject(self.propagator.as_deref(), &cx, request.headers_mut());
         let result = next.run(request, extensions).with_context(cx.clone()).await;
         let span = cx.span();
         match &result {
-            Ok(response) => {
-                let code = response.status().as_u16();
-                span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(code)));
-                // Client spans: 4xx and 5xx are errors (HTTP semantic conventions).
-                if code >= 400 {
-                    span.set_attribute(KeyValue::new(ERROR_TYPE, code.to_string()));
-                    span.set_status(Status::error(String::new()));
-                }
-            }
+            Ok(response) => record_http_status(&cx, Side::Client, response.status()),
             Err(error) => {
                 let kind = match error {
                     reqwest_middleware::Error::Reqwest(e) if e.is_timeout() => "timeout",

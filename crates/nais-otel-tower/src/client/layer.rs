@@ -6,7 +6,7 @@ use opentelemetry::trace::Tracer;
 use tower_layer::Layer;
 
 use super::Client;
-use crate::starter::SpanStarter;
+use crate::tracer::SpanStarter;
 
 /// Layer that traces every outgoing request with a CLIENT span and injects its context.
 ///

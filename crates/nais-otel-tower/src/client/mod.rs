@@ -36,6 +36,7 @@
 
 mod layer;
 mod service;
+mod span;
 
 pub use self::layer::ClientLayer;
 pub use self::service::Client;

@@ -8,7 +8,8 @@ use tower_layer::Layer;
 
 use super::Server;
 use crate::exclude::{parse_excluded_paths_env, EnvProblem, Exclusions, RequestHead};
-use crate::starter::{Extract, SpanStarter};
+use crate::propagate::Extract;
+use crate::tracer::SpanStarter;
 
 /// Layer that traces every incoming request with a SERVER span, except excluded routes.
 ///

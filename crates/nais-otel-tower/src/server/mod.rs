@@ -62,13 +62,12 @@
 //! With the `axum` feature, `ServerLayer::trace_router` gives a `TracedRouter` that
 //! sends excluded paths, before routing, to the router without the layer, at its cost.
 
-mod headers;
 mod layer;
 #[cfg(feature = "axum")]
 mod router;
 mod service;
+mod span;
 
-pub(crate) use self::headers::KnownHeaders;
 pub use self::layer::ServerLayer;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]

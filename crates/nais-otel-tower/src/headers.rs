@@ -1,4 +1,5 @@
-//! The request headers a server span reads, found in one pass over the header map.
+//! The request headers a server span and its parent extraction read, found in one pass over
+//! the header map.
 //!
 //! Why: a server span reads up to six headers (`traceparent`, `baggage`, `content-type`,
 //! `host`, `user-agent`, `x-forwarded-for`). In a non-empty map each `HeaderMap` lookup

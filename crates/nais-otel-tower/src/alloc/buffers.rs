@@ -4,7 +4,7 @@
 //! span is exported, on the batch span processor's thread. With glibc's allocator a chunk
 //! freed on another thread never returns to the allocating thread's cache, so each
 //! request's attribute `Vec` came from the shared arena, in memory last written on the
-//! other core. [`local`](crate::local) solves this for attribute strings by keeping a
+//! other core. [`ring`](super::ring) solves this for attribute strings by keeping a
 //! clone; a `Vec` cannot be shared that way. Reusing the buffers saves about 0.1 µs a
 //! request in the `http_layer` benchmark (`docs/benchmarks.md`).
 //!
@@ -77,7 +77,7 @@ impl Pool {
             if returned.len() == room {
                 break;
             }
-            if scope != crate::starter::SCOPE_NAME || attributes.capacity() != CAPACITY {
+            if scope != crate::tracer::SCOPE_NAME || attributes.capacity() != CAPACITY {
                 continue;
             }
             // `append` moves the attributes out and leaves the old buffer empty, its
@@ -168,7 +168,7 @@ mod tests {
         let their_buffer = theirs.as_ptr() as usize;
 
         pool.give_back([
-            (crate::starter::SCOPE_NAME, &mut ours),
+            (crate::tracer::SCOPE_NAME, &mut ours),
             ("someone-else", &mut theirs),
         ]);
         assert_eq!(ours, layer_attributes(), "the span keeps its attributes");
@@ -200,7 +200,7 @@ mod tests {
             .map(|i| KeyValue::new("k", i as i64))
             .collect();
         let buffer = grown.as_ptr() as usize;
-        pool.give_back([(crate::starter::SCOPE_NAME, &mut grown)]);
+        pool.give_back([(crate::tracer::SCOPE_NAME, &mut grown)]);
         assert_eq!(grown.as_ptr() as usize, buffer);
         assert_eq!(pool.available.load(Ordering::Relaxed), 0);
     }
@@ -212,7 +212,7 @@ mod tests {
         pool.give_back(
             spans
                 .iter_mut()
-                .map(|attributes| (crate::starter::SCOPE_NAME, attributes)),
+                .map(|attributes| (crate::tracer::SCOPE_NAME, attributes)),
         );
         assert_eq!(pool.buffers.lock().unwrap().len(), POOLED);
         assert_eq!(pool.available.load(Ordering::Relaxed), POOLED);

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::{OnceLock, PoisonError, RwLock};
 
-use crate::local::Fnv;
+use super::fnv::Fnv;
 
 /// At most this many (method, route) names are interned.
 const MAX_ENTRIES: usize = 1024;

@@ -1,0 +1,71 @@
+//! How a span's values are allocated: the one place the span code asks for an attribute
+//! `Vec`, a string value or a span name.
+//!
+//! What a span says lives in `server/span.rs` and `client/span.rs`; this folder only decides
+//! where the memory for it comes from, so that what the batch span processor's thread frees
+//! does not cost the request thread. Each file says why, and what bounds it:
+//!
+//! - `ring.rs`: per-request strings freed on the thread that made them;
+//! - `repeated.rs`: values that repeat (hosts, user agents, gRPC names), interned per thread;
+//! - `routes.rs`: route templates and `{method} {route}` names, interned once;
+//! - `buffers.rs`: attribute `Vec`s the exporter hands back ([`recycle_attributes`]);
+//! - `fnv.rs`: the hasher of the interning tables.
+
+use std::borrow::Cow;
+
+use opentelemetry::{KeyValue, StringValue};
+
+mod buffers;
+mod fnv;
+mod repeated;
+mod ring;
+#[cfg(feature = "axum")]
+mod routes;
+
+pub use self::buffers::recycle_attributes;
+
+/// An empty attribute `Vec` with room for a span's attributes.
+#[inline]
+pub(crate) fn attributes() -> Vec<KeyValue> {
+    buffers::attributes()
+}
+
+/// `s` as an attribute value that is new with each request (a path, a query, a URL).
+#[inline]
+pub(crate) fn per_request(s: &str) -> StringValue {
+    ring::string(s)
+}
+
+/// `s` as an attribute value that repeats from request to request (a host, a user agent,
+/// a peer address, a gRPC service or method name).
+#[inline]
+pub(crate) fn repeated(s: &str) -> StringValue {
+    repeated::repeated(s)
+}
+
+/// `s` as a span name that repeats from request to request (a gRPC `service/method`).
+#[inline]
+pub(crate) fn span_name(s: &str) -> Cow<'static, str> {
+    repeated::name(s)
+}
+
+/// `(route, "{method} {route}")` as static strings for a route template, or `None` when
+/// the template is not interned (then the caller allocates them).
+#[cfg(feature = "axum")]
+#[inline]
+pub(crate) fn route_name(
+    method: &'static str,
+    route: &str,
+) -> Option<(&'static str, &'static str)> {
+    routes::route_name(method, route)
+}
+
+/// Without axum no route template is known, so none is interned.
+#[cfg(not(feature = "axum"))]
+#[inline]
+pub(crate) fn route_name(
+    _method: &'static str,
+    _route: &str,
+) -> Option<(&'static str, &'static str)> {
+    None
+}

@@ -1,0 +1,62 @@
+//! What a CLIENT span says: its name and the attributes of the outgoing request, HTTP or
+//! gRPC. The response's attributes and the status rules are in `status.rs`.
+
+use std::borrow::Cow;
+
+use http::{Request, Uri};
+use opentelemetry::trace::{SpanBuilder, SpanKind};
+use opentelemetry::KeyValue;
+
+use crate::alloc;
+use crate::attributes::*;
+use crate::grpc;
+
+/// The CLIENT span of `req`, a gRPC call when `grpc`.
+pub(super) fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
+    let mut attrs = alloc::attributes();
+    let uri = req.uri();
+    let grpc_names = if grpc {
+        grpc::service_method(uri.path())
+    } else {
+        None
+    };
+    let name: Cow<'static, str> = match grpc_names {
+        Some((service, method)) => {
+            attrs.push(KeyValue::new(RPC_SYSTEM, "grpc"));
+            attrs.push(KeyValue::new(RPC_SERVICE, alloc::repeated(service)));
+            attrs.push(KeyValue::new(RPC_METHOD, alloc::repeated(method)));
+            alloc::span_name(&uri.path()[1..])
+        }
+        None => Cow::Borrowed(push_method(&mut attrs, req.method())),
+    };
+
+    let authority = uri.authority().map(|a| a.as_str()).or_else(|| {
+        req.headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+    });
+    if let Some((host, port)) = authority.and_then(split_host_port) {
+        attrs.push(KeyValue::new(SERVER_ADDRESS, alloc::repeated(host)));
+        let port = port.or(match scheme(uri) {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        });
+        if let Some(port) = port {
+            attrs.push(KeyValue::new(SERVER_PORT, i64::from(port)));
+        }
+    }
+    if let Some(full) = url_full(uri) {
+        attrs.push(KeyValue::new(URL_FULL, alloc::per_request(&full)));
+    }
+    span_builder(name, SpanKind::Client, attrs)
+}
+
+/// The absolute URI without `user:password@`; `None` for a relative URI.
+pub(crate) fn url_full(uri: &Uri) -> Option<String> {
+    let scheme = uri.scheme_str()?;
+    let authority = uri.authority()?.as_str();
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    let path_and_query = uri.path_and_query().map_or("", |pq| pq.as_str());
+    Some(format!("{scheme}://{host_port}{path_and_query}"))
+}

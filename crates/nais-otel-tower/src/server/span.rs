@@ -1,0 +1,193 @@
+//! What a SERVER span says: its name and the attributes of the request, HTTP or gRPC.
+//! The response's attributes and the status rules are in `status.rs`; how each value is
+//! allocated is `alloc`'s concern.
+
+use std::borrow::Cow;
+
+use http::Request;
+use opentelemetry::trace::{SpanBuilder, SpanKind};
+use opentelemetry::KeyValue;
+
+use crate::alloc;
+use crate::attributes::*;
+use crate::grpc;
+use crate::headers::KnownHeaders;
+
+/// The attributes every server span has, HTTP or gRPC.
+fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>, known: &KnownHeaders<'_>) {
+    let authority = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| known.host.and_then(|h| h.to_str().ok()));
+    if let Some((host, port)) = authority.and_then(split_host_port) {
+        attrs.push(KeyValue::new(SERVER_ADDRESS, alloc::repeated(host)));
+        if let Some(port) = port {
+            attrs.push(KeyValue::new(SERVER_PORT, i64::from(port)));
+        }
+    }
+    if let Some(version) = protocol_version(req.version()) {
+        attrs.push(KeyValue::new(NETWORK_PROTOCOL_VERSION, version));
+    }
+    if let Some(ua) = known
+        .user_agent
+        .and_then(|h| h.to_str().ok())
+        .filter(|ua| !ua.is_empty())
+    {
+        attrs.push(KeyValue::new(USER_AGENT_ORIGINAL, alloc::repeated(ua)));
+    }
+    push_peer(attrs, req, known.forwarded_for);
+}
+
+/// `client.address` (the first `X-Forwarded-For` entry, else the peer), and
+/// `network.peer.address`/`network.peer.port` when the server put the peer's address in
+/// the request: axum's `ConnectInfo<SocketAddr>` (feature `axum`) or tonic's
+/// `TcpConnectInfo` (feature `tonic`).
+fn push_peer<B>(
+    attrs: &mut Vec<KeyValue>,
+    req: &Request<B>,
+    forwarded_for: Option<&http::HeaderValue>,
+) {
+    let forwarded = forwarded_for
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.split(',').next())
+        .map(str::trim)
+        .filter(|h| !h.is_empty());
+    if let Some(peer) = peer_address(req) {
+        let ip = with_ip_str(peer.ip(), alloc::repeated);
+        if forwarded.is_none() {
+            attrs.push(KeyValue::new(CLIENT_ADDRESS, ip.clone()));
+        }
+        attrs.push(KeyValue::new(NETWORK_PEER_ADDRESS, ip));
+        attrs.push(KeyValue::new(NETWORK_PEER_PORT, i64::from(peer.port())));
+    }
+    if let Some(client) = forwarded {
+        attrs.push(KeyValue::new(CLIENT_ADDRESS, alloc::repeated(client)));
+    }
+}
+
+/// `f` applied to `ip` as text, formatted on the stack: the interned value of a repeated
+/// peer then costs no allocation.
+fn with_ip_str<R>(ip: std::net::IpAddr, f: impl FnOnce(&str) -> R) -> R {
+    use std::io::Write as _;
+    // The longest text form is 45 bytes (IPv6 with an embedded IPv4 address).
+    let mut buf = [0u8; 64];
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    if write!(cursor, "{ip}").is_ok() {
+        let len = usize::try_from(cursor.position()).unwrap_or(0);
+        if let Ok(text) = std::str::from_utf8(&buf[..len]) {
+            return f(text);
+        }
+    }
+    f(&ip.to_string())
+}
+
+/// The peer's address, as the server put it in the request's extensions.
+#[cfg_attr(
+    not(any(feature = "axum", feature = "tonic")),
+    allow(
+        unused_variables,
+        reason = "no extension to read without axum or tonic"
+    )
+)]
+fn peer_address<B>(req: &Request<B>) -> Option<std::net::SocketAddr> {
+    #[cfg(feature = "axum")]
+    if let Some(info) = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    {
+        return Some(info.0);
+    }
+    #[cfg(feature = "tonic")]
+    if let Some(addr) = req
+        .extensions()
+        .get::<tonic::transport::server::TcpConnectInfo>()
+        .and_then(|info| info.remote_addr())
+    {
+        return Some(addr);
+    }
+    None
+}
+
+#[cfg(feature = "axum")]
+fn route<B>(req: &Request<B>) -> Option<&str> {
+    req.extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str())
+}
+
+#[cfg(not(feature = "axum"))]
+fn route<B>(_req: &Request<B>) -> Option<&str> {
+    None
+}
+
+pub(super) fn http_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBuilder {
+    let mut attrs = alloc::attributes();
+    let method = push_method(&mut attrs, req.method());
+    let uri = req.uri();
+    let name: Cow<'static, str> = match route(req) {
+        Some(route) => match alloc::route_name(method, route) {
+            Some((route, name)) => {
+                attrs.push(KeyValue::new(HTTP_ROUTE, route));
+                // A route without parameters is its own path: no allocation either.
+                if uri.path() == route {
+                    attrs.push(KeyValue::new(URL_PATH, route));
+                } else {
+                    attrs.push(KeyValue::new(URL_PATH, alloc::per_request(uri.path())));
+                }
+                Cow::Borrowed(name)
+            }
+            None => {
+                attrs.push(KeyValue::new(HTTP_ROUTE, alloc::per_request(route)));
+                attrs.push(KeyValue::new(URL_PATH, alloc::per_request(uri.path())));
+                Cow::Owned(format!("{method} {route}"))
+            }
+        },
+        None => {
+            attrs.push(KeyValue::new(URL_PATH, alloc::per_request(uri.path())));
+            Cow::Borrowed(method)
+        }
+    };
+    if let Some(query) = uri.query().filter(|q| !q.is_empty()) {
+        attrs.push(KeyValue::new(URL_QUERY, alloc::per_request(query)));
+    }
+    if let Some(scheme) = scheme(uri) {
+        attrs.push(KeyValue::new(URL_SCHEME, scheme));
+    }
+    push_connection(&mut attrs, req, known);
+    span_builder(name, SpanKind::Server, attrs)
+}
+
+pub(super) fn grpc_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBuilder {
+    let mut attrs = alloc::attributes();
+    attrs.push(KeyValue::new(RPC_SYSTEM, "grpc"));
+    let path = req.uri().path();
+    let name = match grpc::service_method(path) {
+        Some((service, method)) => {
+            attrs.push(KeyValue::new(RPC_SERVICE, alloc::repeated(service)));
+            attrs.push(KeyValue::new(RPC_METHOD, alloc::repeated(method)));
+            alloc::span_name(&path[1..])
+        }
+        None => Cow::Borrowed(push_method(&mut attrs, req.method())),
+    };
+    push_connection(&mut attrs, req, known);
+    span_builder(name, SpanKind::Server, attrs)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    #[test]
+    fn ip_text_as_std_formats_it() {
+        for ip in [
+            "10.1.2.3",
+            "::1",
+            "::ffff:255.255.255.255",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(super::with_ip_str(ip, str::to_owned), ip.to_string());
+        }
+    }
+}

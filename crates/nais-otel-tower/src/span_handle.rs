@@ -1,0 +1,77 @@
+//! The live span of one request: what the response, an error or a panic adds to it, and its
+//! end when dropped.
+
+use std::any::type_name;
+use std::fmt;
+
+use http::header::{HeaderName, HeaderValue};
+use http::{HeaderMap, StatusCode};
+use nais_otel_propagation::TraceParent;
+use opentelemetry::trace::TraceContextExt;
+use opentelemetry::{Context, Value};
+
+use crate::attributes;
+use crate::grpc;
+use crate::status::{record_grpc_status, record_http_status, Side};
+
+/// A ready header name: a lookup by `&str` parses and validates the name every time.
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+
+/// The live span of one request. Ends the span when dropped.
+#[derive(Debug)]
+pub(crate) struct SpanHandle {
+    pub(crate) cx: Context,
+    pub(crate) side: Side,
+    pub(crate) grpc: bool,
+    pub(crate) traceparent_response_header: bool,
+}
+
+impl SpanHandle {
+    /// Records the response head: status code, `grpc-status` header, the status rules, and
+    /// the span's own `traceparent` when the layer sends it back.
+    pub(crate) fn on_response_head(&self, status: StatusCode, headers: &mut HeaderMap) {
+        if self.grpc {
+            if let Some(code) = grpc::status_code(headers) {
+                self.on_grpc_status(code);
+            }
+        } else {
+            record_http_status(&self.cx, self.side, status);
+        }
+        if self.traceparent_response_header {
+            if let Some(traceparent) = TraceParent::from_span_context(self.cx.span().span_context())
+            {
+                if let Ok(value) = HeaderValue::from_str(&traceparent.to_string()) {
+                    headers.insert(TRACEPARENT, value);
+                }
+            }
+        }
+    }
+
+    /// Records a `grpc-status` from the response headers or trailers.
+    pub(crate) fn on_grpc_status(&self, code: i64) {
+        record_grpc_status(&self.cx, self.side, code);
+    }
+
+    /// The inner service (or the body) failed with `error`.
+    pub(crate) fn on_error<E: fmt::Display>(&self, error: &E) {
+        attributes::mark_error(&self.cx, Value::from(type_name::<E>()), error.to_string());
+    }
+
+    /// The handler panicked.
+    pub(crate) fn on_panic(&self, payload: &(dyn std::any::Any + Send)) {
+        let message = if let Some(s) = payload.downcast_ref::<&str>() {
+            (*s).to_owned()
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "panic".to_owned()
+        };
+        attributes::mark_error(&self.cx, Value::from(attributes::PANIC_ERROR_TYPE), message);
+    }
+}
+
+impl Drop for SpanHandle {
+    fn drop(&mut self) {
+        attributes::end(&self.cx);
+    }
+}
