@@ -378,11 +378,8 @@ impl Builder {
         // A protocol set in code decides how the environment's endpoint is read
         // (OTLP/HTTP appends `/v1/traces`, the default ports differ), so it is
         // read as if it were the most specific variable.
-        let protocol = self.protocol.map(|protocol| match protocol {
-            Protocol::Grpc => "grpc",
-            Protocol::HttpProtobuf => "http/protobuf",
-        });
-        let mut config = Config::from_lookup(|name| match (name, protocol) {
+        let protocol = self.protocol.map(Protocol::as_str);
+        let mut config = Config::read(&|name: &str| match (name, protocol) {
             (crate::config::OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, Some(protocol)) => {
                 Some(protocol.to_owned())
             }
@@ -409,7 +406,7 @@ impl Builder {
         }
         if let Some(endpoint) = &self.endpoint {
             let endpoint =
-                crate::config::without_userinfo(endpoint).unwrap_or_else(|| endpoint.clone());
+                crate::url::without_userinfo(endpoint).unwrap_or_else(|| endpoint.clone());
             let shown = crate::config::redacted_endpoint(&endpoint);
             config.endpoint_error = crate::config::validate_endpoint(&endpoint)
                 .map(|why| ConfigProblem::new("Builder::with_endpoint", &shown, why));
@@ -429,7 +426,7 @@ impl Builder {
             config.compression = compression;
         }
         if let Some(batch) = self.batch {
-            config.batch = sane_batch(batch);
+            config.batch = batch.sanitized();
         }
         if let Some(format) = self.log_format {
             config.log.format = format;
@@ -440,6 +437,10 @@ impl Builder {
         if let Some(mask) = &self.mask {
             config.mask = mask.clone();
         }
+        // A span exporter from code takes no TLS files.
+        if self.span_exporter.is_none() {
+            config.load_tls();
+        }
         config
     }
 
@@ -449,7 +450,7 @@ impl Builder {
     ///
     /// As [`init`].
     pub fn init(mut self) -> Result<Guard, InitError> {
-        let mut config = self.config();
+        let config = self.config();
         let stats = Arc::new(Stats::default());
         let diagnostics = Diagnostics::default();
         let shutdown_timeout = self.shutdown_timeout.unwrap_or(config.timeout);
@@ -458,7 +459,7 @@ impl Builder {
             (None, None)
         } else {
             let (provider, pipeline) =
-                build_provider(&mut config, &stats, &diagnostics, self.span_exporter.take())?;
+                build_provider(&config, &stats, &diagnostics, self.span_exporter.take())?;
             (Some(provider), Some(pipeline))
         };
         let bridge_layer = pipeline.map(|pipeline| {
@@ -531,34 +532,8 @@ impl Builder {
     }
 }
 
-/// A batch configuration from code, with the same limits as from the
-/// environment: a zero delay would spin, a zero timeout would give up at once,
-/// and a batch cannot be larger than the queue.
-fn sane_batch(batch: BatchConfig) -> BatchConfig {
-    let default = BatchConfig::default();
-    let max_queue_size = if batch.max_queue_size == 0 {
-        default.max_queue_size
-    } else {
-        batch.max_queue_size
-    };
-    BatchConfig {
-        schedule_delay: if batch.schedule_delay.is_zero() {
-            default.schedule_delay
-        } else {
-            batch.schedule_delay
-        },
-        export_timeout: if batch.export_timeout.is_zero() {
-            default.export_timeout
-        } else {
-            batch.export_timeout.min(Duration::from_secs(86_400))
-        },
-        max_queue_size,
-        max_export_batch_size: batch.max_export_batch_size.clamp(1, max_queue_size),
-    }
-}
-
 fn build_provider(
-    config: &mut Config,
+    config: &Config,
     stats: &Arc<Stats>,
     diagnostics: &Diagnostics,
     span_exporter: Option<MakeProcessor>,
@@ -594,7 +569,6 @@ fn build_provider(
                     problem.to_string(),
                 ));
             }
-            let tls = crate::export::load_tls(&config.tls, &config.endpoint, &mut config.problems);
             let settings = OtlpSettings {
                 protocol: config.protocol,
                 endpoint: config.endpoint.clone(),
@@ -602,7 +576,7 @@ fn build_provider(
                 timeout: config.timeout,
                 export_deadline: batch.export_timeout,
                 compression: config.compression,
-                tls,
+                tls: config.tls_material.clone(),
                 queue_size: batch.max_queue_size,
             };
             let exporter =
@@ -610,11 +584,7 @@ fn build_provider(
                     .map_err(|why| {
                         InitError::new(
                             InitErrorKind::Exporter,
-                            format!(
-                                "{} ({}): {why}",
-                                config.endpoint,
-                                protocol_name(config.protocol)
-                            ),
+                            format!("{} ({}): {why}", config.endpoint, config.protocol.as_str()),
                         )
                     })?;
             Some(
@@ -649,13 +619,6 @@ fn build_provider(
         processor,
     );
     Ok((builder.build(), pipeline))
-}
-
-fn protocol_name(protocol: Protocol) -> &'static str {
-    match protocol {
-        Protocol::Grpc => "grpc",
-        Protocol::HttpProtobuf => "http/protobuf",
-    }
 }
 
 fn resource(config: &Config) -> Resource {

@@ -100,6 +100,7 @@ mod layers;
 mod logs;
 pub mod privacy;
 pub mod shutdown;
+mod url;
 
 pub use nais_otel_propagation as propagation;
 pub use nais_otel_tower as middleware;
