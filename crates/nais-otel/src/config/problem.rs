@@ -28,3 +28,5 @@ impl fmt::Display for ConfigProblem {
         write!(f, "{}={:?}: {}", self.variable, self.value, self.message)
     }
 }
+
+impl std::error::Error for ConfigProblem {}

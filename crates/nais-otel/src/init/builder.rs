@@ -1,4 +1,4 @@
-//! `init()`, its builder and the guard that flushes on drop.
+//! [`Builder`]: what code sets over the environment, and [`Builder::init`].
 
 use std::{
     fmt,
@@ -6,78 +6,31 @@ use std::{
     time::Duration,
 };
 
-use opentelemetry::{
-    propagation::{TextMapCompositePropagator, TextMapPropagator},
-    trace::TracerProvider as _,
-    InstrumentationScope, KeyValue,
-};
-use opentelemetry_sdk::{
-    resource::{ResourceDetector, TelemetryResourceDetector},
-    trace::{
-        BatchConfig as BatchConfigSdk, BatchConfigBuilder, BatchSpanProcessor, Sampler,
-        SdkTracerProvider, SpanExporter, SpanLimits,
-    },
-    Resource,
-};
+use opentelemetry::{trace::TracerProvider as _, KeyValue};
+use opentelemetry_sdk::trace::{BatchConfig as BatchConfigSdk, BatchSpanProcessor, SpanExporter};
 use tracing::Dispatch;
-use tracing_subscriber::{
-    filter::{EnvFilter, LevelFilter, Targets},
-    fmt::writer::BoxMakeWriter,
-    layer::SubscriberExt as _,
-    Layer as _,
-};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 use crate::{
-    bridge::{Bridge, BridgeLayer, Pipeline, SharedProcessor},
+    bridge::{Bridge, BridgeLayer},
     config::{
-        BatchConfig, Compression, Config, ConfigProblem, ExporterKind, LogFormat, PropagatorKind,
-        Protocol, SamplerConfig, DEFAULT_LOG_FILTER, RUST_LOG,
+        BatchConfig, Compression, Config, ConfigProblem, ExporterKind, LogFormat, Protocol,
+        SamplerConfig,
     },
-    export::{
-        ConsoleExporter, CountingProcessor, Diagnostics, OtlpExporter, OtlpSettings, Preparer,
-        PreparingExporter, Stats,
-    },
-    logs::{JsonFormat, MaskingFields, MaskingWriter},
+    export::{Diagnostics, Preparer, PreparingExporter, Stats},
     privacy::MaskConfig,
-    SpanCounts,
 };
+
+use super::{
+    error::InitError,
+    guard::Guard,
+    provider::{build_provider, propagator},
+    set_installed, Installed, SCOPE,
+};
+use crate::logs::{subscriber, SpanBridge};
 
 /// A function that reads one environment variable, kept by the builder.
 type LookupFn = dyn Fn(&str) -> Option<String> + Send + Sync;
-
-/// The instrumentation scope of spans made by `nais-otel` itself.
-pub(crate) const SCOPE: &str = "nais-otel";
-
-/// Sets up tracing from the environment: the OTLP tracer provider, the
-/// propagator and a `tracing` subscriber with JSON logs on NAIS.
-///
-/// Call it first in `main` and keep the guard alive: dropping it flushes the
-/// spans still queued and shuts export down, within a bounded time.
-///
-/// With masking on (the default), it also replaces the panic hook: a panic is
-/// reported as an `ERROR` log line (target `panic`), its message masked, rather
-/// than written to standard error as it is.
-///
-/// ```no_run
-/// fn main() -> Result<(), nais_otel::InitError> {
-///     let _otel = nais_otel::init()?;
-///     tracing::info!("started");
-///     Ok(())
-/// }
-/// ```
-///
-/// See [`Builder`] to override what the environment says, and the
-/// [crate docs](crate#environment-variables) for the variables.
-///
-/// # Errors
-///
-/// Only for what the user must fix: a malformed collector endpoint while
-/// export is on, or an operating system that refuses a thread. Bad values
-/// elsewhere are warnings, and their defaults are used. A collector that is
-/// down is not an error: `init` never waits on the network.
-pub fn init() -> Result<Guard, InitError> {
-    Builder::new().init()
-}
 
 /// A builder for what code wants to set: code wins over the environment, which
 /// wins over the defaults.
@@ -120,7 +73,7 @@ pub struct Builder {
 }
 
 /// Builds the batch processor around an exporter given in code.
-type MakeProcessor =
+pub(super) type MakeProcessor =
     Box<dyn FnOnce(Preparer, Arc<Stats>, BatchConfigSdk) -> BatchSpanProcessor + Send>;
 
 impl fmt::Debug for Builder {
@@ -444,11 +397,11 @@ impl Builder {
         config
     }
 
-    /// Builds and installs the pipeline. See [`init`].
+    /// Builds and installs the pipeline. See [`init`](crate::init()).
     ///
     /// # Errors
     ///
-    /// As [`init`].
+    /// As [`init`](crate::init()).
     pub fn init(mut self) -> Result<Guard, InitError> {
         let config = self.config();
         let stats = Arc::new(Stats::default());
@@ -481,7 +434,7 @@ impl Builder {
                 let bridge = match self.bridge {
                     Bridge::NaisOtel => SpanBridge::NaisOtel(bridge_layer.clone()),
                     Bridge::TracingOpenTelemetry => SpanBridge::TracingOpenTelemetry(
-                        provider.as_ref(),
+                        provider.as_ref().map(|provider| provider.tracer(SCOPE)),
                         self.span_timings,
                         self.span_threads,
                         self.span_location,
@@ -531,374 +484,3 @@ impl Builder {
         })
     }
 }
-
-fn build_provider(
-    config: &Config,
-    stats: &Arc<Stats>,
-    diagnostics: &Diagnostics,
-    span_exporter: Option<MakeProcessor>,
-) -> Result<(SdkTracerProvider, Pipeline), InitError> {
-    let preparer = Preparer::new(config.mask.clone(), config.limits.attribute_value_length);
-    let batch = config.batch;
-    let batch_config = BatchConfigBuilder::default()
-        .with_max_queue_size(batch.max_queue_size)
-        .with_max_export_batch_size(batch.max_export_batch_size)
-        .with_scheduled_delay(batch.schedule_delay)
-        .build();
-    let resource = resource(config);
-    let sampler = sampler(config.sampler);
-    let limits = SpanLimits {
-        max_events_per_span: config.limits.span_event_count,
-        max_attributes_per_span: config.limits.span_attribute_count,
-        max_links_per_span: config.limits.span_link_count,
-        max_attributes_per_event: config.limits.event_attribute_count,
-        max_attributes_per_link: config.limits.link_attribute_count,
-    };
-    let builder = SdkTracerProvider::builder()
-        .with_resource(resource.clone())
-        .with_sampler(sampler.clone())
-        .with_span_limits(limits);
-    let processor = match config.exporter {
-        _ if span_exporter.is_some() => {
-            span_exporter.map(|make| make(preparer, stats.clone(), batch_config))
-        }
-        ExporterKind::Otlp => {
-            if let Some(problem) = &config.endpoint_error {
-                return Err(InitError::new(
-                    InitErrorKind::InvalidEndpoint,
-                    problem.to_string(),
-                ));
-            }
-            let settings = OtlpSettings {
-                protocol: config.protocol,
-                endpoint: config.endpoint.clone(),
-                headers: config.headers.0.clone(),
-                timeout: config.timeout,
-                export_deadline: batch.export_timeout,
-                compression: config.compression,
-                tls: config.tls_material.clone(),
-                queue_size: batch.max_queue_size,
-            };
-            let exporter =
-                OtlpExporter::start(settings, preparer, stats.clone(), diagnostics.clone())
-                    .map_err(|why| {
-                        InitError::new(
-                            InitErrorKind::Exporter,
-                            format!("{} ({}): {why}", config.endpoint, config.protocol.as_str()),
-                        )
-                    })?;
-            Some(
-                BatchSpanProcessor::builder(exporter)
-                    .with_batch_config(batch_config)
-                    .build(),
-            )
-        }
-        ExporterKind::Console => Some(
-            BatchSpanProcessor::builder(ConsoleExporter::new(preparer, stats.clone()))
-                .with_batch_config(batch_config)
-                .build(),
-        ),
-        ExporterKind::None => None,
-    };
-    // The provider and the bridge end their spans into the same processors.
-    let processor = processor.map(|processor| {
-        SharedProcessor::new(
-            CountingProcessor::new(processor, stats.clone(), batch.max_queue_size),
-            &resource,
-        )
-    });
-    let builder = match &processor {
-        Some(processor) => builder.with_span_processor(processor.clone()),
-        None => builder,
-    };
-    let pipeline = Pipeline::new(
-        sampler,
-        matches!(config.sampler, SamplerConfig::ParentBasedAlwaysOn),
-        limits,
-        InstrumentationScope::builder(SCOPE).build(),
-        processor,
-    );
-    Ok((builder.build(), pipeline))
-}
-
-fn resource(config: &Config) -> Resource {
-    let mut attributes = TelemetryResourceDetector
-        .detect()
-        .iter()
-        .map(|(key, value)| KeyValue::new(key.clone(), value.clone()))
-        .collect::<Vec<_>>();
-    attributes.extend(config.resource_attributes.iter().cloned());
-    Resource::builder_empty()
-        .with_attributes(attributes)
-        .with_service_name(config.service_name.clone())
-        .build()
-}
-
-fn sampler(config: SamplerConfig) -> Sampler {
-    match config {
-        SamplerConfig::AlwaysOn => Sampler::AlwaysOn,
-        SamplerConfig::AlwaysOff => Sampler::AlwaysOff,
-        SamplerConfig::TraceIdRatio(ratio) => Sampler::TraceIdRatioBased(ratio),
-        SamplerConfig::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
-        SamplerConfig::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
-        SamplerConfig::ParentBasedTraceIdRatio(ratio) => {
-            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio)))
-        }
-    }
-}
-
-/// What [`Builder::init`] last installed as the globals, so that
-/// [`crate::server_layer`] can hand the layer the SDK tracer itself (the global one is
-/// type-erased, which costs a second box per span).
-#[derive(Clone)]
-pub(crate) struct Installed {
-    /// The global tracer provider, unless tracing is disabled.
-    pub(crate) provider: Option<SdkTracerProvider>,
-}
-
-static INSTALLED: std::sync::RwLock<Option<Installed>> = std::sync::RwLock::new(None);
-
-fn set_installed(installed: Installed) {
-    let mut slot = INSTALLED
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    *slot = Some(installed);
-}
-
-/// What [`Builder::init`] last installed as the globals; `None` before that.
-pub(crate) fn installed() -> Option<Installed> {
-    INSTALLED
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone()
-}
-
-/// The propagator for `OTEL_PROPAGATORS`.
-pub(crate) fn propagator(kinds: &[PropagatorKind]) -> TextMapCompositePropagator {
-    let propagators = kinds
-        .iter()
-        .map(|kind| -> Box<dyn TextMapPropagator + Send + Sync> {
-            match kind {
-                PropagatorKind::TraceContext => {
-                    Box::new(crate::propagation::TraceContextPropagator::new())
-                }
-                PropagatorKind::Baggage => Box::new(crate::propagation::BaggagePropagator::new()),
-            }
-        })
-        .collect();
-    TextMapCompositePropagator::new(propagators)
-}
-
-/// The layer that turns `tracing` spans into trace spans, as [`Builder::with_bridge`] chose.
-enum SpanBridge<'a> {
-    NaisOtel(Option<BridgeLayer>),
-    /// The provider, and whether spans get busy/idle time, thread and code location.
-    TracingOpenTelemetry(Option<&'a SdkTracerProvider>, bool, bool, bool),
-}
-
-fn subscriber(config: &Config, bridge: SpanBridge<'_>, writer: Option<BoxMakeWriter>) -> Dispatch {
-    let log_filter = log_filter(config);
-    let writer = writer.unwrap_or_else(|| BoxMakeWriter::new(std::io::stdout));
-    let log_layer = match config.log.format {
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .event_format(JsonFormat::new().with_mask_config(config.mask.clone()))
-            .with_writer(writer)
-            .with_filter(log_filter)
-            .boxed(),
-        LogFormat::Text => tracing_subscriber::fmt::layer()
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-            .fmt_fields(MaskingFields::new(config.mask.clone()))
-            .with_writer(MaskingWriter::new(writer, config.mask.clone()))
-            .with_filter(log_filter)
-            .boxed(),
-    };
-    // Spans come from `tracing` at INFO and above whatever the log filter says:
-    // turning logs down must not make traces fall apart. The SDK's own
-    // diagnostics never become spans.
-    let span_filter = Targets::new()
-        .with_default(LevelFilter::INFO)
-        .with_target("opentelemetry", LevelFilter::OFF)
-        .with_target("opentelemetry_sdk", LevelFilter::OFF)
-        .with_target("nais_otel", LevelFilter::OFF);
-    let (ours, theirs) = match bridge {
-        SpanBridge::NaisOtel(layer) => (layer, None),
-        SpanBridge::TracingOpenTelemetry(provider, timings, threads, location) => (
-            None,
-            provider.map(|provider| {
-                tracing_opentelemetry::layer()
-                    .with_tracer(provider.tracer(SCOPE))
-                    .with_tracked_inactivity(timings)
-                    .with_threads(threads)
-                    .with_location(location)
-            }),
-        ),
-    };
-    Dispatch::new(
-        tracing_subscriber::registry()
-            .with(ours.map(|layer| layer.with_filter(span_filter.clone())))
-            .with(theirs.map(|layer| layer.with_filter(span_filter)))
-            .with(log_layer),
-    )
-}
-
-/// `RUST_LOG`, with the SDK's own per-batch error lines turned off unless the
-/// filter names them: we report outages once ourselves.
-fn log_filter(config: &Config) -> EnvFilter {
-    let filter = match EnvFilter::try_new(&config.log.filter) {
-        Ok(filter) => filter,
-        Err(error) => {
-            // The subscriber is not installed yet: say it on stderr, once.
-            eprintln!(
-                "nais-otel: {RUST_LOG}={:?}: not a valid filter ({error}); using `{DEFAULT_LOG_FILTER}`",
-                config.log.filter
-            );
-            EnvFilter::new(DEFAULT_LOG_FILTER)
-        }
-    };
-    if config.log.filter.contains("opentelemetry") {
-        return filter;
-    }
-    ["opentelemetry=off", "opentelemetry_sdk=off"]
-        .iter()
-        .filter_map(|directive| directive.parse().ok())
-        .fold(filter, EnvFilter::add_directive)
-}
-
-/// Keeps tracing running; dropping it flushes the queued spans and shuts
-/// export down, waiting at most the shutdown timeout. It never panics and
-/// never hangs, inside a tokio runtime of either flavour or outside any.
-#[must_use = "dropping the guard shuts tracing down"]
-pub struct Guard {
-    provider: Option<SdkTracerProvider>,
-    bridge: Option<BridgeLayer>,
-    stats: Arc<Stats>,
-    shutdown_timeout: Duration,
-    config: Config,
-    shut_down: Mutex<bool>,
-}
-
-impl fmt::Debug for Guard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Guard")
-            .field("service_name", &self.config.service_name)
-            .field("shutdown_timeout", &self.shutdown_timeout)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Guard {
-    /// The tracer provider, unless tracing is disabled.
-    pub fn provider(&self) -> Option<&SdkTracerProvider> {
-        self.provider.as_ref()
-    }
-
-    /// The layer that turns `tracing` spans into spans of this pipeline, for a subscriber
-    /// of your own ([`Builder::with_subscriber`]`(false)`, or [`Builder::with_globals`]`(false)`
-    /// in tests); `None` when tracing is disabled. See [`crate::bridge`].
-    pub fn tracing_layer(&self) -> Option<BridgeLayer> {
-        self.bridge.clone()
-    }
-
-    /// The configuration in force.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// Counts of spans so far: ended, exported, dropped, failed.
-    pub fn span_counts(&self) -> SpanCounts {
-        self.stats.snapshot()
-    }
-
-    /// Exports what is queued now, waiting at most 5 s (the SDK batch
-    /// processor's fixed flush timeout).
-    pub fn force_flush(&self) {
-        if let Some(provider) = &self.provider {
-            let _ = provider.force_flush();
-        }
-    }
-
-    /// Flushes and shuts down, waiting at most the shutdown timeout, and says
-    /// once how many spans were lost, if any. Dropping the guard does the same.
-    pub fn shutdown(self) -> SpanCounts {
-        self.shutdown_once();
-        self.stats.snapshot()
-    }
-
-    fn shutdown_once(&self) {
-        let mut done = match self.shut_down.lock() {
-            Ok(done) => done,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if *done {
-            return;
-        }
-        *done = true;
-        let Some(provider) = &self.provider else {
-            return;
-        };
-        let result = provider.shutdown_with_timeout(self.shutdown_timeout);
-        let counts = self.stats.snapshot();
-        if let Err(error) = result {
-            tracing::warn!(
-                target: "nais_otel",
-                timeout_ms = self.shutdown_timeout.as_millis() as u64,
-                %error,
-                "span export did not finish before the shutdown timeout"
-            );
-        }
-        if counts.lost() > 0 {
-            tracing::warn!(
-                target: "nais_otel",
-                spans_lost = counts.lost(),
-                spans_ended = counts.ended,
-                dropped_queue_full = counts.dropped_in_queue,
-                failed_exports = counts.failed,
-                unexported_at_shutdown = counts.queued,
-                "spans were not exported"
-            );
-        }
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        self.shutdown_once();
-    }
-}
-
-/// Why [`init`] refused to start. See [`InitError::kind`].
-#[derive(Debug)]
-pub struct InitError {
-    kind: InitErrorKind,
-    message: String,
-}
-
-/// What kind of [`InitError`] it is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum InitErrorKind {
-    /// The collector endpoint is not a usable URL (the message names the
-    /// variable and the value).
-    InvalidEndpoint,
-    /// The exporter could not be set up (a thread or runtime refused, or TLS).
-    Exporter,
-}
-
-impl InitError {
-    fn new(kind: InitErrorKind, message: String) -> Self {
-        Self { kind, message }
-    }
-
-    /// What kind of error it is.
-    pub fn kind(&self) -> InitErrorKind {
-        self.kind
-    }
-}
-
-impl fmt::Display for InitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "nais-otel: {}", self.message)
-    }
-}
-
-impl std::error::Error for InitError {}

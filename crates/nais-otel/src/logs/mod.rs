@@ -11,6 +11,8 @@
 //! it there. A line with no number costs no allocation more than without
 //! masking.
 
+mod subscriber;
+
 use std::{fmt, io};
 
 use opentelemetry::trace::TraceContextExt as _;
@@ -26,6 +28,8 @@ use tracing_subscriber::{
 };
 
 use crate::privacy::{MaskConfig, Masker};
+
+pub(crate) use self::subscriber::{subscriber, SpanBridge};
 
 /// Formats events as one JSON object a line, in the shape NAIS expects:
 /// `timestamp`, `level`, `message`, `target`, `trace_id`, `span_id`, `span`,
