@@ -1,6 +1,8 @@
 //! The collector endpoint: resolved as the OTLP exporter specification says,
 //! stripped of credentials and checked.
 
+use std::fmt;
+
 use crate::url::without_userinfo;
 
 use super::{
@@ -10,62 +12,111 @@ use super::{
     vars::*,
 };
 
-/// Resolves the endpoint as the OTLP exporter specification says: the traces
-/// variable is used as is; the generic one gets `/v1/traces` appended for
-/// OTLP/HTTP; gRPC endpoints carry no path.
+/// An endpoint as given, before the protocol decides its path: where it came
+/// from, the URL with its scheme and without credentials, and the value as it
+/// may be shown. `Debug` shows only the variable and that value.
+#[derive(Clone)]
+pub(crate) struct EndpointSource {
+    variable: &'static str,
+    url: String,
+    shown: String,
+}
+
+impl fmt::Debug for EndpointSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EndpointSource")
+            .field("variable", &self.variable)
+            .field("shown", &self.shown)
+            .finish()
+    }
+}
+
+impl EndpointSource {
+    /// An endpoint set in code (`Builder::with_endpoint`): used as given, but
+    /// never with credentials.
+    pub(crate) fn from_code(endpoint: &str) -> Self {
+        let url = without_userinfo(endpoint).unwrap_or_else(|| endpoint.to_owned());
+        let shown = redacted_endpoint(&url);
+        Self {
+            variable: "Builder::with_endpoint",
+            url,
+            shown,
+        }
+    }
+}
+
+/// Reads the endpoint variables: a scheme is added where there is none (`http`
+/// with `OTEL_EXPORTER_OTLP_INSECURE`), and credentials are removed and reported.
+/// `None` when no endpoint is set.
 pub(super) fn read_endpoint(
     lookup: &Lookup<'_>,
-    protocol: Protocol,
     problems: &mut Vec<ConfigProblem>,
-) -> (String, Option<ConfigProblem>) {
-    let (variable, raw) = match parse::first(
+) -> Option<EndpointSource> {
+    let (variable, raw) = parse::first(
         lookup,
         &[
             OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
             OTEL_EXPORTER_OTLP_ENDPOINT,
         ],
-    ) {
-        Some(found) => found,
-        None => {
-            let default = match protocol {
-                Protocol::Grpc => DEFAULT_GRPC_ENDPOINT,
-                Protocol::HttpProtobuf => DEFAULT_HTTP_ENDPOINT,
-            };
-            return (default.to_owned(), None);
-        }
-    };
+    )?;
     let insecure_var = if parse::get(lookup, OTEL_EXPORTER_OTLP_TRACES_INSECURE).is_some() {
         OTEL_EXPORTER_OTLP_TRACES_INSECURE
     } else {
         OTEL_EXPORTER_OTLP_INSECURE
     };
     let insecure = parse::bool(lookup, insecure_var, false, problems);
-    let mut endpoint = if has_scheme(&raw) {
+    let mut url = if has_scheme(&raw) {
         lowercase_scheme(&raw)
     } else if insecure {
         format!("http://{raw}")
     } else {
         format!("https://{raw}")
     };
-    if let Some(stripped) = without_userinfo(&endpoint) {
+    if let Some(stripped) = without_userinfo(&url) {
         problems.push(ConfigProblem::new(
             variable,
             &stripped,
             "credentials in the endpoint URL are not used and were removed; put them in OTEL_EXPORTER_OTLP_HEADERS",
         ));
-        endpoint = stripped;
+        url = stripped;
     }
-    if protocol == Protocol::HttpProtobuf && variable == OTEL_EXPORTER_OTLP_ENDPOINT {
-        endpoint = format!("{}/v1/traces", endpoint.trim_end_matches('/'));
+    Some(EndpointSource {
+        variable,
+        url,
+        // The value as given, but never its credentials.
+        shown: redacted_endpoint(&raw),
+    })
+}
+
+/// Resolves the endpoint for `protocol` as the OTLP exporter specification
+/// says, and checks it: the default when none is given; the traces variable
+/// (or code) used as is; the generic variable gets `/v1/traces` appended for
+/// OTLP/HTTP; gRPC endpoints carry no path. With an error, the endpoint is
+/// unusable and kept, redacted, only to be shown.
+pub(crate) fn resolve_endpoint(
+    source: Option<&EndpointSource>,
+    protocol: Protocol,
+) -> (String, Option<ConfigProblem>) {
+    let Some(source) = source else {
+        let default = match protocol {
+            Protocol::Grpc => DEFAULT_GRPC_ENDPOINT,
+            Protocol::HttpProtobuf => DEFAULT_HTTP_ENDPOINT,
+        };
+        return (default.to_owned(), None);
+    };
+    let endpoint =
+        if protocol == Protocol::HttpProtobuf && source.variable == OTEL_EXPORTER_OTLP_ENDPOINT {
+            format!("{}/v1/traces", source.url.trim_end_matches('/'))
+        } else {
+            source.url.clone()
+        };
+    match validate_endpoint(&endpoint) {
+        None => (endpoint, None),
+        Some(why) => (
+            redacted_endpoint(&endpoint),
+            Some(ConfigProblem::new(source.variable, &source.shown, why)),
+        ),
     }
-    // The value as given, but never its credentials.
-    let error = validate_endpoint(&endpoint)
-        .map(|why| ConfigProblem::new(variable, &redacted_endpoint(&raw), why));
-    if error.is_some() {
-        // Unusable, and kept only to be shown.
-        endpoint = redacted_endpoint(&endpoint);
-    }
-    (endpoint, error)
 }
 
 /// `HTTPS://host` as `https://host`.
@@ -100,7 +151,7 @@ fn has_scheme(endpoint: &str) -> bool {
 }
 
 /// Why `endpoint` cannot be used, if it cannot.
-pub(crate) fn validate_endpoint(endpoint: &str) -> Option<String> {
+fn validate_endpoint(endpoint: &str) -> Option<String> {
     // What is left of an `@` once the userinfo is gone is a malformed one (a
     // password with a `/` in it): refused, so that it is never used or shown.
     if endpoint.contains('@') {

@@ -119,15 +119,15 @@ pub(super) fn read_exporter(
     chosen.unwrap_or(ExporterKind::Otlp)
 }
 
+/// The variables that name the protocol, the most specific first.
+pub(crate) const PROTOCOL_VARIABLES: [&str; 3] = [
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+    OTEL_EXPORTER_OTLP_PROTOCOL,
+    OTEL_EXPORTER_PROTOCOL,
+];
+
 pub(super) fn read_protocol(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> Protocol {
-    let Some((name, value)) = parse::first(
-        lookup,
-        &[
-            OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
-            OTEL_EXPORTER_OTLP_PROTOCOL,
-            OTEL_EXPORTER_PROTOCOL,
-        ],
-    ) else {
+    let Some((name, value)) = parse::first(lookup, &PROTOCOL_VARIABLES) else {
         return Protocol::Grpc;
     };
     if let Some(protocol) = Protocol::from_name(&value) {

@@ -29,7 +29,6 @@ use opentelemetry::KeyValue;
 
 use crate::privacy::MaskConfig;
 
-pub(crate) use self::endpoint::{redacted_endpoint, validate_endpoint};
 pub(crate) use self::tls::TlsMaterial;
 pub use self::{
     batch::{BatchConfig, Limits},
@@ -40,6 +39,10 @@ pub use self::{
     resource::service_version_from_image,
     sampling::{PropagatorKind, SamplerConfig},
     vars::*,
+};
+pub(crate) use self::{
+    endpoint::{redacted_endpoint, EndpointSource},
+    exporter::PROTOCOL_VARIABLES,
 };
 
 /// The whole configuration, as read from the environment and then overridden by code.
@@ -87,6 +90,8 @@ pub struct Config {
     pub problems: Vec<ConfigProblem>,
     /// Set when the endpoint is not a URL: export cannot work.
     pub endpoint_error: Option<ConfigProblem>,
+    /// The endpoint as given, before [`Config::protocol`] decided its path.
+    pub(crate) endpoint_source: Option<EndpointSource>,
     /// The files named by [`Config::tls`], read for an `https` OTLP collector.
     pub(crate) tls_material: Option<TlsMaterial>,
 }
@@ -124,7 +129,9 @@ impl Config {
         let (service_name, resource_attributes) = resource::read(lookup, &mut problems);
         let exporter = exporter::read_exporter(lookup, &mut problems);
         let protocol = exporter::read_protocol(lookup, &mut problems);
-        let (endpoint, endpoint_error) = endpoint::read_endpoint(lookup, protocol, &mut problems);
+        let endpoint_source = endpoint::read_endpoint(lookup, &mut problems);
+        let (endpoint, endpoint_error) =
+            endpoint::resolve_endpoint(endpoint_source.as_ref(), protocol);
         let headers = exporter::read_headers(lookup, &mut problems);
         let timeout = exporter::read_timeout(lookup, &mut problems);
         let compression = exporter::read_compression(lookup, &mut problems);
@@ -158,8 +165,15 @@ impl Config {
             on_nais,
             problems,
             endpoint_error,
+            endpoint_source,
             tls_material: None,
         }
+    }
+
+    /// Resolves [`Config::endpoint`] again, once code has set the protocol or the endpoint.
+    pub(crate) fn resolve_endpoint(&mut self) {
+        (self.endpoint, self.endpoint_error) =
+            endpoint::resolve_endpoint(self.endpoint_source.as_ref(), self.protocol);
     }
 
     /// Reads the TLS files, if spans go to an `https` OTLP collector; a file

@@ -14,8 +14,8 @@ use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use crate::{
     bridge::{Bridge, BridgeLayer},
     config::{
-        BatchConfig, Compression, Config, ConfigProblem, ExporterKind, LogFormat, Protocol,
-        SamplerConfig,
+        BatchConfig, Compression, Config, ConfigProblem, EndpointSource, ExporterKind, LogFormat,
+        Protocol, SamplerConfig, PROTOCOL_VARIABLES,
     },
     export::{Diagnostics, Preparer, PreparingExporter, Stats},
     privacy::MaskConfig,
@@ -328,16 +328,7 @@ impl Builder {
 
     /// The configuration this builder would use: the environment, then code.
     pub fn config(&self) -> Config {
-        // A protocol set in code decides how the environment's endpoint is read
-        // (OTLP/HTTP appends `/v1/traces`, the default ports differ), so it is
-        // read as if it were the most specific variable.
-        let protocol = self.protocol.map(Protocol::as_str);
-        let mut config = Config::read(&|name: &str| match (name, protocol) {
-            (crate::config::OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, Some(protocol)) => {
-                Some(protocol.to_owned())
-            }
-            _ => (self.lookup)(name),
-        });
+        let mut config = Config::read(&*self.lookup);
         if let Some(name) = &self.service_name {
             config.service_name.clone_from(name);
         }
@@ -357,16 +348,20 @@ impl Builder {
         if let Some(exporter) = self.exporter {
             config.exporter = exporter;
         }
+        // The endpoint is resolved once code has had its say: a protocol set in
+        // code decides the path and the default, as the environment's would.
+        if let Some(protocol) = self.protocol {
+            config.protocol = protocol;
+            // The environment's protocol is not used, so its problems are moot.
+            config
+                .problems
+                .retain(|problem| !PROTOCOL_VARIABLES.contains(&problem.variable));
+        }
         if let Some(endpoint) = &self.endpoint {
-            let endpoint =
-                crate::url::without_userinfo(endpoint).unwrap_or_else(|| endpoint.clone());
-            let shown = crate::config::redacted_endpoint(&endpoint);
-            config.endpoint_error = crate::config::validate_endpoint(&endpoint)
-                .map(|why| ConfigProblem::new("Builder::with_endpoint", &shown, why));
-            config.endpoint = match config.endpoint_error {
-                Some(_) => shown,
-                None => endpoint,
-            };
+            config.endpoint_source = Some(EndpointSource::from_code(endpoint));
+        }
+        if self.protocol.is_some() || self.endpoint.is_some() {
+            config.resolve_endpoint();
         }
         for (name, value) in &self.headers {
             config.headers.0.retain(|(existing, _)| existing != name);
