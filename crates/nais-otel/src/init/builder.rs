@@ -25,7 +25,7 @@ use super::{
     error::InitError,
     guard::Guard,
     provider::{build_provider, propagator},
-    set_installed, Installed, SCOPE,
+    SCOPE,
 };
 use crate::logs::{subscriber, SpanBridge};
 
@@ -422,9 +422,7 @@ impl Builder {
                 opentelemetry::global::set_tracer_provider(provider.clone());
             }
             opentelemetry::global::set_text_map_propagator(propagator(&config.propagators));
-            set_installed(Installed {
-                provider: provider.clone(),
-            });
+            crate::layers::set_installed(provider.clone());
             if self.install_subscriber {
                 let bridge = match self.bridge {
                     Bridge::NaisOtel => SpanBridge::NaisOtel(bridge_layer.clone()),

@@ -48,6 +48,18 @@ impl Guard {
         self.bridge.clone()
     }
 
+    /// The server layer, with this guard's tracer provider handed over: the same
+    /// as [`crate::server_layer`], without going through the global one.
+    pub fn server_layer(&self) -> crate::middleware::ServerLayer {
+        crate::layers::server_layer_with(self.provider.as_ref())
+    }
+
+    /// The client layer, with this guard's tracer provider handed over: the same
+    /// as [`crate::client_layer`], without going through the global one.
+    pub fn client_layer(&self) -> crate::middleware::ClientLayer {
+        crate::layers::client_layer_with(self.provider.as_ref())
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.config

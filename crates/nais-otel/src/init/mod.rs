@@ -13,8 +13,6 @@ mod error;
 mod guard;
 mod provider;
 
-use opentelemetry_sdk::trace::SdkTracerProvider;
-
 pub use self::{
     builder::{builder, Builder},
     error::{InitError, InitErrorKind},
@@ -55,30 +53,4 @@ pub(crate) const SCOPE: &str = "nais-otel";
 /// down is not an error: `init` never waits on the network.
 pub fn init() -> Result<Guard, InitError> {
     Builder::new().init()
-}
-
-/// What [`Builder::init`] last installed as the globals, so that
-/// [`crate::server_layer`] can hand the layer the SDK tracer itself (the global one is
-/// type-erased, which costs a second box per span).
-#[derive(Clone)]
-pub(crate) struct Installed {
-    /// The global tracer provider, unless tracing is disabled.
-    pub(crate) provider: Option<SdkTracerProvider>,
-}
-
-static INSTALLED: std::sync::RwLock<Option<Installed>> = std::sync::RwLock::new(None);
-
-pub(super) fn set_installed(installed: Installed) {
-    let mut slot = INSTALLED
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    *slot = Some(installed);
-}
-
-/// What [`Builder::init`] last installed as the globals; `None` before that.
-pub(crate) fn installed() -> Option<Installed> {
-    INSTALLED
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone()
 }
