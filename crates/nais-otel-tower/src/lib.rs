@@ -99,7 +99,9 @@ pub mod shared {
 
 pub use self::body::ResponseBody;
 pub use self::client::{Client, ClientLayer};
-pub use self::exclude::{EnvProblem, RequestHead, DEFAULT_EXCLUDED_PATHS, EXCLUDED_PATHS_ENV};
+pub use self::exclude::{
+    excluded_paths_from_env, EnvProblem, RequestHead, DEFAULT_EXCLUDED_PATHS, EXCLUDED_PATHS_ENV,
+};
 pub use self::future::ResponseFuture;
 pub use self::recycle::recycle_attributes;
 #[cfg(feature = "reqwest")]

@@ -6,20 +6,31 @@ use std::sync::{PoisonError, RwLock};
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
-use crate::middleware::{ClientLayer, ServerLayer};
+use crate::{
+    config::read_excluded_paths,
+    middleware::{ClientLayer, ServerLayer},
+};
 
-/// The tracer provider [`crate::Builder::init`] last installed as the global one,
-/// so that the free functions can hand the layers the SDK tracer itself (the global
-/// one is type-erased, which costs a second box per span). `None` before `init`, or
-/// with tracing disabled.
-static INSTALLED: RwLock<Option<SdkTracerProvider>> = RwLock::new(None);
-
-/// Records the provider `init` installed as the global one.
-pub(crate) fn set_installed(provider: Option<SdkTracerProvider>) {
-    *INSTALLED.write().unwrap_or_else(PoisonError::into_inner) = provider;
+/// What [`crate::Builder::init`] last installed as the globals, so that the free
+/// functions can hand the layers the SDK tracer itself (the global one is
+/// type-erased, which costs a second box per span) and the excluded paths read
+/// with the builder's lookup. `None` before `init`.
+#[derive(Clone)]
+pub(crate) struct Installed {
+    /// The global tracer provider, unless tracing is disabled.
+    pub(crate) provider: Option<SdkTracerProvider>,
+    /// [`Config::excluded_paths`](crate::Config::excluded_paths).
+    pub(crate) excluded_paths: Vec<String>,
 }
 
-fn installed() -> Option<SdkTracerProvider> {
+static INSTALLED: RwLock<Option<Installed>> = RwLock::new(None);
+
+/// Records what `init` installed as the globals.
+pub(crate) fn set_installed(installed: Installed) {
+    *INSTALLED.write().unwrap_or_else(PoisonError::into_inner) = Some(installed);
+}
+
+fn installed() -> Option<Installed> {
     INSTALLED
         .read()
         .unwrap_or_else(PoisonError::into_inner)
@@ -46,7 +57,26 @@ fn installed() -> Option<SdkTracerProvider> {
 /// # }
 /// ```
 pub fn server_layer() -> ServerLayer {
-    server_layer_with(installed().as_ref())
+    match installed() {
+        Some(installed) => {
+            server_layer_with(installed.provider.as_ref(), &installed.excluded_paths)
+        }
+        None => {
+            // Before `init` (or without its globals): the process environment.
+            let mut problems = Vec::new();
+            let excluded_paths =
+                read_excluded_paths(&|name| std::env::var(name).ok(), &mut problems);
+            for problem in &problems {
+                tracing::warn!(
+                    target: "nais_otel",
+                    variable = problem.variable,
+                    value = %problem.value,
+                    "{}", problem.message
+                );
+            }
+            server_layer_with(None, &excluded_paths)
+        }
+    }
 }
 
 /// The client layer: client spans, and the client span's `traceparent` on
@@ -54,15 +84,20 @@ pub fn server_layer() -> ServerLayer {
 /// [`Guard::client_layer`](crate::Guard::client_layer) is the same, with the
 /// guard's provider handed over explicitly.
 pub fn client_layer() -> ClientLayer {
-    client_layer_with(installed().as_ref())
+    client_layer_with(
+        installed()
+            .and_then(|installed| installed.provider)
+            .as_ref(),
+    )
 }
 
-/// The server layer with `provider`'s tracer (the global one without it).
-pub(crate) fn server_layer_with(provider: Option<&SdkTracerProvider>) -> ServerLayer {
-    let (mut layer, problems) = ServerLayer::from_env_lookup(|name| std::env::var(name).ok());
-    for problem in problems {
-        tracing::warn!(target: "nais_otel", "{problem}");
-    }
+/// The server layer with `provider`'s tracer (the global one without it) and
+/// the excluded path globs of [`Config::excluded_paths`](crate::Config::excluded_paths).
+pub(crate) fn server_layer_with(
+    provider: Option<&SdkTracerProvider>,
+    excluded_paths: &[String],
+) -> ServerLayer {
+    let mut layer = ServerLayer::new().exclusions(excluded_paths.to_vec());
     // The SDK tracer without the global API's type erasure. The propagator needs nothing
     // here: `ServerLayer::new` already parses the W3C headers directly when the global
     // propagator reads exactly those, as `init`'s does with the default `OTEL_PROPAGATORS`.

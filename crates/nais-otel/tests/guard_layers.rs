@@ -45,3 +45,50 @@ async fn layers_from_the_guard_export_to_its_provider() {
         assert_eq!(span.instrumentation_scope.name(), "nais-otel-tower");
     }
 }
+
+/// `NAIS_OTEL_EXCLUDED_PATHS` is read through the builder's lookup, like every other
+/// variable, and its bad entries are problems of the `Config`.
+#[tokio::test(flavor = "current_thread")]
+async fn the_env_lookup_reaches_the_excluded_paths() {
+    let exporter = InMemorySpanExporter::default();
+    let guard = nais_otel::builder()
+        .with_env_lookup(|name| {
+            (name == "NAIS_OTEL_EXCLUDED_PATHS").then(|| "/internal/*,ready".to_owned())
+        })
+        .with_span_exporter(exporter.clone())
+        .with_globals(false)
+        .init()
+        .expect("init");
+    let problem = guard
+        .config()
+        .problems
+        .iter()
+        .find(|problem| problem.variable == "NAIS_OTEL_EXCLUDED_PATHS")
+        .expect("the bad entry is a problem");
+    assert_eq!(problem.value, "ready");
+
+    let mut server = tower::ServiceBuilder::new()
+        .layer(guard.server_layer())
+        .service_fn(ok);
+    for path in ["/internal/stats", "/isalive", "/dogs"] {
+        let request = http::Request::get(path).body(String::new()).unwrap();
+        server.ready().await.unwrap().call(request).await.unwrap();
+    }
+    guard.force_flush();
+    let paths: Vec<String> = exporter
+        .get_finished_spans()
+        .expect("spans")
+        .iter()
+        .filter_map(|span| {
+            span.attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == "url.path")
+                .map(|kv| kv.value.as_str().into_owned())
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        ["/dogs"],
+        "the glob and the NAIS defaults are excluded"
+    );
+}

@@ -84,6 +84,9 @@ pub struct Config {
     pub log: LogConfig,
     /// Masking of national identity numbers.
     pub mask: MaskConfig,
+    /// The path globs whose requests make no server span (`NAIS_OTEL_EXCLUDED_PATHS`
+    /// over the NAIS defaults), as [`crate::server_layer`] applies them.
+    pub excluded_paths: Vec<String>,
     /// Whether this process runs on NAIS (`NAIS_APP_NAME` is set).
     pub on_nais: bool,
     /// Everything that was wrong with the environment, in the order read.
@@ -145,8 +148,10 @@ impl Config {
             filter: parse::get(lookup, RUST_LOG).unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned()),
         };
         let mask = mask::read_mask(lookup, &mut problems);
+        let excluded_paths = read_excluded_paths(lookup, &mut problems);
         Config {
             mask,
+            excluded_paths,
             disabled,
             service_name,
             resource_attributes,
@@ -200,6 +205,22 @@ impl Config {
             .find(|kv| kv.key.as_str() == key)
             .map(|kv| kv.value.as_str().into_owned())
     }
+}
+
+/// `NAIS_OTEL_EXCLUDED_PATHS`, parsed by the middleware crate that applies it.
+pub(crate) fn read_excluded_paths(
+    lookup: &Lookup<'_>,
+    problems: &mut Vec<ConfigProblem>,
+) -> Vec<String> {
+    let (globs, bad) = crate::middleware::excluded_paths_from_env(lookup);
+    problems.extend(bad.iter().map(|problem| {
+        ConfigProblem::new(
+            problem.variable(),
+            problem.value(),
+            format!("{}; skipped", problem.reason()),
+        )
+    }));
+    globs
 }
 
 #[cfg(test)]

@@ -422,7 +422,10 @@ impl Builder {
                 opentelemetry::global::set_tracer_provider(provider.clone());
             }
             opentelemetry::global::set_text_map_propagator(propagator(&config.propagators));
-            crate::layers::set_installed(provider.clone());
+            crate::layers::set_installed(crate::layers::Installed {
+                provider: provider.clone(),
+                excluded_paths: config.excluded_paths.clone(),
+            });
             if self.install_subscriber {
                 let bridge = match self.bridge {
                     Bridge::NaisOtel => SpanBridge::NaisOtel(bridge_layer.clone()),

@@ -51,7 +51,7 @@ impl Guard {
     /// The server layer, with this guard's tracer provider handed over: the same
     /// as [`crate::server_layer`], without going through the global one.
     pub fn server_layer(&self) -> crate::middleware::ServerLayer {
-        crate::layers::server_layer_with(self.provider.as_ref())
+        crate::layers::server_layer_with(self.provider.as_ref(), &self.config.excluded_paths)
     }
 
     /// The client layer, with this guard's tracer provider handed over: the same
