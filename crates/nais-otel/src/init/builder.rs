@@ -7,7 +7,7 @@ use std::{
 };
 
 use opentelemetry::{trace::TracerProvider as _, KeyValue};
-use opentelemetry_sdk::trace::{BatchConfig as BatchConfigSdk, BatchSpanProcessor, SpanExporter};
+use opentelemetry_sdk::trace::{BatchSpanProcessor, SpanExporter};
 use tracing::Dispatch;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
@@ -17,14 +17,14 @@ use crate::{
         BatchConfig, Compression, Config, ConfigProblem, EndpointSource, ExporterKind, LogFormat,
         Protocol, SamplerConfig, PROTOCOL_VARIABLES,
     },
-    export::{Diagnostics, Preparer, PreparingExporter, Stats},
+    export::{Diagnostics, PreparingExporter, Stats},
     privacy::MaskConfig,
 };
 
 use super::{
     error::InitError,
     guard::Guard,
-    provider::{build_provider, propagator},
+    provider::{build_provider, propagator, MakeProcessor},
     SCOPE,
 };
 use crate::logs::{subscriber, SpanBridge};
@@ -71,10 +71,6 @@ pub struct Builder {
     span_threads: bool,
     span_location: bool,
 }
-
-/// Builds the batch processor around an exporter given in code.
-pub(super) type MakeProcessor =
-    Box<dyn FnOnce(Preparer, Arc<Stats>, BatchConfigSdk) -> BatchSpanProcessor + Send>;
 
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

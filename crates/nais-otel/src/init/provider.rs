@@ -22,10 +22,15 @@ use crate::{
 };
 
 use super::{
-    builder::MakeProcessor,
     error::{InitError, InitErrorKind},
     SCOPE,
 };
+
+/// Builds the batch processor around an exporter given in code.
+pub(super) type MakeProcessor = Box<
+    dyn FnOnce(Preparer, Arc<Stats>, opentelemetry_sdk::trace::BatchConfig) -> BatchSpanProcessor
+        + Send,
+>;
 
 pub(super) fn build_provider(
     config: &Config,
