@@ -277,6 +277,31 @@ pub(crate) fn parse_excluded_paths_env(
     (parsed, problems)
 }
 
+/// The excluded path globs that [`EXCLUDED_PATHS_ENV`] asks for, read through `lookup`:
+/// the NAIS defaults (unless the entry `-defaults` drops them) and the globs it adds, ready
+/// for [`ServerLayer::exclusions`](crate::ServerLayer::exclusions); with the entries it
+/// ignored. A pure function: it never reads the process environment itself.
+///
+/// # Examples
+///
+/// ```
+/// let (globs, problems) = nais_otel_tower::excluded_paths_from_env(|name| {
+///     (name == "NAIS_OTEL_EXCLUDED_PATHS").then(|| "-defaults,/internal/*,ready".to_owned())
+/// });
+/// assert_eq!(globs, ["/internal/*"]);
+/// assert_eq!(problems[0].value(), "ready");
+/// ```
+pub fn excluded_paths_from_env(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> (Vec<String>, Vec<EnvProblem>) {
+    let (env, problems) = parse_excluded_paths_env(lookup);
+    let defaults = DEFAULT_EXCLUDED_PATHS
+        .iter()
+        .filter(|_| env.keep_defaults)
+        .map(|glob| (*glob).to_owned());
+    (defaults.chain(env.patterns).collect(), problems)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

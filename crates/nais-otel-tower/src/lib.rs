@@ -101,7 +101,9 @@ pub mod shared {
 pub use self::alloc::recycle_attributes;
 pub use self::body::ResponseBody;
 pub use self::client::{Client, ClientLayer};
-pub use self::exclude::{EnvProblem, RequestHead, DEFAULT_EXCLUDED_PATHS, EXCLUDED_PATHS_ENV};
+pub use self::exclude::{
+    excluded_paths_from_env, EnvProblem, RequestHead, DEFAULT_EXCLUDED_PATHS, EXCLUDED_PATHS_ENV,
+};
 pub use self::future::ResponseFuture;
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]

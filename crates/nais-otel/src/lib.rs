@@ -67,6 +67,7 @@
 //! | `OTEL_BSP_SCHEDULE_DELAY`, `_EXPORT_TIMEOUT`, `_MAX_QUEUE_SIZE`, `_MAX_EXPORT_BATCH_SIZE` | batching | `5000`, `30000`, `2048`, `512` |
 //! | `OTEL_[SPAN_]ATTRIBUTE_COUNT_LIMIT`, `OTEL_[SPAN_]ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_SPAN_EVENT_COUNT_LIMIT`, `OTEL_SPAN_LINK_COUNT_LIMIT`, `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`, `OTEL_LINK_ATTRIBUTE_COUNT_LIMIT` | span limits | `128`, no length limit |
 //! | `RUST_LOG` | log filter | `info` |
+//! | `NAIS_OTEL_EXCLUDED_PATHS` | path globs whose requests make no server span, added to the NAIS defaults; `-defaults` drops those | the NAIS health and metrics routes |
 //! | `NAIS_OTEL_LOG_FORMAT` | `json` or `text` | `json` on NAIS, `text` elsewhere |
 //! | `NAIS_OTEL_DRAIN_TIMEOUT` | ms [`serve`] waits for requests in flight after SIGTERM ([`shutdown`]) | `10000` |
 //! | `NAIS_OTEL_MASK`, `NAIS_OTEL_MASK_EXEMPT_KEYS`, `NAIS_OTEL_MASK_KEYS`, `NAIS_OTEL_MASK_REPLACEMENT`, `NAIS_OTEL_MASK_CHECKSUM` | masking of national identity numbers in spans and log lines ([`privacy`]) | on for every key, none exempt, NAIS's keys always, `[fnr]`, no checksum |
@@ -100,6 +101,7 @@ mod layers;
 mod logs;
 pub mod privacy;
 pub mod shutdown;
+mod url;
 
 pub use nais_otel_propagation as propagation;
 pub use nais_otel_tower as middleware;

@@ -3,8 +3,12 @@
 use opentelemetry::KeyValue;
 
 use super::{
-    env, ConfigProblem, Lookup, NAIS_APP_IMAGE, NAIS_APP_NAME, NAIS_CLUSTER_NAME, NAIS_NAMESPACE,
-    NAIS_POD_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME,
+    parse::{self, Lookup},
+    problem::ConfigProblem,
+    vars::{
+        NAIS_APP_IMAGE, NAIS_APP_NAME, NAIS_CLUSTER_NAME, NAIS_NAMESPACE, NAIS_POD_NAME,
+        OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME,
+    },
 };
 
 /// Reads the service name and the other resource attributes.
@@ -18,8 +22,8 @@ pub(super) fn read(
     let mut attributes: Vec<(String, String)> = Vec::new();
 
     // Lowest precedence first; `set` replaces an earlier value of the same key.
-    let namespace = env::get(lookup, NAIS_NAMESPACE);
-    let pod = env::get(lookup, NAIS_POD_NAME);
+    let namespace = parse::get(lookup, NAIS_NAMESPACE);
+    let pod = parse::get(lookup, NAIS_POD_NAME);
     if let Some(namespace) = &namespace {
         set(&mut attributes, "service.namespace", namespace);
         set(&mut attributes, "k8s.namespace.name", namespace);
@@ -28,18 +32,18 @@ pub(super) fn read(
         set(&mut attributes, "k8s.pod.name", pod);
         set(&mut attributes, "service.instance.id", pod);
     }
-    if let Some(cluster) = env::get(lookup, NAIS_CLUSTER_NAME) {
+    if let Some(cluster) = parse::get(lookup, NAIS_CLUSTER_NAME) {
         set(&mut attributes, "k8s.cluster.name", &cluster);
     }
-    if let Some(version) = env::get(lookup, NAIS_APP_IMAGE)
+    if let Some(version) = parse::get(lookup, NAIS_APP_IMAGE)
         .as_deref()
         .and_then(service_version_from_image)
     {
         set(&mut attributes, "service.version", version);
     }
 
-    if let Some(value) = env::get(lookup, OTEL_RESOURCE_ATTRIBUTES) {
-        let pairs = env::key_value_list(&value, |index, member| {
+    if let Some(value) = parse::get(lookup, OTEL_RESOURCE_ATTRIBUTES) {
+        let pairs = parse::key_value_list(&value, |index, member| {
             problems.push(ConfigProblem::new(
                 OTEL_RESOURCE_ATTRIBUTES,
                 &value,
@@ -55,9 +59,9 @@ pub(super) fn read(
     }
 
     let from_attributes = take(&mut attributes, "service.name");
-    let service_name = env::get(lookup, OTEL_SERVICE_NAME)
+    let service_name = parse::get(lookup, OTEL_SERVICE_NAME)
         .or(from_attributes)
-        .or_else(|| env::get(lookup, NAIS_APP_NAME))
+        .or_else(|| parse::get(lookup, NAIS_APP_NAME))
         .unwrap_or_else(unknown_service);
 
     let attributes = attributes

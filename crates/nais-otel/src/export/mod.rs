@@ -17,7 +17,6 @@ mod stats;
 pub use self::stats::SpanCounts;
 pub(crate) use self::{
     console::ConsoleExporter,
-    otlp::load_tls,
     otlp::{OtlpExporter, OtlpSettings},
     prepare::{Preparer, PreparingExporter},
     stats::{CountingProcessor, Stats},

@@ -32,7 +32,7 @@ use tonic::{
 };
 
 use super::{Diagnostics, Preparer, Stats};
-use crate::config::{Compression, ConfigProblem, Protocol, TlsFiles};
+use crate::config::{Compression, Protocol, TlsMaterial};
 
 /// What the export thread needs, resolved and checked by `init()`.
 #[derive(Clone)]
@@ -65,68 +65,7 @@ impl fmt::Debug for OtlpSettings {
     }
 }
 
-/// PEM bytes for TLS, read once by `init()`.
-#[derive(Clone, Default)]
-pub(crate) struct TlsMaterial {
-    ca: Option<Vec<u8>>,
-    identity: Option<(Vec<u8>, Vec<u8>)>,
-}
-
-/// Reads the TLS files for an `https` endpoint. A file that cannot be read is
-/// reported and left out, so the service still starts (and export still works
-/// where the system's roots suffice).
-pub(crate) fn load_tls(
-    files: &TlsFiles,
-    endpoint: &str,
-    problems: &mut Vec<ConfigProblem>,
-) -> Option<TlsMaterial> {
-    if !endpoint
-        .get(..6)
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https:"))
-    {
-        return None;
-    }
-    let mut read = |variable: &'static str, path: &std::path::Path| match std::fs::read(path) {
-        Ok(pem) => Some(pem),
-        Err(error) => {
-            problems.push(ConfigProblem::new(
-                variable,
-                &path.display().to_string(),
-                format!("cannot read the file ({error}); ignored"),
-            ));
-            None
-        }
-    };
-    let mut material = TlsMaterial {
-        ca: files
-            .certificate
-            .as_deref()
-            .and_then(|path| read(crate::config::OTEL_EXPORTER_OTLP_CERTIFICATE, path)),
-        identity: None,
-    };
-    match (&files.client_certificate, &files.client_key) {
-        (Some(cert), Some(key)) => {
-            let cert = read(crate::config::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, cert);
-            let key = read(crate::config::OTEL_EXPORTER_OTLP_CLIENT_KEY, key);
-            if let (Some(cert), Some(key)) = (cert, key) {
-                material.identity = Some((cert, key));
-            }
-        }
-        (Some(cert), None) => problems.push(ConfigProblem::new(
-            crate::config::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
-            &cert.display().to_string(),
-            "a client certificate needs OTEL_EXPORTER_OTLP_CLIENT_KEY too; ignored",
-        )),
-        (None, Some(key)) => problems.push(ConfigProblem::new(
-            crate::config::OTEL_EXPORTER_OTLP_CLIENT_KEY,
-            &key.display().to_string(),
-            "a client key needs OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE too; ignored",
-        )),
-        (None, None) => {}
-    }
-    Some(material)
-}
-
+/// The TLS material as each transport takes it.
 impl TlsMaterial {
     /// For tonic (OTLP/gRPC): system roots (native and webpki) plus the given CA.
     fn tonic(&self) -> ClientTlsConfig {

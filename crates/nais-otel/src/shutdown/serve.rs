@@ -10,16 +10,16 @@ use std::{
 };
 
 use super::{shutdown_signal, DEFAULT_DRAIN_TIMEOUT, NAIS_OTEL_DRAIN_TIMEOUT};
-use crate::config::{env, ConfigProblem, Lookup};
+use crate::config::{parse, ConfigProblem, Lookup};
 
 /// The drain timeout from `NAIS_OTEL_DRAIN_TIMEOUT` read through `lookup`:
 /// `None` when unset, and the problem with a bad value (the default is then used).
 fn drain_timeout_from(lookup: &Lookup<'_>) -> (Option<Duration>, Option<ConfigProblem>) {
-    let Some(value) = env::get(lookup, NAIS_OTEL_DRAIN_TIMEOUT) else {
+    let Some(value) = parse::get(lookup, NAIS_OTEL_DRAIN_TIMEOUT) else {
         return (None, None);
     };
     let mut problems = Vec::new();
-    let timeout = env::millis(NAIS_OTEL_DRAIN_TIMEOUT, &value, &mut problems);
+    let timeout = parse::millis(NAIS_OTEL_DRAIN_TIMEOUT, &value, &mut problems);
     (timeout, problems.pop())
 }
 

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use super::{ConfigProblem, Lookup};
+use super::problem::ConfigProblem;
+
+/// A function that reads one environment variable.
+pub type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
 /// Reads a variable; an empty or all-blank value counts as unset, as the
 /// OpenTelemetry specification asks.

@@ -1,0 +1,182 @@
+//! The batch span processor and the span limits, and their sanity rules.
+
+use std::time::Duration;
+
+use super::{
+    parse::{self, Lookup},
+    problem::ConfigProblem,
+    vars::*,
+};
+
+/// The batch span processor (`OTEL_BSP_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchConfig {
+    /// Time between two exports. Default 5 s.
+    pub schedule_delay: Duration,
+    /// Time one export may take, retries included. Default 30 s.
+    pub export_timeout: Duration,
+    /// Spans kept while waiting; more are dropped and counted. Default 2048.
+    pub max_queue_size: usize,
+    /// Spans in one request. Default 512.
+    pub max_export_batch_size: usize,
+}
+
+impl BatchConfig {
+    /// A batch configuration from code, with the same limits as from the
+    /// environment: a zero delay would spin, a zero timeout would give up at once,
+    /// and a batch cannot be larger than the queue.
+    pub(crate) fn sanitized(self) -> Self {
+        let default = BatchConfig::default();
+        let max_queue_size = if self.max_queue_size == 0 {
+            default.max_queue_size
+        } else {
+            self.max_queue_size
+        };
+        BatchConfig {
+            schedule_delay: if self.schedule_delay.is_zero() {
+                default.schedule_delay
+            } else {
+                self.schedule_delay
+            },
+            export_timeout: if self.export_timeout.is_zero() {
+                default.export_timeout
+            } else {
+                self.export_timeout.min(Duration::from_secs(86_400))
+            },
+            max_queue_size,
+            max_export_batch_size: self.max_export_batch_size.clamp(1, max_queue_size),
+        }
+    }
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        Self {
+            schedule_delay: Duration::from_millis(5_000),
+            export_timeout: Duration::from_millis(30_000),
+            max_queue_size: 2_048,
+            max_export_batch_size: 512,
+        }
+    }
+}
+
+/// Limits on what a span keeps (`OTEL_*_LIMIT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Attributes a span keeps. Default 128.
+    pub span_attribute_count: u32,
+    /// Characters a string attribute value keeps. Default: no limit.
+    pub attribute_value_length: Option<usize>,
+    /// Events a span keeps. Default 128.
+    pub span_event_count: u32,
+    /// Links a span keeps. Default 128.
+    pub span_link_count: u32,
+    /// Attributes an event keeps. Default 128.
+    pub event_attribute_count: u32,
+    /// Attributes a link keeps. Default 128.
+    pub link_attribute_count: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            span_attribute_count: 128,
+            attribute_value_length: None,
+            span_event_count: 128,
+            span_link_count: 128,
+            event_attribute_count: 128,
+            link_attribute_count: 128,
+        }
+    }
+}
+
+pub(super) fn read_batch(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> BatchConfig {
+    let mut batch = BatchConfig::default();
+    if let Some(value) = parse::get(lookup, OTEL_BSP_SCHEDULE_DELAY) {
+        match parse::millis(OTEL_BSP_SCHEDULE_DELAY, &value, problems) {
+            // A zero delay makes the batch processor spin on a core.
+            Some(delay) if delay.is_zero() => problems.push(ConfigProblem::new(
+                OTEL_BSP_SCHEDULE_DELAY,
+                &value,
+                "must be at least 1 ms; using the default",
+            )),
+            Some(delay) => batch.schedule_delay = delay,
+            None => {}
+        }
+    }
+    if let Some(timeout) = parse::get(lookup, OTEL_BSP_EXPORT_TIMEOUT)
+        .and_then(|value| parse::millis(OTEL_BSP_EXPORT_TIMEOUT, &value, problems))
+        .filter(|timeout| !timeout.is_zero())
+    {
+        batch.export_timeout = timeout;
+    }
+    if let Some(size) = parse::number_var(lookup, OTEL_BSP_MAX_QUEUE_SIZE, 1, 1 << 24, problems) {
+        batch.max_queue_size = size as usize;
+    }
+    if let Some(size) =
+        parse::number_var(lookup, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 1, 1 << 24, problems)
+    {
+        batch.max_export_batch_size = size as usize;
+    }
+    if batch.max_export_batch_size > batch.max_queue_size {
+        problems.push(ConfigProblem::new(
+            OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+            &batch.max_export_batch_size.to_string(),
+            format!(
+                "larger than {OTEL_BSP_MAX_QUEUE_SIZE} ({}); using the queue size",
+                batch.max_queue_size
+            ),
+        ));
+        batch.max_export_batch_size = batch.max_queue_size;
+    }
+    batch
+}
+
+pub(super) fn read_limits(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> Limits {
+    let defaults = Limits::default();
+    let max = u64::from(u32::MAX);
+    // The general limits apply where the specific ones are not set; each variable
+    // is read once so that a bad value is reported once.
+    let general_count = parse::number_var(lookup, OTEL_ATTRIBUTE_COUNT_LIMIT, 0, max, problems);
+    let general_length =
+        parse::number_var(lookup, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, 0, max, problems);
+    let mut read = |name: &'static str, fallback: Option<u64>, default: u32| {
+        parse::number_var(lookup, name, 0, max, problems)
+            .or(fallback)
+            .map_or(default, |n| n as u32)
+    };
+    let span_attribute_count = read(
+        OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT,
+        general_count,
+        defaults.span_attribute_count,
+    );
+    let event_attribute_count = read(
+        OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT,
+        general_count,
+        defaults.event_attribute_count,
+    );
+    let link_attribute_count = read(
+        OTEL_LINK_ATTRIBUTE_COUNT_LIMIT,
+        general_count,
+        defaults.link_attribute_count,
+    );
+    let span_event_count = read(OTEL_SPAN_EVENT_COUNT_LIMIT, None, defaults.span_event_count);
+    let span_link_count = read(OTEL_SPAN_LINK_COUNT_LIMIT, None, defaults.span_link_count);
+    let attribute_value_length = parse::number_var(
+        lookup,
+        OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+        0,
+        max,
+        problems,
+    )
+    .or(general_length)
+    .map(|n| n as usize);
+    Limits {
+        span_attribute_count,
+        attribute_value_length,
+        span_event_count,
+        span_link_count,
+        event_attribute_count,
+        link_attribute_count,
+    }
+}

@@ -1,0 +1,175 @@
+//! The collector endpoint: resolved as the OTLP exporter specification says,
+//! stripped of credentials and checked.
+
+use std::fmt;
+
+use crate::url::without_userinfo;
+
+use super::{
+    exporter::Protocol,
+    parse::{self, Lookup},
+    problem::ConfigProblem,
+    vars::*,
+};
+
+/// An endpoint as given, before the protocol decides its path: where it came
+/// from, the URL with its scheme and without credentials, and the value as it
+/// may be shown. `Debug` shows only the variable and that value.
+#[derive(Clone)]
+pub(crate) struct EndpointSource {
+    variable: &'static str,
+    url: String,
+    shown: String,
+}
+
+impl fmt::Debug for EndpointSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EndpointSource")
+            .field("variable", &self.variable)
+            .field("shown", &self.shown)
+            .finish()
+    }
+}
+
+impl EndpointSource {
+    /// An endpoint set in code (`Builder::with_endpoint`): used as given, but
+    /// never with credentials.
+    pub(crate) fn from_code(endpoint: &str) -> Self {
+        let url = without_userinfo(endpoint).unwrap_or_else(|| endpoint.to_owned());
+        let shown = redacted_endpoint(&url);
+        Self {
+            variable: "Builder::with_endpoint",
+            url,
+            shown,
+        }
+    }
+}
+
+/// Reads the endpoint variables: a scheme is added where there is none (`http`
+/// with `OTEL_EXPORTER_OTLP_INSECURE`), and credentials are removed and reported.
+/// `None` when no endpoint is set.
+pub(super) fn read_endpoint(
+    lookup: &Lookup<'_>,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<EndpointSource> {
+    let (variable, raw) = parse::first(
+        lookup,
+        &[
+            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+            OTEL_EXPORTER_OTLP_ENDPOINT,
+        ],
+    )?;
+    let insecure_var = if parse::get(lookup, OTEL_EXPORTER_OTLP_TRACES_INSECURE).is_some() {
+        OTEL_EXPORTER_OTLP_TRACES_INSECURE
+    } else {
+        OTEL_EXPORTER_OTLP_INSECURE
+    };
+    let insecure = parse::bool(lookup, insecure_var, false, problems);
+    let mut url = if has_scheme(&raw) {
+        lowercase_scheme(&raw)
+    } else if insecure {
+        format!("http://{raw}")
+    } else {
+        format!("https://{raw}")
+    };
+    if let Some(stripped) = without_userinfo(&url) {
+        problems.push(ConfigProblem::new(
+            variable,
+            &stripped,
+            "credentials in the endpoint URL are not used and were removed; put them in OTEL_EXPORTER_OTLP_HEADERS",
+        ));
+        url = stripped;
+    }
+    Some(EndpointSource {
+        variable,
+        url,
+        // The value as given, but never its credentials.
+        shown: redacted_endpoint(&raw),
+    })
+}
+
+/// Resolves the endpoint for `protocol` as the OTLP exporter specification
+/// says, and checks it: the default when none is given; the traces variable
+/// (or code) used as is; the generic variable gets `/v1/traces` appended for
+/// OTLP/HTTP; gRPC endpoints carry no path. With an error, the endpoint is
+/// unusable and kept, redacted, only to be shown.
+pub(crate) fn resolve_endpoint(
+    source: Option<&EndpointSource>,
+    protocol: Protocol,
+) -> (String, Option<ConfigProblem>) {
+    let Some(source) = source else {
+        let default = match protocol {
+            Protocol::Grpc => DEFAULT_GRPC_ENDPOINT,
+            Protocol::HttpProtobuf => DEFAULT_HTTP_ENDPOINT,
+        };
+        return (default.to_owned(), None);
+    };
+    let endpoint =
+        if protocol == Protocol::HttpProtobuf && source.variable == OTEL_EXPORTER_OTLP_ENDPOINT {
+            format!("{}/v1/traces", source.url.trim_end_matches('/'))
+        } else {
+            source.url.clone()
+        };
+    match validate_endpoint(&endpoint) {
+        None => (endpoint, None),
+        Some(why) => (
+            redacted_endpoint(&endpoint),
+            Some(ConfigProblem::new(source.variable, &source.shown, why)),
+        ),
+    }
+}
+
+/// `HTTPS://host` as `https://host`.
+fn lowercase_scheme(endpoint: &str) -> String {
+    match endpoint.split_once("://") {
+        Some((scheme, rest)) => format!("{}://{rest}", scheme.to_ascii_lowercase()),
+        None => endpoint.to_owned(),
+    }
+}
+
+/// An endpoint as it may be shown (in an error, a warning, `Debug`): anything
+/// up to the last `@` after the scheme is taken for credentials and replaced,
+/// even where a malformed URL would not count it as userinfo.
+pub(crate) fn redacted_endpoint(endpoint: &str) -> String {
+    let (scheme, rest) = match endpoint.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, endpoint),
+    };
+    let Some(at) = rest.rfind('@') else {
+        return endpoint.to_owned();
+    };
+    match scheme {
+        Some(scheme) => format!("{scheme}://<redacted>@{}", &rest[at + 1..]),
+        None => format!("<redacted>@{}", &rest[at + 1..]),
+    }
+}
+
+fn has_scheme(endpoint: &str) -> bool {
+    endpoint
+        .split_once("://")
+        .is_some_and(|(scheme, _)| !scheme.contains(['/', '?', '#', ':']))
+}
+
+/// Why `endpoint` cannot be used, if it cannot.
+fn validate_endpoint(endpoint: &str) -> Option<String> {
+    // What is left of an `@` once the userinfo is gone is a malformed one (a
+    // password with a `/` in it): refused, so that it is never used or shown.
+    if endpoint.contains('@') {
+        return Some(
+            "`@` after the host: credentials do not belong in the URL; put them in OTEL_EXPORTER_OTLP_HEADERS".to_owned(),
+        );
+    }
+    let uri = match endpoint.parse::<http::Uri>() {
+        Ok(uri) => uri,
+        Err(error) => return Some(format!("not a valid URL: {error}")),
+    };
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        Some(other) => return Some(format!("unsupported scheme `{other}`; use http or https")),
+        None => return Some("not a valid URL: no scheme".to_owned()),
+    }
+    match uri.host() {
+        Some(host) if !host.is_empty() => None,
+        _ => Some("not a valid URL: no host".to_owned()),
+    }
+}

@@ -1,0 +1,128 @@
+//! [`Guard`]: owns the provider; dropping it flushes and shuts export down.
+
+use std::{
+    fmt,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use opentelemetry_sdk::trace::SdkTracerProvider;
+
+use crate::{bridge::BridgeLayer, config::Config, export::Stats, SpanCounts};
+
+#[cfg(doc)]
+use super::Builder;
+
+/// Keeps tracing running; dropping it flushes the queued spans and shuts
+/// export down, waiting at most the shutdown timeout. It never panics and
+/// never hangs, inside a tokio runtime of either flavour or outside any.
+#[must_use = "dropping the guard shuts tracing down"]
+pub struct Guard {
+    pub(super) provider: Option<SdkTracerProvider>,
+    pub(super) bridge: Option<BridgeLayer>,
+    pub(super) stats: Arc<Stats>,
+    pub(super) shutdown_timeout: Duration,
+    pub(super) config: Config,
+    pub(super) shut_down: Mutex<bool>,
+}
+
+impl fmt::Debug for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard")
+            .field("service_name", &self.config.service_name)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Guard {
+    /// The tracer provider, unless tracing is disabled.
+    pub fn provider(&self) -> Option<&SdkTracerProvider> {
+        self.provider.as_ref()
+    }
+
+    /// The layer that turns `tracing` spans into spans of this pipeline, for a subscriber
+    /// of your own ([`Builder::with_subscriber`]`(false)`, or [`Builder::with_globals`]`(false)`
+    /// in tests); `None` when tracing is disabled. See [`crate::bridge`].
+    pub fn tracing_layer(&self) -> Option<BridgeLayer> {
+        self.bridge.clone()
+    }
+
+    /// The server layer, with this guard's tracer provider handed over: the same
+    /// as [`crate::server_layer`], without going through the global one.
+    pub fn server_layer(&self) -> crate::middleware::ServerLayer {
+        crate::layers::server_layer_with(self.provider.as_ref(), &self.config.excluded_paths)
+    }
+
+    /// The client layer, with this guard's tracer provider handed over: the same
+    /// as [`crate::client_layer`], without going through the global one.
+    pub fn client_layer(&self) -> crate::middleware::ClientLayer {
+        crate::layers::client_layer_with(self.provider.as_ref())
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Counts of spans so far: ended, exported, dropped, failed.
+    pub fn span_counts(&self) -> SpanCounts {
+        self.stats.snapshot()
+    }
+
+    /// Exports what is queued now, waiting at most 5 s (the SDK batch
+    /// processor's fixed flush timeout).
+    pub fn force_flush(&self) {
+        if let Some(provider) = &self.provider {
+            let _ = provider.force_flush();
+        }
+    }
+
+    /// Flushes and shuts down, waiting at most the shutdown timeout, and says
+    /// once how many spans were lost, if any. Dropping the guard does the same.
+    pub fn shutdown(self) -> SpanCounts {
+        self.shutdown_once();
+        self.stats.snapshot()
+    }
+
+    fn shutdown_once(&self) {
+        let mut done = match self.shut_down.lock() {
+            Ok(done) => done,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if *done {
+            return;
+        }
+        *done = true;
+        let Some(provider) = &self.provider else {
+            return;
+        };
+        let result = provider.shutdown_with_timeout(self.shutdown_timeout);
+        let counts = self.stats.snapshot();
+        if let Err(error) = result {
+            tracing::warn!(
+                target: "nais_otel",
+                timeout_ms = self.shutdown_timeout.as_millis() as u64,
+                %error,
+                "span export did not finish before the shutdown timeout"
+            );
+        }
+        if counts.lost() > 0 {
+            tracing::warn!(
+                target: "nais_otel",
+                spans_lost = counts.lost(),
+                spans_ended = counts.ended,
+                dropped_queue_full = counts.dropped_in_queue,
+                failed_exports = counts.failed,
+                unexported_at_shutdown = counts.queued,
+                "spans were not exported"
+            );
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.shutdown_once();
+    }
+}

@@ -1,0 +1,165 @@
+//! The tracer provider, its resource and sampler, and the propagator, from a [`Config`].
+
+use std::sync::Arc;
+
+use opentelemetry::{
+    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    InstrumentationScope, KeyValue,
+};
+use opentelemetry_sdk::{
+    resource::{ResourceDetector, TelemetryResourceDetector},
+    trace::{BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanLimits},
+    Resource,
+};
+
+use crate::{
+    bridge::{Pipeline, SharedProcessor},
+    config::{Config, ExporterKind, PropagatorKind, SamplerConfig},
+    export::{
+        ConsoleExporter, CountingProcessor, Diagnostics, OtlpExporter, OtlpSettings, Preparer,
+        Stats,
+    },
+};
+
+use super::{
+    error::{InitError, InitErrorKind},
+    SCOPE,
+};
+
+/// Builds the batch processor around an exporter given in code.
+pub(super) type MakeProcessor = Box<
+    dyn FnOnce(Preparer, Arc<Stats>, opentelemetry_sdk::trace::BatchConfig) -> BatchSpanProcessor
+        + Send,
+>;
+
+pub(super) fn build_provider(
+    config: &Config,
+    stats: &Arc<Stats>,
+    diagnostics: &Diagnostics,
+    span_exporter: Option<MakeProcessor>,
+) -> Result<(SdkTracerProvider, Pipeline), InitError> {
+    let preparer = Preparer::new(config.mask.clone(), config.limits.attribute_value_length);
+    let batch = config.batch;
+    let batch_config = BatchConfigBuilder::default()
+        .with_max_queue_size(batch.max_queue_size)
+        .with_max_export_batch_size(batch.max_export_batch_size)
+        .with_scheduled_delay(batch.schedule_delay)
+        .build();
+    let resource = resource(config);
+    let sampler = sampler(config.sampler);
+    let limits = SpanLimits {
+        max_events_per_span: config.limits.span_event_count,
+        max_attributes_per_span: config.limits.span_attribute_count,
+        max_links_per_span: config.limits.span_link_count,
+        max_attributes_per_event: config.limits.event_attribute_count,
+        max_attributes_per_link: config.limits.link_attribute_count,
+    };
+    let builder = SdkTracerProvider::builder()
+        .with_resource(resource.clone())
+        .with_sampler(sampler.clone())
+        .with_span_limits(limits);
+    let processor = match config.exporter {
+        _ if span_exporter.is_some() => {
+            span_exporter.map(|make| make(preparer, stats.clone(), batch_config))
+        }
+        ExporterKind::Otlp => {
+            if let Some(problem) = &config.endpoint_error {
+                return Err(
+                    InitError::new(InitErrorKind::InvalidEndpoint, problem.to_string())
+                        .with_source(problem.clone()),
+                );
+            }
+            let settings = OtlpSettings {
+                protocol: config.protocol,
+                endpoint: config.endpoint.clone(),
+                headers: config.headers.0.clone(),
+                timeout: config.timeout,
+                export_deadline: batch.export_timeout,
+                compression: config.compression,
+                tls: config.tls_material.clone(),
+                queue_size: batch.max_queue_size,
+            };
+            let exporter =
+                OtlpExporter::start(settings, preparer, stats.clone(), diagnostics.clone())
+                    .map_err(|why| {
+                        InitError::new(
+                            InitErrorKind::Exporter,
+                            format!("{} ({}): {why}", config.endpoint, config.protocol.as_str()),
+                        )
+                        .with_source(why)
+                    })?;
+            Some(
+                BatchSpanProcessor::builder(exporter)
+                    .with_batch_config(batch_config)
+                    .build(),
+            )
+        }
+        ExporterKind::Console => Some(
+            BatchSpanProcessor::builder(ConsoleExporter::new(preparer, stats.clone()))
+                .with_batch_config(batch_config)
+                .build(),
+        ),
+        ExporterKind::None => None,
+    };
+    // The provider and the bridge end their spans into the same processors.
+    let processor = processor.map(|processor| {
+        SharedProcessor::new(
+            CountingProcessor::new(processor, stats.clone(), batch.max_queue_size),
+            &resource,
+        )
+    });
+    let builder = match &processor {
+        Some(processor) => builder.with_span_processor(processor.clone()),
+        None => builder,
+    };
+    let pipeline = Pipeline::new(
+        sampler,
+        matches!(config.sampler, SamplerConfig::ParentBasedAlwaysOn),
+        limits,
+        InstrumentationScope::builder(SCOPE).build(),
+        processor,
+    );
+    Ok((builder.build(), pipeline))
+}
+
+fn resource(config: &Config) -> Resource {
+    let mut attributes = TelemetryResourceDetector
+        .detect()
+        .iter()
+        .map(|(key, value)| KeyValue::new(key.clone(), value.clone()))
+        .collect::<Vec<_>>();
+    attributes.extend(config.resource_attributes.iter().cloned());
+    Resource::builder_empty()
+        .with_attributes(attributes)
+        .with_service_name(config.service_name.clone())
+        .build()
+}
+
+fn sampler(config: SamplerConfig) -> Sampler {
+    match config {
+        SamplerConfig::AlwaysOn => Sampler::AlwaysOn,
+        SamplerConfig::AlwaysOff => Sampler::AlwaysOff,
+        SamplerConfig::TraceIdRatio(ratio) => Sampler::TraceIdRatioBased(ratio),
+        SamplerConfig::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        SamplerConfig::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        SamplerConfig::ParentBasedTraceIdRatio(ratio) => {
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio)))
+        }
+    }
+}
+
+/// The propagator for `OTEL_PROPAGATORS`.
+pub(crate) fn propagator(kinds: &[PropagatorKind]) -> TextMapCompositePropagator {
+    let propagators = kinds
+        .iter()
+        .map(|kind| -> Box<dyn TextMapPropagator + Send + Sync> {
+            match kind {
+                PropagatorKind::TraceContext => {
+                    Box::new(crate::propagation::TraceContextPropagator::new())
+                }
+                PropagatorKind::Baggage => Box::new(crate::propagation::BaggagePropagator::new()),
+            }
+        })
+        .collect();
+    TextMapCompositePropagator::new(propagators)
+}
