@@ -2,8 +2,6 @@
 //! memory stays bounded by the span queue while spans pile up, the outage gives
 //! one warning (not one a batch), and when the collector comes up the spans
 //! made after that arrive and the spans lost are reported.
-//!
-//! Issue 7, scenario 3.
 
 mod support;
 

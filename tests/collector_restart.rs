@@ -1,7 +1,5 @@
 //! The collector killed under load and restarted on the same port: clients see
 //! no error and no added latency beyond noise, and spans resume.
-//!
-//! Issue 7, scenario 4.
 
 mod support;
 

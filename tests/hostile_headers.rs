@@ -8,8 +8,6 @@
 //! The requests go through `oneshot`, not a socket: hyper would refuse the
 //! largest of them (431) before the layer sees them, and the layer is what is
 //! under test.
-//!
-//! Issue 7, scenario 6.
 
 mod support;
 

@@ -2,8 +2,6 @@
 //! injects, exporting to rotel-agent (a collector nobody here wrote). What rotel
 //! received is one whole trace a request, with the NAIS resource, and nothing
 //! for the probes and no national identity number anywhere.
-//!
-//! Issue 7, scenario 1.
 
 mod support;
 

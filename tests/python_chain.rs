@@ -1,8 +1,6 @@
 //! Another language in the chain: kennels (Rust) calls a Python service
 //! instrumented with the OpenTelemetry Python SDK, which calls inventory (Rust).
 //! One trace, correct parents, spans from both languages, all at rotel.
-//!
-//! Issue 7, scenario 2.
 
 mod support;
 

@@ -4,8 +4,6 @@
 //! within the drain timeout (`NAIS_OTEL_DRAIN_TIMEOUT`) plus the flush; with
 //! the collector silent (accepts TCP, never answers) the process still exits
 //! within the configured timeout.
-//!
-//! Issue 7, scenario 5.
 
 mod support;
 
