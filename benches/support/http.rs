@@ -176,8 +176,7 @@ where
 /// With `HTTP_LAYER_PIPELINE=sdk` the provider is built by hand instead, as a team
 /// without nais-otel's core would: `SdkTracerProvider::builder().with_batch_exporter(..)`
 /// with the SDK's `TraceContextPropagator`, set as the globals. Its exporter is not
-/// nais-otel's, so the layers' attribute buffers are not handed back
-/// (`nais_otel_tower::recycle_attributes`), and `nais_otel::server_layer()` falls back
+/// nais-otel's (no masking), and `nais_otel::server_layer()` falls back
 /// to the global provider, as `ServerLayer::new()` does. There is no guard then.
 ///
 /// With `HTTP_LAYER_PIPELINE=local` it is built the same way, but with [`DropHere`] in

@@ -98,7 +98,6 @@ pub mod shared {
     }
 }
 
-pub use self::alloc::recycle_attributes;
 pub use self::body::ResponseBody;
 pub use self::client::{Client, ClientLayer};
 pub use self::exclude::{

@@ -8,26 +8,26 @@
 //! - `ring.rs`: per-request strings freed on the thread that made them;
 //! - `repeated.rs`: values that repeat (hosts, user agents, gRPC names), interned per thread;
 //! - `routes.rs`: route templates and `{method} {route}` names, interned once;
-//! - `buffers.rs`: attribute `Vec`s the exporter hands back ([`recycle_attributes`]);
 //! - `fnv.rs`: the hasher of the interning tables.
 
 use std::borrow::Cow;
 
 use opentelemetry::{KeyValue, StringValue};
 
-mod buffers;
 mod fnv;
 mod repeated;
 mod ring;
 #[cfg(feature = "axum")]
 mod routes;
 
-pub use self::buffers::recycle_attributes;
+/// The capacity of every attribute `Vec` the layers make: room for the request's
+/// attributes and those the response adds (status code, `error.type`).
+const CAPACITY: usize = 12;
 
 /// An empty attribute `Vec` with room for a span's attributes.
 #[inline]
 pub(crate) fn attributes() -> Vec<KeyValue> {
-    buffers::attributes()
+    Vec::with_capacity(CAPACITY)
 }
 
 /// `s` as an attribute value that is new with each request (a path, a query, a URL).
