@@ -88,16 +88,6 @@ pub mod client;
 pub mod reqwest;
 pub mod server;
 
-/// What the `tracing` bridge of `nais-otel` shares with this crate's layers, whose spans
-/// end in the same exporters. Not a public API.
-#[doc(hidden)]
-pub mod shared {
-    /// `s` as an attribute value freed on the thread that made it.
-    pub fn string(s: &str) -> opentelemetry::StringValue {
-        crate::alloc::per_request(s)
-    }
-}
-
 pub use self::body::ResponseBody;
 pub use self::client::{Client, ClientLayer};
 pub use self::exclude::{

@@ -5,7 +5,6 @@
 //! where the memory for it comes from, so that what the batch span processor's thread frees
 //! does not cost the request thread. Each file says why, and what bounds it:
 //!
-//! - `ring.rs`: per-request strings freed on the thread that made them;
 //! - `repeated.rs`: values that repeat (hosts, user agents, gRPC names), interned per thread;
 //! - `routes.rs`: route templates and `{method} {route}` names, interned once;
 //! - `fnv.rs`: the hasher of the interning tables.
@@ -16,7 +15,6 @@ use opentelemetry::{KeyValue, StringValue};
 
 mod fnv;
 mod repeated;
-mod ring;
 #[cfg(feature = "axum")]
 mod routes;
 
@@ -33,7 +31,7 @@ pub(crate) fn attributes() -> Vec<KeyValue> {
 /// `s` as an attribute value that is new with each request (a path, a query, a URL).
 #[inline]
 pub(crate) fn per_request(s: &str) -> StringValue {
-    ring::string(s)
+    StringValue::from(s.to_owned())
 }
 
 /// `s` as an attribute value that repeats from request to request (a host, a user agent,

@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use opentelemetry::StringValue;
 
 use super::fnv::Fnv;
-use super::ring::string;
 
 /// Values a thread keeps interned at most.
 pub(crate) const REPEATED: usize = 32;
@@ -36,9 +35,7 @@ thread_local! {
 /// `Host` a service is called by, its callers' `User-Agent`s and addresses, gRPC service
 /// and method names.
 ///
-/// Why: even with the ring's [`string`], each per-request string is an allocation whose
-/// reference count the export thread writes, so its cache line moves between cores twice a
-/// request.
+/// Why: each per-request string is an allocation that the export thread frees.
 /// A value seen twice on a thread is interned: leaked once and then shared as a
 /// `&'static str`, which costs neither. Bounded: [`REPEATED`] values a thread, each at
 /// most [`REPEATED_MAX_LEN`] bytes, and [`REPEATED_BUDGET`] bytes over all threads; past
@@ -46,7 +43,7 @@ thread_local! {
 pub(crate) fn repeated(s: &str) -> StringValue {
     match interned(s) {
         Some(value) => StringValue::from(value),
-        None => string(s),
+        None => StringValue::from(s.to_owned()),
     }
 }
 

@@ -337,10 +337,9 @@ impl EventFields {
     }
 }
 
-/// A string attribute value whose memory goes back to this thread's allocator cache (see
-/// `nais_otel_tower`'s `local` module): the export thread only drops a reference.
+/// A string attribute value.
 fn string(value: &str) -> StringValue {
-    nais_otel_tower::shared::string(value)
+    StringValue::from(value.to_owned())
 }
 
 fn key(field: &Field) -> Key {
