@@ -92,7 +92,7 @@ impl ReqwestMiddleware {
         let name = push_method(&mut attributes, request.method());
         let url = request.url();
         if let Some(host) = url.host_str() {
-            attributes.push(KeyValue::new(SERVER_ADDRESS, alloc::repeated(host)));
+            attributes.push(KeyValue::new(SERVER_ADDRESS, alloc::per_request(host)));
         }
         if let Some(port) = url.port_or_known_default() {
             attributes.push(KeyValue::new(SERVER_PORT, i64::from(port)));

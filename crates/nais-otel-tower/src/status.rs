@@ -45,7 +45,7 @@ pub(crate) fn record_http_status(cx: &Context, side: Side, status: StatusCode) {
     if http_is_error(side, status) {
         mark_error(
             cx,
-            Value::from(alloc::repeated(status.as_str())),
+            Value::from(alloc::per_request(status.as_str())),
             String::new(),
         );
     }

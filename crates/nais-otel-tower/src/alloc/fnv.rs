@@ -2,8 +2,7 @@
 
 use std::hash::Hasher;
 
-/// FNV-1a, for keys that are not attacker-chosen in a way that matters (a router's own
-/// route templates; the seen-ring of `repeated.rs`, which only decides when to intern):
+/// FNV-1a, for keys that are not attacker-chosen (a router's own route templates):
 /// SipHash buys nothing there, and on a short key it costs more than the rest of the lookup.
 #[derive(Default)]
 pub(crate) struct Fnv(u64);

@@ -5,16 +5,12 @@
 //! where the memory for it comes from, so that what the batch span processor's thread frees
 //! does not cost the request thread. Each file says why, and what bounds it:
 //!
-//! - `repeated.rs`: values that repeat (hosts, user agents, gRPC names), interned per thread;
 //! - `routes.rs`: route templates and `{method} {route}` names, interned once;
 //! - `fnv.rs`: the hasher of the interning tables.
-
-use std::borrow::Cow;
 
 use opentelemetry::{KeyValue, StringValue};
 
 mod fnv;
-mod repeated;
 #[cfg(feature = "axum")]
 mod routes;
 
@@ -28,23 +24,10 @@ pub(crate) fn attributes() -> Vec<KeyValue> {
     Vec::with_capacity(CAPACITY)
 }
 
-/// `s` as an attribute value that is new with each request (a path, a query, a URL).
+/// `s` as an attribute value (a path, a query, a URL, a host, a user agent).
 #[inline]
 pub(crate) fn per_request(s: &str) -> StringValue {
     StringValue::from(s.to_owned())
-}
-
-/// `s` as an attribute value that repeats from request to request (a host, a user agent,
-/// a peer address, a gRPC service or method name).
-#[inline]
-pub(crate) fn repeated(s: &str) -> StringValue {
-    repeated::repeated(s)
-}
-
-/// `s` as a span name that repeats from request to request (a gRPC `service/method`).
-#[inline]
-pub(crate) fn span_name(s: &str) -> Cow<'static, str> {
-    repeated::name(s)
 }
 
 /// `(route, "{method} {route}")` as static strings for a route template, or `None` when

@@ -23,9 +23,9 @@ pub(super) fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
     let name: Cow<'static, str> = match grpc_names {
         Some((service, method)) => {
             attrs.push(KeyValue::new(RPC_SYSTEM, "grpc"));
-            attrs.push(KeyValue::new(RPC_SERVICE, alloc::repeated(service)));
-            attrs.push(KeyValue::new(RPC_METHOD, alloc::repeated(method)));
-            alloc::span_name(&uri.path()[1..])
+            attrs.push(KeyValue::new(RPC_SERVICE, alloc::per_request(service)));
+            attrs.push(KeyValue::new(RPC_METHOD, alloc::per_request(method)));
+            Cow::Owned(uri.path()[1..].to_owned())
         }
         None => Cow::Borrowed(push_method(&mut attrs, req.method())),
     };
@@ -36,7 +36,7 @@ pub(super) fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
             .and_then(|h| h.to_str().ok())
     });
     if let Some((host, port)) = authority.and_then(split_host_port) {
-        attrs.push(KeyValue::new(SERVER_ADDRESS, alloc::repeated(host)));
+        attrs.push(KeyValue::new(SERVER_ADDRESS, alloc::per_request(host)));
         let port = port.or(match scheme(uri) {
             Some("https") => Some(443),
             Some("http") => Some(80),

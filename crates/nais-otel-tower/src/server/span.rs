@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use http::Request;
 use opentelemetry::trace::{SpanBuilder, SpanKind};
-use opentelemetry::KeyValue;
+use opentelemetry::{KeyValue, StringValue};
 
 use crate::alloc;
 use crate::attributes::*;
@@ -21,7 +21,7 @@ fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>, known: &Known
         .map(|a| a.as_str())
         .or_else(|| known.host.and_then(|h| h.to_str().ok()));
     if let Some((host, port)) = authority.and_then(split_host_port) {
-        attrs.push(KeyValue::new(SERVER_ADDRESS, alloc::repeated(host)));
+        attrs.push(KeyValue::new(SERVER_ADDRESS, alloc::per_request(host)));
         if let Some(port) = port {
             attrs.push(KeyValue::new(SERVER_PORT, i64::from(port)));
         }
@@ -34,7 +34,7 @@ fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>, known: &Known
         .and_then(|h| h.to_str().ok())
         .filter(|ua| !ua.is_empty())
     {
-        attrs.push(KeyValue::new(USER_AGENT_ORIGINAL, alloc::repeated(ua)));
+        attrs.push(KeyValue::new(USER_AGENT_ORIGINAL, alloc::per_request(ua)));
     }
     push_peer(attrs, req, known.forwarded_for);
 }
@@ -54,7 +54,7 @@ fn push_peer<B>(
         .map(str::trim)
         .filter(|h| !h.is_empty());
     if let Some(peer) = peer_address(req) {
-        let ip = with_ip_str(peer.ip(), alloc::repeated);
+        let ip = StringValue::from(peer.ip().to_string());
         if forwarded.is_none() {
             attrs.push(KeyValue::new(CLIENT_ADDRESS, ip.clone()));
         }
@@ -62,24 +62,8 @@ fn push_peer<B>(
         attrs.push(KeyValue::new(NETWORK_PEER_PORT, i64::from(peer.port())));
     }
     if let Some(client) = forwarded {
-        attrs.push(KeyValue::new(CLIENT_ADDRESS, alloc::repeated(client)));
+        attrs.push(KeyValue::new(CLIENT_ADDRESS, alloc::per_request(client)));
     }
-}
-
-/// `f` applied to `ip` as text, formatted on the stack: the interned value of a repeated
-/// peer then costs no allocation.
-fn with_ip_str<R>(ip: std::net::IpAddr, f: impl FnOnce(&str) -> R) -> R {
-    use std::io::Write as _;
-    // The longest text form is 45 bytes (IPv6 with an embedded IPv4 address).
-    let mut buf = [0u8; 64];
-    let mut cursor = std::io::Cursor::new(&mut buf[..]);
-    if write!(cursor, "{ip}").is_ok() {
-        let len = usize::try_from(cursor.position()).unwrap_or(0);
-        if let Ok(text) = std::str::from_utf8(&buf[..len]) {
-            return f(text);
-        }
-    }
-    f(&ip.to_string())
 }
 
 /// The peer's address, as the server put it in the request's extensions.
@@ -164,30 +148,12 @@ pub(super) fn grpc_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBu
     let path = req.uri().path();
     let name = match grpc::service_method(path) {
         Some((service, method)) => {
-            attrs.push(KeyValue::new(RPC_SERVICE, alloc::repeated(service)));
-            attrs.push(KeyValue::new(RPC_METHOD, alloc::repeated(method)));
-            alloc::span_name(&path[1..])
+            attrs.push(KeyValue::new(RPC_SERVICE, alloc::per_request(service)));
+            attrs.push(KeyValue::new(RPC_METHOD, alloc::per_request(method)));
+            Cow::Owned(path[1..].to_owned())
         }
         None => Cow::Borrowed(push_method(&mut attrs, req.method())),
     };
     push_connection(&mut attrs, req, known);
     span_builder(name, SpanKind::Server, attrs)
-}
-
-#[cfg(test)]
-mod tests {
-    use std::net::IpAddr;
-
-    #[test]
-    fn ip_text_as_std_formats_it() {
-        for ip in [
-            "10.1.2.3",
-            "::1",
-            "::ffff:255.255.255.255",
-            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-        ] {
-            let ip: IpAddr = ip.parse().unwrap();
-            assert_eq!(super::with_ip_str(ip, str::to_owned), ip.to_string());
-        }
-    }
 }
