@@ -110,23 +110,11 @@ pub(super) fn http_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBu
     let method = push_method(&mut attrs, req.method());
     let uri = req.uri();
     let name: Cow<'static, str> = match route(req) {
-        Some(route) => match alloc::route_name(method, route) {
-            Some((route, name)) => {
-                attrs.push(KeyValue::new(HTTP_ROUTE, route));
-                // A route without parameters is its own path: no allocation either.
-                if uri.path() == route {
-                    attrs.push(KeyValue::new(URL_PATH, route));
-                } else {
-                    attrs.push(KeyValue::new(URL_PATH, alloc::per_request(uri.path())));
-                }
-                Cow::Borrowed(name)
-            }
-            None => {
-                attrs.push(KeyValue::new(HTTP_ROUTE, alloc::per_request(route)));
-                attrs.push(KeyValue::new(URL_PATH, alloc::per_request(uri.path())));
-                Cow::Owned(format!("{method} {route}"))
-            }
-        },
+        Some(route) => {
+            attrs.push(KeyValue::new(HTTP_ROUTE, alloc::per_request(route)));
+            attrs.push(KeyValue::new(URL_PATH, alloc::per_request(uri.path())));
+            Cow::Owned(format!("{method} {route}"))
+        }
         None => {
             attrs.push(KeyValue::new(URL_PATH, alloc::per_request(uri.path())));
             Cow::Borrowed(method)
