@@ -4,9 +4,7 @@
 //! HTTP conventions are those of semantic conventions v1.26+.
 
 use opentelemetry::trace::{Status, TraceContextExt};
-use opentelemetry::{Context, Key, KeyValue};
-
-use crate::alloc;
+use opentelemetry::{Context, Key, KeyValue, StringValue};
 
 pub(crate) const HTTP_REQUEST_METHOD: Key = Key::from_static_str("http.request.method");
 pub(crate) const HTTP_REQUEST_METHOD_ORIGINAL: Key =
@@ -32,6 +30,20 @@ pub(crate) const RPC_GRPC_STATUS_CODE: Key = Key::from_static_str("rpc.grpc.stat
 
 /// The `error.type` of a panic in the handler.
 pub(crate) const PANIC_ERROR_TYPE: &str = "panic";
+
+/// The capacity of every span's attribute `Vec`: room for the request's attributes and
+/// those the response adds (status code, `error.type`).
+const CAPACITY: usize = 12;
+
+/// An empty attribute `Vec` with room for a span's attributes.
+pub(crate) fn new_attributes() -> Vec<KeyValue> {
+    Vec::with_capacity(CAPACITY)
+}
+
+/// `s` as an owned attribute value.
+pub(crate) fn owned(s: &str) -> StringValue {
+    StringValue::from(s.to_owned())
+}
 
 /// The span name and `http.request.method` value of a method, plus whether the method is
 /// non-standard (then `http.request.method` is `_OTHER` and the span is named `HTTP`).
@@ -60,7 +72,7 @@ pub(crate) fn push_method(attrs: &mut Vec<KeyValue>, method: &http::Method) -> &
     if other {
         attrs.push(KeyValue::new(
             HTTP_REQUEST_METHOD_ORIGINAL,
-            alloc::per_request(method.as_str()),
+            owned(method.as_str()),
         ));
         "HTTP"
     } else {

@@ -69,7 +69,6 @@ macro_rules! define_inner_service_accessors {
     };
 }
 
-mod alloc;
 mod attributes;
 mod body;
 mod exclude;

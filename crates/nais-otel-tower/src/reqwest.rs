@@ -28,8 +28,9 @@ use opentelemetry::{
 };
 use reqwest_middleware::{Middleware, Next};
 
-use crate::alloc;
-use crate::attributes::{push_method, ERROR_TYPE, SERVER_ADDRESS, SERVER_PORT, URL_FULL};
+use crate::attributes::{
+    new_attributes, owned, push_method, ERROR_TYPE, SERVER_ADDRESS, SERVER_PORT, URL_FULL,
+};
 use crate::propagate;
 use crate::status::{record_http_status, Side};
 use crate::tracer::SpanStarter;
@@ -88,19 +89,16 @@ impl ReqwestMiddleware {
     }
 
     fn span(&self, request: &reqwest::Request) -> Context {
-        let mut attributes = alloc::attributes();
+        let mut attributes = new_attributes();
         let name = push_method(&mut attributes, request.method());
         let url = request.url();
         if let Some(host) = url.host_str() {
-            attributes.push(KeyValue::new(SERVER_ADDRESS, alloc::per_request(host)));
+            attributes.push(KeyValue::new(SERVER_ADDRESS, owned(host)));
         }
         if let Some(port) = url.port_or_known_default() {
             attributes.push(KeyValue::new(SERVER_PORT, i64::from(port)));
         }
-        attributes.push(KeyValue::new(
-            URL_FULL,
-            alloc::per_request(&without_credentials(url)),
-        ));
+        attributes.push(KeyValue::new(URL_FULL, owned(&without_credentials(url))));
         let builder = SpanBuilder::from_name(name)
             .with_kind(SpanKind::Client)
             .with_attributes(attributes);

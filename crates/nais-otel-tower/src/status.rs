@@ -5,8 +5,7 @@ use http::StatusCode;
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{Context, KeyValue, Value};
 
-use crate::alloc;
-use crate::attributes::{mark_error, HTTP_RESPONSE_STATUS_CODE, RPC_GRPC_STATUS_CODE};
+use crate::attributes::{mark_error, owned, HTTP_RESPONSE_STATUS_CODE, RPC_GRPC_STATUS_CODE};
 use crate::grpc;
 
 /// Which side of the call a span describes; the status rules differ.
@@ -43,11 +42,7 @@ pub(crate) fn record_http_status(cx: &Context, side: Side, status: StatusCode) {
         i64::from(status.as_u16()),
     ));
     if http_is_error(side, status) {
-        mark_error(
-            cx,
-            Value::from(alloc::per_request(status.as_str())),
-            String::new(),
-        );
+        mark_error(cx, Value::from(owned(status.as_str())), String::new());
     }
 }
 

@@ -7,13 +7,12 @@ use http::{Request, Uri};
 use opentelemetry::trace::{SpanBuilder, SpanKind};
 use opentelemetry::KeyValue;
 
-use crate::alloc;
 use crate::attributes::*;
 use crate::grpc;
 
 /// The CLIENT span of `req`, a gRPC call when `grpc`.
 pub(super) fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
-    let mut attrs = alloc::attributes();
+    let mut attrs = new_attributes();
     let uri = req.uri();
     let grpc_names = if grpc {
         grpc::service_method(uri.path())
@@ -23,8 +22,8 @@ pub(super) fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
     let name: Cow<'static, str> = match grpc_names {
         Some((service, method)) => {
             attrs.push(KeyValue::new(RPC_SYSTEM, "grpc"));
-            attrs.push(KeyValue::new(RPC_SERVICE, alloc::per_request(service)));
-            attrs.push(KeyValue::new(RPC_METHOD, alloc::per_request(method)));
+            attrs.push(KeyValue::new(RPC_SERVICE, owned(service)));
+            attrs.push(KeyValue::new(RPC_METHOD, owned(method)));
             Cow::Owned(uri.path()[1..].to_owned())
         }
         None => Cow::Borrowed(push_method(&mut attrs, req.method())),
@@ -36,7 +35,7 @@ pub(super) fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
             .and_then(|h| h.to_str().ok())
     });
     if let Some((host, port)) = authority.and_then(split_host_port) {
-        attrs.push(KeyValue::new(SERVER_ADDRESS, alloc::per_request(host)));
+        attrs.push(KeyValue::new(SERVER_ADDRESS, owned(host)));
         let port = port.or(match scheme(uri) {
             Some("https") => Some(443),
             Some("http") => Some(80),
@@ -47,7 +46,7 @@ pub(super) fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
         }
     }
     if let Some(full) = url_full(uri) {
-        attrs.push(KeyValue::new(URL_FULL, alloc::per_request(&full)));
+        attrs.push(KeyValue::new(URL_FULL, owned(&full)));
     }
     span_builder(name, SpanKind::Client, attrs)
 }

@@ -1,6 +1,5 @@
 //! What a SERVER span says: its name and the attributes of the request, HTTP or gRPC.
-//! The response's attributes and the status rules are in `status.rs`; how each value is
-//! allocated is `alloc`'s concern.
+//! The response's attributes and the status rules are in `status.rs`.
 
 use std::borrow::Cow;
 
@@ -8,7 +7,6 @@ use http::Request;
 use opentelemetry::trace::{SpanBuilder, SpanKind};
 use opentelemetry::{KeyValue, StringValue};
 
-use crate::alloc;
 use crate::attributes::*;
 use crate::grpc;
 use crate::headers::KnownHeaders;
@@ -21,7 +19,7 @@ fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>, known: &Known
         .map(|a| a.as_str())
         .or_else(|| known.host.and_then(|h| h.to_str().ok()));
     if let Some((host, port)) = authority.and_then(split_host_port) {
-        attrs.push(KeyValue::new(SERVER_ADDRESS, alloc::per_request(host)));
+        attrs.push(KeyValue::new(SERVER_ADDRESS, owned(host)));
         if let Some(port) = port {
             attrs.push(KeyValue::new(SERVER_PORT, i64::from(port)));
         }
@@ -34,7 +32,7 @@ fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>, known: &Known
         .and_then(|h| h.to_str().ok())
         .filter(|ua| !ua.is_empty())
     {
-        attrs.push(KeyValue::new(USER_AGENT_ORIGINAL, alloc::per_request(ua)));
+        attrs.push(KeyValue::new(USER_AGENT_ORIGINAL, owned(ua)));
     }
     push_peer(attrs, req, known.forwarded_for);
 }
@@ -62,7 +60,7 @@ fn push_peer<B>(
         attrs.push(KeyValue::new(NETWORK_PEER_PORT, i64::from(peer.port())));
     }
     if let Some(client) = forwarded {
-        attrs.push(KeyValue::new(CLIENT_ADDRESS, alloc::per_request(client)));
+        attrs.push(KeyValue::new(CLIENT_ADDRESS, owned(client)));
     }
 }
 
@@ -106,22 +104,22 @@ fn route<B>(_req: &Request<B>) -> Option<&str> {
 }
 
 pub(super) fn http_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBuilder {
-    let mut attrs = alloc::attributes();
+    let mut attrs = new_attributes();
     let method = push_method(&mut attrs, req.method());
     let uri = req.uri();
     let name: Cow<'static, str> = match route(req) {
         Some(route) => {
-            attrs.push(KeyValue::new(HTTP_ROUTE, alloc::per_request(route)));
-            attrs.push(KeyValue::new(URL_PATH, alloc::per_request(uri.path())));
+            attrs.push(KeyValue::new(HTTP_ROUTE, owned(route)));
+            attrs.push(KeyValue::new(URL_PATH, owned(uri.path())));
             Cow::Owned(format!("{method} {route}"))
         }
         None => {
-            attrs.push(KeyValue::new(URL_PATH, alloc::per_request(uri.path())));
+            attrs.push(KeyValue::new(URL_PATH, owned(uri.path())));
             Cow::Borrowed(method)
         }
     };
     if let Some(query) = uri.query().filter(|q| !q.is_empty()) {
-        attrs.push(KeyValue::new(URL_QUERY, alloc::per_request(query)));
+        attrs.push(KeyValue::new(URL_QUERY, owned(query)));
     }
     if let Some(scheme) = scheme(uri) {
         attrs.push(KeyValue::new(URL_SCHEME, scheme));
@@ -131,13 +129,13 @@ pub(super) fn http_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBu
 }
 
 pub(super) fn grpc_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBuilder {
-    let mut attrs = alloc::attributes();
+    let mut attrs = new_attributes();
     attrs.push(KeyValue::new(RPC_SYSTEM, "grpc"));
     let path = req.uri().path();
     let name = match grpc::service_method(path) {
         Some((service, method)) => {
-            attrs.push(KeyValue::new(RPC_SERVICE, alloc::per_request(service)));
-            attrs.push(KeyValue::new(RPC_METHOD, alloc::per_request(method)));
+            attrs.push(KeyValue::new(RPC_SERVICE, owned(service)));
+            attrs.push(KeyValue::new(RPC_METHOD, owned(method)));
             Cow::Owned(path[1..].to_owned())
         }
         None => Cow::Borrowed(push_method(&mut attrs, req.method())),
