@@ -81,47 +81,6 @@ type Filter = Arc<dyn Fn(&RequestHead<'_>) -> bool + Send + Sync>;
 pub(crate) struct Exclusions {
     patterns: Vec<Glob>,
     filter: Option<Filter>,
-    /// A summary of `patterns` that rejects most traced paths without trying each glob.
-    quick: QuickReject,
-}
-
-/// What any pattern needs of a path: the NAIS defaults end in a literal byte (`e`, `y`,
-/// `s`) or in a star after a long literal, so a path like `/users/42` (ending in `2`,
-/// shorter than `/actuator/`) is known to match none of them after two checks.
-#[derive(Clone, Debug, Default)]
-struct QuickReject {
-    /// The last bytes (ASCII-lowercased) of the patterns that end in a literal byte.
-    last_bytes: [u64; 4],
-    /// The shortest length a path must have to match a pattern that does not end in a
-    /// literal byte (`usize::MAX` when there is none).
-    open_min_len: usize,
-}
-
-impl QuickReject {
-    fn new(patterns: &[Glob]) -> Self {
-        let mut quick = Self {
-            last_bytes: [0; 4],
-            open_min_len: usize::MAX,
-        };
-        for pattern in patterns {
-            match pattern.last_byte() {
-                Some(b) => quick.last_bytes[usize::from(b / 64)] |= 1 << (b % 64),
-                None => quick.open_min_len = quick.open_min_len.min(pattern.min_len()),
-            }
-        }
-        quick
-    }
-
-    /// `false` when no pattern can match `path`; `true` when one might.
-    #[inline]
-    fn may_match(&self, path: &[u8]) -> bool {
-        let Some(last) = path.last() else {
-            return true;
-        };
-        let last = last.to_ascii_lowercase();
-        path.len() >= self.open_min_len
-            || self.last_bytes[usize::from(last / 64)] & (1 << (last % 64)) != 0
-    }
 }
 
 impl fmt::Debug for Exclusions {
@@ -143,7 +102,6 @@ impl Exclusions {
             .map(|p| Glob::new(Cow::Borrowed(*p)))
             .collect();
         Self {
-            quick: QuickReject::new(&patterns),
             patterns,
             filter: None,
         }
@@ -151,17 +109,10 @@ impl Exclusions {
 
     pub(crate) fn add(&mut self, pattern: Cow<'static, str>) {
         self.patterns.push(Glob::new(pattern));
-        self.patterns_changed();
     }
 
     pub(crate) fn replace(&mut self, patterns: impl IntoIterator<Item = Cow<'static, str>>) {
         self.patterns = patterns.into_iter().map(Glob::new).collect();
-        self.patterns_changed();
-    }
-
-    /// Recomputes the summary after any change to `patterns`.
-    fn patterns_changed(&mut self) {
-        self.quick = QuickReject::new(&self.patterns);
     }
 
     pub(crate) fn set_filter(&mut self, filter: Filter) {
@@ -175,13 +126,12 @@ impl Exclusions {
         }
         self.patterns
             .extend(env.patterns.into_iter().map(|p| Glob::new(Cow::Owned(p))));
-        self.patterns_changed();
     }
 
     /// Whether a path glob excludes `path` (the filter is not asked). Does not allocate.
     #[inline]
     pub(crate) fn excludes_path(&self, path: &str) -> bool {
-        self.quick.may_match(path.as_bytes()) && self.patterns.iter().any(|p| p.matches(path))
+        self.patterns.iter().any(|p| p.matches(path))
     }
 
     /// Whether the request is traced. Does not allocate.
@@ -354,53 +304,5 @@ mod tests {
         exclusions.apply_env(env);
         let patterns: Vec<_> = exclusions.patterns.iter().map(Glob::as_str).collect();
         assert_eq!(patterns, ["/mine", "/env"]);
-    }
-
-    #[test]
-    fn quick_reject_never_skips_a_match() {
-        let sets: &[&[&str]] = &[
-            DEFAULT_EXCLUDED_PATHS,
-            &["/a?", "/x*", "*Z", "/exact"],
-            &["*"],
-            &[""],
-            &["/a/*/b", "*?"],
-        ];
-        let paths = [
-            "",
-            "/",
-            "/isalive",
-            "/api/ISALIVE",
-            "/users/42",
-            "/a",
-            "/ab",
-            "/aZ",
-            "/az",
-            "/x",
-            "/xyz/1",
-            "/exact",
-            "/EXACT",
-            "/exac",
-            "/actuator/health",
-            "/internal/healthz",
-            "/grpc.health.v1.Health/Check",
-            "/a/c/b",
-            "/a//b",
-            "/metrics2",
-            "/Metrics",
-        ];
-        for set in sets {
-            let mut exclusions = Exclusions::nais_defaults();
-            exclusions.replace(set.iter().map(|p| Cow::Borrowed(*p)));
-            let mut rejected = 0;
-            for path in paths {
-                let matched = exclusions.patterns.iter().any(|p| p.matches(path));
-                let may = exclusions.quick.may_match(path.as_bytes());
-                assert!(may || !matched, "{path:?} matches {set:?} but was rejected");
-                rejected += usize::from(!may);
-            }
-            if std::ptr::eq(*set, DEFAULT_EXCLUDED_PATHS) {
-                assert!(rejected >= 5, "the defaults reject short paths early");
-            }
-        }
     }
 }

@@ -50,16 +50,6 @@ impl Glob {
         &self.source
     }
 
-    /// The byte (ASCII-lowercased) a matching path ends with, when the pattern ends in one.
-    pub(crate) fn last_byte(&self) -> Option<u8> {
-        self.last_byte
-    }
-
-    /// The length a matching path has at least.
-    pub(crate) fn min_len(&self) -> usize {
-        self.min_len
-    }
-
     /// Same result as [`matches`] on the source pattern; does not allocate.
     #[inline]
     pub(crate) fn matches(&self, path: &str) -> bool {
