@@ -83,7 +83,7 @@ impl Extract {
     }
 
     /// The parent context of a request with `headers`, on top of the current context.
-    /// `known` says whether `traceparent` and `baggage` may be there; our W3C propagators
+    /// `known` says whether `traceparent` and `baggage` are there; our W3C propagators
     /// skip the extraction of the one that is not.
     #[inline]
     pub(crate) fn extract(&self, headers: &HeaderMap, known: &KnownHeaders<'_>) -> Context {

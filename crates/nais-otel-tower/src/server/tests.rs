@@ -857,7 +857,7 @@ mod axum_integration {
 }
 
 /// The W3C propagators with baggage (what `nais_otel::init()` installs), with few headers
-/// and with more than one pass over the map reads: the remote parent becomes the span's
+/// and with many: the remote parent becomes the span's
 /// parent, and the baggage is in the handler's context, each only when sent.
 #[tokio::test]
 async fn w3c_parent_and_baggage_reach_the_handler_with_few_and_many_headers() {
