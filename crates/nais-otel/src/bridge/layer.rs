@@ -15,8 +15,8 @@ use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-use super::pipeline::Pipeline;
-use super::record::{start, EventFields, Extras, SpanFields, SpanRecord, Started, Timings};
+use super::pipeline::{Pipeline, Started};
+use super::record::{EventFields, Extras, SpanFields, SpanRecord, Timings};
 
 /// A `tracing` layer that turns spans into OpenTelemetry spans and events into span
 /// events, on the pipeline [`crate::init`] built. See the [module docs](crate::bridge).
@@ -136,7 +136,7 @@ where
             if parent.is_telemetry_suppressed() {
                 return None;
             }
-            Some(start(parent, span_id, &name, &kind, &[], &self.pipeline))
+            Some(self.pipeline.start(parent, span_id, &name, &kind, &[]))
         };
         let started = if let Some(parent) = attrs.parent() {
             // A parent this layer does not see (filtered out) makes a root, as with
