@@ -6,12 +6,9 @@ mod support;
 use std::time::Duration;
 
 use nais_otel::config::{Compression, Protocol};
-use nais_otel_console::{Collector, SpanKind};
+use nais_otel_console::{Collector, ReceivedSpanKind};
 use opentelemetry::{
-    trace::{
-        Span as _, SpanKind as OtelSpanKind, Status, TraceContextExt as _, Tracer as _,
-        TracerProvider as _,
-    },
+    trace::{Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _},
     KeyValue,
 };
 
@@ -47,7 +44,7 @@ fn make_spans(guard: &nais_otel::Guard) -> (String, String) {
     let parent_id = cx.span().span_context().span_id().to_string();
     let mut child = tracer
         .span_builder("dogs.get-dog-name")
-        .with_kind(OtelSpanKind::Internal)
+        .with_kind(SpanKind::Internal)
         .with_attributes([KeyValue::new("dogs.id", 3_i64)])
         .start_with_context(&tracer, &cx);
     child.set_status(Status::error("no such dog"));
@@ -81,7 +78,7 @@ fn grpc_export_carries_resource_and_attributes() {
     assert_eq!(child.parent_span_id.as_deref(), Some(parent_id.as_str()));
     assert_eq!(child.attr_i64("dogs.id"), Some(3));
     assert!(child.is_error());
-    assert_eq!(child.kind, SpanKind::Internal);
+    assert_eq!(child.kind, ReceivedSpanKind::Internal);
     for (key, value) in [
         ("service.name", "dogs"),
         ("service.namespace", "dogbook"),
