@@ -232,19 +232,20 @@ fn protocol_set_in_code_decides_how_the_endpoint_is_read() {
 
 #[test]
 fn batch_values_from_code_are_made_safe() {
-    use nais_otel::config::BatchConfig;
+    use nais_otel::config::BatchSettings;
     let config = nais_otel::builder()
         .with_env_lookup(support::env(&[]))
-        .with_batch_config(BatchConfig {
-            schedule_delay: Duration::ZERO,
-            export_timeout: Duration::MAX,
-            max_queue_size: 10,
-            max_export_batch_size: 100,
-        })
+        .with_batch_settings(
+            BatchSettings::new()
+                .with_schedule_delay(Duration::ZERO)
+                .with_export_timeout(Duration::MAX)
+                .with_max_queue_size(10)
+                .with_max_export_batch_size(100),
+        )
         .config();
     assert_eq!(
         config.batch.schedule_delay,
-        BatchConfig::default().schedule_delay
+        BatchSettings::default().schedule_delay
     );
     assert_eq!(config.batch.export_timeout, Duration::from_secs(86_400));
     assert_eq!(config.batch.max_export_batch_size, 10);

@@ -31,7 +31,7 @@ use crate::privacy::MaskConfig;
 
 pub(crate) use self::tls::TlsMaterial;
 pub use self::{
-    batch::{BatchConfig, Limits},
+    batch::{BatchSettings, Limits},
     exporter::{Compression, ExporterKind, Headers, Protocol, TlsFiles},
     log::{LogConfig, LogFormat},
     parse::Lookup,
@@ -77,7 +77,7 @@ pub struct Config {
     /// The propagators, in order; empty means none.
     pub propagators: Vec<PropagatorKind>,
     /// The batch span processor.
-    pub batch: BatchConfig,
+    pub batch: BatchSettings,
     /// Limits on what a span keeps.
     pub limits: Limits,
     /// The log output.
