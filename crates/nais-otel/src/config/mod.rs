@@ -29,12 +29,10 @@ use opentelemetry::KeyValue;
 
 use crate::privacy::MaskConfig;
 
-pub(crate) use self::tls::TlsMaterial;
 pub use self::{
     batch::{BatchSettings, Limits},
     exporter::{Compression, ExporterKind, Headers, Protocol, TlsFiles},
     log::{LogConfig, LogFormat},
-    parse::Lookup,
     problem::ConfigProblem,
     resource::service_version_from_image,
     sampling::{PropagatorKind, SamplerConfig},
@@ -44,6 +42,7 @@ pub(crate) use self::{
     endpoint::{redacted_endpoint, EndpointSource},
     exporter::PROTOCOL_VARIABLES,
 };
+pub(crate) use self::{parse::Lookup, tls::TlsMaterial};
 
 /// The whole configuration, as read from the environment and then overridden by code.
 ///
