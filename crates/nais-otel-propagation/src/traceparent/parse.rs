@@ -2,7 +2,10 @@
 
 use opentelemetry::trace::{SpanId, TraceFlags, TraceId};
 
-use super::{ParseTraceParentError, TraceParent, TraceParentErrorKind};
+use super::{
+    error::{ParseTraceParentError, TraceParentErrorKind},
+    TraceParent,
+};
 
 /// Length of a version `00` `traceparent` value, and the minimum length of any version.
 const VERSION_00_LEN: usize = 55;

@@ -90,7 +90,7 @@ pub(crate) fn with_remote(cx: &Context, sc: SpanContext, all: Option<AllMembers>
 }
 
 /// The header value to send for the span context `sc` of `cx`: invalid and repeated
-/// members dropped, at most 32 members, cut to [`MAX_SEND_LEN`].
+/// members dropped, at most 32 members, cut to [`MAX_SEND_LEN`](crate::MAX_SEND_LEN).
 ///
 /// When `cx` carries the whole `tracestate` of a remote parent of the same trace, the
 /// members `TraceState` could not hold are sent too: in their place when the span's
@@ -127,7 +127,7 @@ pub(crate) fn header_for_context(sc: &SpanContext, cx: &Context) -> String {
 }
 
 /// The header value to send for an OpenTelemetry `TraceState`: invalid and
-/// repeated members dropped, at most 32 members, cut to [`MAX_SEND_LEN`].
+/// repeated members dropped, at most 32 members, cut to [`MAX_SEND_LEN`](crate::MAX_SEND_LEN).
 pub(crate) fn header_for_sending(trace_state: &TraceState) -> String {
     let mut members: Vec<(&str, &str)> = Vec::new();
     add_members(&mut members, trace_state.into_iter());

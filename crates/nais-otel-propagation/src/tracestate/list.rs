@@ -1,9 +1,16 @@
 //! The list on the wire: list-members parsed in linear time, the key and value grammar, and
 //! the list formatted for sending within the limits.
 
-use super::{
-    ParseTraceStateError, TraceStateErrorKind, LARGE_MEMBER_LEN, MAX_MEMBERS, MAX_SEND_LEN,
-};
+use super::error::{ParseTraceStateError, TraceStateErrorKind};
+
+/// The maximum number of list-members in a `tracestate` (§ tracestate Header Field Values).
+pub const MAX_MEMBERS: usize = 32;
+
+/// The combined length to which `tracestate` is cut when sending (§ Tracestate Limits).
+pub const MAX_SEND_LEN: usize = 512;
+
+/// When cutting, list-members longer than this are removed first (§ Tracestate Limits).
+pub const LARGE_MEMBER_LEN: usize = 128;
 
 /// Parses header values into borrowed list-members, in linear time.
 pub(super) fn parse_members<'a, I>(

@@ -11,7 +11,6 @@ mod context;
 mod error;
 mod list;
 
-pub use self::error::{ParseTraceStateError, TraceStateErrorKind};
 use self::{
     context::to_otel,
     list::{header_len, is_valid_key, is_valid_value, parse_members, truncate_by},
@@ -20,15 +19,10 @@ pub(crate) use self::{
     context::{header_for_context, header_for_sending, parse_for_context, with_remote, AllMembers},
     list::trim_ows,
 };
-
-/// The maximum number of list-members in a `tracestate` (§ tracestate Header Field Values).
-pub const MAX_MEMBERS: usize = 32;
-
-/// The combined length to which `tracestate` is cut when sending (§ Tracestate Limits).
-pub const MAX_SEND_LEN: usize = 512;
-
-/// When cutting, list-members longer than this are removed first (§ Tracestate Limits).
-pub const LARGE_MEMBER_LEN: usize = 128;
+pub use self::{
+    error::{ParseTraceStateError, TraceStateErrorKind},
+    list::{LARGE_MEMBER_LEN, MAX_MEMBERS, MAX_SEND_LEN},
+};
 
 /// A validated W3C `tracestate` list: ordered, unique keys, at most 32 members.
 ///
