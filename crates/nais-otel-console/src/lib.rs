@@ -73,7 +73,7 @@ pub use crate::collector::{
 pub use crate::error::{StartError, StartErrorKind, WaitError, WaitErrorKind};
 pub use crate::server::MAX_MESSAGE_SIZE;
 pub use crate::span::{
-    AttributeValue, Event, Link, ReceivedSpan, ReceivedSpanKind, ReceivedStatus,
+    AttributeValue, ReceivedEvent, ReceivedLink, ReceivedSpan, ReceivedSpanKind, ReceivedStatus,
     ReceivedStatusCode, SERVICE_NAME,
 };
 pub use crate::trace::Trace;

@@ -220,7 +220,7 @@ impl ReceivedStatus {
 
 /// An event recorded on a span.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Event {
+pub struct ReceivedEvent {
     /// The event's name.
     pub name: String,
     /// When it happened, in nanoseconds since the Unix epoch.
@@ -229,7 +229,7 @@ pub struct Event {
     pub attributes: Vec<(String, AttributeValue)>,
 }
 
-impl Event {
+impl ReceivedEvent {
     /// The value of attribute `key`, if present.
     pub fn attr(&self, key: &str) -> Option<&AttributeValue> {
         find(&self.attributes, key)
@@ -243,7 +243,7 @@ impl Event {
 
 /// A link from a span to another span.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Link {
+pub struct ReceivedLink {
     /// The linked span's trace id, lowercase hex.
     pub trace_id: String,
     /// The linked span's id, lowercase hex.
@@ -279,9 +279,9 @@ pub struct ReceivedSpan {
     /// The span's attributes, in the order received.
     pub attributes: Vec<(String, AttributeValue)>,
     /// The span's events.
-    pub events: Vec<Event>,
+    pub events: Vec<ReceivedEvent>,
     /// The span's links.
-    pub links: Vec<Link>,
+    pub links: Vec<ReceivedLink>,
     /// The span's status.
     pub status: ReceivedStatus,
     /// The attributes of the resource that sent the span (`service.name`, ...).
@@ -339,7 +339,7 @@ impl ReceivedSpan {
     }
 
     /// The first event named `name`.
-    pub fn event(&self, name: &str) -> Option<&Event> {
+    pub fn event(&self, name: &str) -> Option<&ReceivedEvent> {
         self.events.iter().find(|e| e.name == name)
     }
 
@@ -386,7 +386,7 @@ impl ReceivedSpan {
             events: span
                 .events
                 .iter()
-                .map(|e| Event {
+                .map(|e| ReceivedEvent {
                     name: e.name.clone(),
                     time_unix_nano: e.time_unix_nano,
                     attributes: attributes_from_proto(&e.attributes),
@@ -395,7 +395,7 @@ impl ReceivedSpan {
             links: span
                 .links
                 .iter()
-                .map(|l| Link {
+                .map(|l| ReceivedLink {
                     trace_id: hex(&l.trace_id),
                     span_id: hex(&l.span_id),
                     attributes: attributes_from_proto(&l.attributes),
