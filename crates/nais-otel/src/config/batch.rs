@@ -10,7 +10,9 @@ use super::{
 
 /// The batch span processor's settings (`OTEL_BSP_*`).
 ///
-/// Start from [`BatchSettings::new`] (the defaults) and change what you need:
+/// Start from [`BatchSettings::new`] (the defaults) and change what you need.
+/// [`Builder::with_batch_settings`](crate::Builder::with_batch_settings) replaces values that
+/// cannot work, as each setter says.
 ///
 /// ```
 /// use std::time::Duration;
@@ -46,30 +48,31 @@ impl BatchSettings {
         }
     }
 
-    /// Sets the time between two exports. A zero delay is replaced by the default.
+    /// Sets the time between two exports. The builder replaces zero by the default.
     #[must_use]
     pub fn with_schedule_delay(mut self, delay: Duration) -> Self {
         self.schedule_delay = delay;
         self
     }
 
-    /// Sets the time one export may take, retries included. Zero is replaced by the default,
-    /// and more than a day by a day.
+    /// Sets the time one export may take, retries included. The builder replaces zero by the
+    /// default, and more than a day by a day.
     #[must_use]
     pub fn with_export_timeout(mut self, timeout: Duration) -> Self {
         self.export_timeout = timeout;
         self
     }
 
-    /// Sets how many spans wait for export before more are dropped. Zero is replaced by the
-    /// default.
+    /// Sets how many spans wait for export before more are dropped. The builder replaces zero
+    /// by the default.
     #[must_use]
     pub fn with_max_queue_size(mut self, size: usize) -> Self {
         self.max_queue_size = size;
         self
     }
 
-    /// Sets how many spans one request carries, at least 1 and at most the queue size.
+    /// Sets how many spans one request carries; the builder holds it to at least 1 and at most
+    /// the queue size.
     #[must_use]
     pub fn with_max_export_batch_size(mut self, size: usize) -> Self {
         self.max_export_batch_size = size;
