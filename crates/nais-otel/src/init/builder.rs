@@ -14,7 +14,7 @@ use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use crate::{
     bridge::{Bridge, BridgeLayer},
     config::{
-        BatchConfig, Compression, Config, ConfigProblem, EndpointSource, ExporterKind, LogFormat,
+        BatchSettings, Compression, Config, ConfigProblem, EndpointSource, ExporterKind, LogFormat,
         Protocol, SamplerConfig, PROTOCOL_VARIABLES,
     },
     export::{Diagnostics, PreparingExporter, Stats},
@@ -57,7 +57,7 @@ pub struct Builder {
     headers: Vec<(String, String)>,
     timeout: Option<Duration>,
     compression: Option<Compression>,
-    batch: Option<BatchConfig>,
+    batch: Option<BatchSettings>,
     log_format: Option<LogFormat>,
     log_filter: Option<String>,
     log_writer: Option<BoxMakeWriter>,
@@ -201,7 +201,7 @@ impl Builder {
     }
 
     /// Sets the batch processor, over `OTEL_BSP_*`.
-    pub fn with_batch_config(mut self, batch: BatchConfig) -> Self {
+    pub fn with_batch_settings(mut self, batch: BatchSettings) -> Self {
         self.batch = Some(batch);
         self
     }
