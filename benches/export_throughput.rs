@@ -11,7 +11,11 @@
 //!    pipeline, and how many of them the collector never got;
 //! 3. a sustained 20,000 spans a second for `SUSTAIN` through our defaults:
 //!    the drops (target: none);
-//! 4. with `EXPORT_BENCH_OUTAGE_SECS=N` (default 10; the issue asks for 60),
+//! 4. requests of the realistic handler's shape (three nested `#[instrument]`
+//!    spans and an `info!` event) made flat out from one thread for `BURST`,
+//!    under the subscriber `init()` builds with each bridge (nais-otel's, and
+//!    tracing-opentelemetry's), exporting to rotel: spans made and delivered;
+//! 5. with `EXPORT_BENCH_OUTAGE_SECS=N` (default 10; the issue asks for 60),
 //!    the peak RSS of a process making 20,000 spans a second for N seconds with
 //!    the collector down, against the queue size. It runs first, so the peak is
 //!    the outage's.
@@ -217,6 +221,59 @@ fn run(pipeline: Pipeline, duration: Duration, rate: Option<u64>) -> (u64, u64, 
     (made, exported, seconds)
 }
 
+#[tracing::instrument]
+fn load_owner(owner_id: u64, region: &str) -> usize {
+    find_dogs(owner_id, 20)
+}
+
+#[tracing::instrument]
+fn find_dogs(owner_id: u64, limit: u32) -> usize {
+    render(3, true)
+}
+
+#[tracing::instrument]
+fn render(count: usize, compact: bool) -> usize {
+    tracing::info!(count, "rendered the dogs");
+    count
+}
+
+/// Requests of the realistic handler's shape made flat out for `duration` under the
+/// subscriber `init()` builds with `bridge` (JSON log lines to nowhere), exporting to
+/// `endpoint`; returns (requests, spans made, spans exported, seconds).
+fn bridge_burst(
+    endpoint: &str,
+    bridge: nais_otel::bridge::Bridge,
+    duration: Duration,
+) -> (u64, u64, u64, f64) {
+    let guard = nais_otel::builder()
+        .with_env_lookup(|_| None)
+        .with_globals(false)
+        .with_service_name("bench")
+        .with_endpoint(endpoint)
+        .with_bridge(bridge)
+        .with_log_format(nais_otel::config::LogFormat::Json)
+        .with_log_writer(std::io::sink)
+        .init()
+        .expect("init");
+    let subscriber = guard
+        .subscriber()
+        .expect("init() builds its subscriber")
+        .clone();
+    let start = Instant::now();
+    let mut requests = 0u64;
+    tracing::dispatcher::with_default(&subscriber, || {
+        while start.elapsed() < duration {
+            for _ in 0..100 {
+                std::hint::black_box(load_owner(requests, "eu-north"));
+                requests += 1;
+            }
+        }
+    });
+    let seconds = start.elapsed().as_secs_f64();
+    let counts = guard.shutdown();
+    (requests, counts.ended, counts.exported, seconds)
+}
+
 fn status_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -295,6 +352,25 @@ fn main() {
         );
     }
     println!("ratio nais-otel / stock: {:.2}", rates[0] / rates[1]);
+
+    println!();
+    println!("| bridge | requests | spans made | spans/s made | exported | exported/s | exported per request made |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (name, bridge) in [
+        ("nais-otel", nais_otel::bridge::Bridge::NaisOtel),
+        (
+            "tracing-opentelemetry",
+            nais_otel::bridge::Bridge::TracingOpenTelemetry,
+        ),
+    ] {
+        let (requests, made, exported, seconds) = bridge_burst(&endpoint, bridge, BURST);
+        println!(
+            "| {name} | {requests} | {made} | {:.0} | {exported} | {:.0} | {:.2} |",
+            made as f64 / seconds,
+            exported as f64 / seconds,
+            exported as f64 / requests as f64
+        );
+    }
 
     let (made, exported, seconds) = run(Pipeline::ours(&endpoint), SUSTAIN, Some(RATE));
     println!(

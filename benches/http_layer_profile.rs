@@ -11,7 +11,8 @@
 //!
 //! Arguments: the variant (`bare`, `identity`, `bare-excluded`, `identity-excluded`, `ours`,
 //! `ours-sdk`, `ours-core`, `ours-excluded`, `otel-axum`, `trace-layer`; the realistic
-//! handler's `handler-bare`, `handler-ours`, `handler-ours-filtered`, `handler-ours-noop`,
+//! handler's `handler-bare`, `handler-ours`, `handler-ours-filtered`, `handler-ours-init`,
+//! `handler-otel-axum-logs`, `handler-ours-noop`,
 //! `handler-ours-tracing-opentelemetry`,
 //! `handler-otel-axum`, `handler-trace-layer`; one span alone, `span-noop`, `span-ours`,
 //! `span-tracing-opentelemetry`) and the number of requests (default 10 000); `HTTP_LAYER_VARIANT` and `HTTP_LAYER_REQUESTS` work too. With

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use axum::{body::Body, routing::get, Router};
 use http::{HeaderName, HeaderValue, Request};
-use nais_otel::config::BatchConfig;
+use nais_otel::config::BatchSettings;
 use nais_otel_console::Collector;
 use tower::ServiceExt as _;
 
@@ -212,11 +212,11 @@ async fn hostile_trace_headers_get_valid_traces() {
         .with_env_lookup(|_| None)
         .with_endpoint(collector.endpoint())
         .with_service_name("hostile")
-        .with_batch_config(BatchConfig {
-            schedule_delay: Duration::from_millis(100),
-            max_queue_size: 2 * PHASE,
-            ..BatchConfig::default()
-        })
+        .with_batch_settings(
+            BatchSettings::new()
+                .with_schedule_delay(Duration::from_millis(100))
+                .with_max_queue_size(2 * PHASE),
+        )
         .init()
         .expect("init");
     let app = Router::new()

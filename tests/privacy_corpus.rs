@@ -17,7 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use nais_otel_console::{Collector, ReceivedSpan, Value};
+use nais_otel_console::{AttributeValue, Collector, ReceivedSpan};
 
 /// Set in the child process: the service runs instead of the test.
 const CHILD_ENV: &str = "NAIS_OTEL_SUITE_PRIVACY_CHILD";
@@ -379,7 +379,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 }
 
 /// Every attribute of a span, its events and its links.
-fn all_attributes(span: &ReceivedSpan) -> impl Iterator<Item = &(String, Value)> {
+fn all_attributes(span: &ReceivedSpan) -> impl Iterator<Item = &(String, AttributeValue)> {
     span.attributes
         .iter()
         .chain(span.events.iter().flat_map(|e| e.attributes.iter()))
@@ -410,7 +410,7 @@ fn check(log_format: &str) {
         }
         for span in &run.spans {
             for (key, value) in all_attributes(span) {
-                if let Value::Int(found) = value {
+                if let AttributeValue::Int(found) = value {
                     if *found == number.integer() {
                         leaks.push(format!("{} as an integer in `{key}`", number.kind));
                     }
@@ -465,7 +465,7 @@ fn check(log_format: &str) {
         for event in &span.events {
             for (key, value) in &event.attributes {
                 assert!(
-                    !matches!(value, Value::String(text) if text.contains("ingen person") && !text.contains("[fnr]")),
+                    !matches!(value, AttributeValue::String(text) if text.contains("ingen person") && !text.contains("[fnr]")),
                     "{key} in event {}",
                     event.name
                 );
@@ -481,16 +481,16 @@ fn check(log_format: &str) {
         }
         assert_eq!(
             span.attr("fnr.liste"),
-            Some(&Value::Array(vec![
-                Value::String("x".into()),
-                Value::String("[fnr]".into())
+            Some(&AttributeValue::Array(vec![
+                AttributeValue::String("x".into()),
+                AttributeValue::String("[fnr]".into())
             ]))
         );
         assert_eq!(
             span.attr("nummer.liste"),
-            Some(&Value::Array(vec![
-                Value::String("7".into()),
-                Value::String("[fnr]".into())
+            Some(&AttributeValue::Array(vec![
+                AttributeValue::String("7".into()),
+                AttributeValue::String("[fnr]".into())
             ]))
         );
         assert!(span.event("hendelse [fnr]").is_some());
@@ -564,7 +564,7 @@ fn check(log_format: &str) {
             events
                 .events
                 .iter()
-                .any(|e| e.attr("value").and_then(Value::as_i64) == Some(*value)),
+                .any(|e| e.attr("value").and_then(AttributeValue::as_i64) == Some(*value)),
             "{why}: event field"
         );
     }

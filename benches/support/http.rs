@@ -329,6 +329,8 @@ pub(crate) struct HandlerVariant {
     pub(crate) label: &'static str,
     pub(crate) app: App,
     pub(crate) dispatch: tracing::Dispatch,
+    /// The pipeline of a variant with a subscriber `init()` built, kept running.
+    pub(crate) _guard: Option<nais_otel::Guard>,
 }
 
 /// A `tracing-opentelemetry` layer on `provider`, as its users set it up (its defaults).
@@ -355,8 +357,51 @@ pub(crate) fn handler_variants(
         label,
         app: App::Router(prepared(router)),
         dispatch,
+        _guard: None,
     };
+    // The subscriber `init()` installs on NAIS with `RUST_LOG` unset: the bridge and the
+    // JSON log output, here written to nowhere. Its own pipeline, built the same
+    // way as `guard`'s.
+    let init = nais_otel::builder()
+        .with_env_lookup(|_| None)
+        .with_span_exporter(NoopExporter)
+        .with_globals(false)
+        .with_log_format(nais_otel::config::LogFormat::Json)
+        .with_log_writer(std::io::sink)
+        .init()
+        .expect("the pipeline");
+    let init_dispatch = init
+        .subscriber()
+        .expect("init() builds its subscriber")
+        .clone();
     vec![
+        HandlerVariant {
+            _guard: Some(init),
+            ..variant(
+                "handler-ours-init",
+                "realistic handler: nais-otel server_layer() + init()'s subscriber (bridge and JSON log line)",
+                realistic_router().layer(nais_otel::server_layer()),
+                init_dispatch,
+            )
+        },
+        variant(
+            // A peer's documented setup with its log output: `RUST_LOG=info` as a global
+            // filter, tracing-subscriber's fmt layer (to nowhere) and tracing-opentelemetry.
+            "handler-otel-axum-logs",
+            "realistic handler: OtelAxumLayer + tracing-opentelemetry + fmt log line",
+            realistic_router()
+                .layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default()),
+            tracing::Dispatch::new(
+                tracing_subscriber::registry()
+                    .with(tracing_subscriber::EnvFilter::new("info"))
+                    .with(
+                        tracing_subscriber::fmt::layer()
+                            .with_ansi(false)
+                            .with_writer(std::io::sink),
+                    )
+                    .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"))),
+            ),
+        ),
         variant(
             "handler-bare",
             "realistic handler: bare router, no tracing",

@@ -73,7 +73,8 @@ pub use crate::collector::{
 pub use crate::error::{StartError, StartErrorKind, WaitError, WaitErrorKind};
 pub use crate::server::MAX_MESSAGE_SIZE;
 pub use crate::span::{
-    Event, Link, ReceivedSpan, SpanKind, Status, StatusCode, Value, SERVICE_NAME,
+    AttributeValue, ReceivedEvent, ReceivedLink, ReceivedSpan, ReceivedSpanKind, ReceivedStatus,
+    ReceivedStatusCode, SERVICE_NAME,
 };
 pub use crate::trace::Trace;
 pub use crate::waterfall::{render_waterfall, RenderOptions, ERROR_MARKER, PARENT_MISSING};

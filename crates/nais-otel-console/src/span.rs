@@ -15,7 +15,7 @@ pub const SERVICE_NAME: &str = "service.name";
 /// An attribute value, converted from OTLP's `AnyValue`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub enum Value {
+pub enum AttributeValue {
     /// A string.
     String(String),
     /// A boolean.
@@ -25,79 +25,81 @@ pub enum Value {
     /// A 64-bit float.
     Double(f64),
     /// An array of values.
-    Array(Vec<Value>),
+    Array(Vec<AttributeValue>),
     /// A list of key-value pairs (OTLP `kvlist_value`).
-    Map(Vec<(String, Value)>),
+    Map(Vec<(String, AttributeValue)>),
     /// Raw bytes.
     Bytes(Vec<u8>),
     /// No value was set.
     Empty,
 }
 
-impl Value {
-    /// The string, if this is a [`Value::String`].
+impl AttributeValue {
+    /// The string, if this is a [`AttributeValue::String`].
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            Value::String(s) => Some(s),
+            AttributeValue::String(s) => Some(s),
             _ => None,
         }
     }
 
-    /// The integer, if this is a [`Value::Int`].
+    /// The integer, if this is a [`AttributeValue::Int`].
     pub fn as_i64(&self) -> Option<i64> {
         match self {
-            Value::Int(i) => Some(*i),
+            AttributeValue::Int(i) => Some(*i),
             _ => None,
         }
     }
 
-    /// The boolean, if this is a [`Value::Bool`].
+    /// The boolean, if this is a [`AttributeValue::Bool`].
     pub fn as_bool(&self) -> Option<bool> {
         match self {
-            Value::Bool(b) => Some(*b),
+            AttributeValue::Bool(b) => Some(*b),
             _ => None,
         }
     }
 
-    /// The float, if this is a [`Value::Double`].
+    /// The float, if this is a [`AttributeValue::Double`].
     pub fn as_f64(&self) -> Option<f64> {
         match self {
-            Value::Double(d) => Some(*d),
+            AttributeValue::Double(d) => Some(*d),
             _ => None,
         }
     }
 
-    pub(crate) fn from_proto(value: Option<&AnyValue>) -> Value {
+    pub(crate) fn from_proto(value: Option<&AnyValue>) -> AttributeValue {
         let Some(inner) = value.and_then(|v| v.value.as_ref()) else {
-            return Value::Empty;
+            return AttributeValue::Empty;
         };
         match inner {
-            any_value::Value::StringValue(s) => Value::String(s.clone()),
-            any_value::Value::BoolValue(b) => Value::Bool(*b),
-            any_value::Value::IntValue(i) => Value::Int(*i),
-            any_value::Value::DoubleValue(d) => Value::Double(*d),
-            any_value::Value::ArrayValue(a) => Value::Array(
+            any_value::Value::StringValue(s) => AttributeValue::String(s.clone()),
+            any_value::Value::BoolValue(b) => AttributeValue::Bool(*b),
+            any_value::Value::IntValue(i) => AttributeValue::Int(*i),
+            any_value::Value::DoubleValue(d) => AttributeValue::Double(*d),
+            any_value::Value::ArrayValue(a) => AttributeValue::Array(
                 a.values
                     .iter()
-                    .map(|v| Value::from_proto(Some(v)))
+                    .map(|v| AttributeValue::from_proto(Some(v)))
                     .collect(),
             ),
-            any_value::Value::KvlistValue(l) => Value::Map(attributes_from_proto(&l.values)),
-            any_value::Value::BytesValue(b) => Value::Bytes(b.clone()),
+            any_value::Value::KvlistValue(l) => {
+                AttributeValue::Map(attributes_from_proto(&l.values))
+            }
+            any_value::Value::BytesValue(b) => AttributeValue::Bytes(b.clone()),
             // Only meaningful for the profiling signal; the spec says to treat it as absent.
-            any_value::Value::StringValueStrindex(_) => Value::Empty,
+            any_value::Value::StringValueStrindex(_) => AttributeValue::Empty,
         }
     }
 }
 
-impl fmt::Display for Value {
+impl fmt::Display for AttributeValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Value::String(s) => f.write_str(s),
-            Value::Bool(b) => write!(f, "{b}"),
-            Value::Int(i) => write!(f, "{i}"),
-            Value::Double(d) => write!(f, "{d}"),
-            Value::Array(values) => {
+            AttributeValue::String(s) => f.write_str(s),
+            AttributeValue::Bool(b) => write!(f, "{b}"),
+            AttributeValue::Int(i) => write!(f, "{i}"),
+            AttributeValue::Double(d) => write!(f, "{d}"),
+            AttributeValue::Array(values) => {
                 f.write_str("[")?;
                 for (i, v) in values.iter().enumerate() {
                     if i > 0 {
@@ -107,7 +109,7 @@ impl fmt::Display for Value {
                 }
                 f.write_str("]")
             }
-            Value::Map(entries) => {
+            AttributeValue::Map(entries) => {
                 f.write_str("{")?;
                 for (i, (k, v)) in entries.iter().enumerate() {
                     if i > 0 {
@@ -117,15 +119,15 @@ impl fmt::Display for Value {
                 }
                 f.write_str("}")
             }
-            Value::Bytes(b) => f.write_str(&hex(b)),
-            Value::Empty => Ok(()),
+            AttributeValue::Bytes(b) => f.write_str(&hex(b)),
+            AttributeValue::Empty => Ok(()),
         }
     }
 }
 
 /// What a span describes, converted from OTLP's `SpanKind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SpanKind {
+pub enum ReceivedSpanKind {
     /// The sender did not say.
     Unspecified,
     /// An operation inside one service.
@@ -140,32 +142,32 @@ pub enum SpanKind {
     Consumer,
 }
 
-impl SpanKind {
-    fn from_proto(kind: i32) -> SpanKind {
+impl ReceivedSpanKind {
+    fn from_proto(kind: i32) -> ReceivedSpanKind {
         match span::SpanKind::try_from(kind) {
-            Ok(span::SpanKind::Internal) => SpanKind::Internal,
-            Ok(span::SpanKind::Server) => SpanKind::Server,
-            Ok(span::SpanKind::Client) => SpanKind::Client,
-            Ok(span::SpanKind::Producer) => SpanKind::Producer,
-            Ok(span::SpanKind::Consumer) => SpanKind::Consumer,
-            Ok(span::SpanKind::Unspecified) | Err(_) => SpanKind::Unspecified,
+            Ok(span::SpanKind::Internal) => ReceivedSpanKind::Internal,
+            Ok(span::SpanKind::Server) => ReceivedSpanKind::Server,
+            Ok(span::SpanKind::Client) => ReceivedSpanKind::Client,
+            Ok(span::SpanKind::Producer) => ReceivedSpanKind::Producer,
+            Ok(span::SpanKind::Consumer) => ReceivedSpanKind::Consumer,
+            Ok(span::SpanKind::Unspecified) | Err(_) => ReceivedSpanKind::Unspecified,
         }
     }
 
     /// A short lowercase name: `server`, `client`, ...
     pub fn as_str(&self) -> &'static str {
         match self {
-            SpanKind::Unspecified => "unspecified",
-            SpanKind::Internal => "internal",
-            SpanKind::Server => "server",
-            SpanKind::Client => "client",
-            SpanKind::Producer => "producer",
-            SpanKind::Consumer => "consumer",
+            ReceivedSpanKind::Unspecified => "unspecified",
+            ReceivedSpanKind::Internal => "internal",
+            ReceivedSpanKind::Server => "server",
+            ReceivedSpanKind::Client => "client",
+            ReceivedSpanKind::Producer => "producer",
+            ReceivedSpanKind::Consumer => "consumer",
         }
     }
 }
 
-impl fmt::Display for SpanKind {
+impl fmt::Display for ReceivedSpanKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -173,7 +175,7 @@ impl fmt::Display for SpanKind {
 
 /// The status code of a span.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum StatusCode {
+pub enum ReceivedStatusCode {
     /// The default: nothing was set.
     #[default]
     Unset,
@@ -185,67 +187,69 @@ pub enum StatusCode {
 
 /// The status of a span: a code and, for errors, a message.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Status {
+pub struct ReceivedStatus {
     /// The status code.
-    pub code: StatusCode,
-    /// The description; only meaningful for [`StatusCode::Error`].
+    pub code: ReceivedStatusCode,
+    /// The description; only meaningful for [`ReceivedStatusCode::Error`].
     pub message: String,
 }
 
-impl Status {
-    fn from_proto(status: Option<&opentelemetry_proto::tonic::trace::v1::Status>) -> Status {
+impl ReceivedStatus {
+    fn from_proto(
+        status: Option<&opentelemetry_proto::tonic::trace::v1::Status>,
+    ) -> ReceivedStatus {
         let Some(status) = status else {
-            return Status::default();
+            return ReceivedStatus::default();
         };
         let code = match status::StatusCode::try_from(status.code) {
-            Ok(status::StatusCode::Ok) => StatusCode::Ok,
-            Ok(status::StatusCode::Error) => StatusCode::Error,
-            Ok(status::StatusCode::Unset) | Err(_) => StatusCode::Unset,
+            Ok(status::StatusCode::Ok) => ReceivedStatusCode::Ok,
+            Ok(status::StatusCode::Error) => ReceivedStatusCode::Error,
+            Ok(status::StatusCode::Unset) | Err(_) => ReceivedStatusCode::Unset,
         };
-        Status {
+        ReceivedStatus {
             code,
             message: status.message.clone(),
         }
     }
 
-    /// Whether the code is [`StatusCode::Error`].
+    /// Whether the code is [`ReceivedStatusCode::Error`].
     pub fn is_error(&self) -> bool {
-        self.code == StatusCode::Error
+        self.code == ReceivedStatusCode::Error
     }
 }
 
 /// An event recorded on a span.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Event {
+pub struct ReceivedEvent {
     /// The event's name.
     pub name: String,
     /// When it happened, in nanoseconds since the Unix epoch.
     pub time_unix_nano: u64,
     /// Its attributes, in the order received.
-    pub attributes: Vec<(String, Value)>,
+    pub attributes: Vec<(String, AttributeValue)>,
 }
 
-impl Event {
+impl ReceivedEvent {
     /// The value of attribute `key`, if present.
-    pub fn attr(&self, key: &str) -> Option<&Value> {
+    pub fn attr(&self, key: &str) -> Option<&AttributeValue> {
         find(&self.attributes, key)
     }
 
     /// The value of attribute `key`, if present and a string.
     pub fn attr_str(&self, key: &str) -> Option<&str> {
-        self.attr(key).and_then(Value::as_str)
+        self.attr(key).and_then(AttributeValue::as_str)
     }
 }
 
 /// A link from a span to another span.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Link {
+pub struct ReceivedLink {
     /// The linked span's trace id, lowercase hex.
     pub trace_id: String,
     /// The linked span's id, lowercase hex.
     pub span_id: String,
     /// The link's attributes.
-    pub attributes: Vec<(String, Value)>,
+    pub attributes: Vec<(String, AttributeValue)>,
 }
 
 /// One span as the collector received it, with its resource and scope.
@@ -267,21 +271,21 @@ pub struct ReceivedSpan {
     /// The span's name.
     pub name: String,
     /// The span's kind.
-    pub kind: SpanKind,
+    pub kind: ReceivedSpanKind,
     /// Start time in nanoseconds since the Unix epoch.
     pub start_time_unix_nano: u64,
     /// End time in nanoseconds since the Unix epoch.
     pub end_time_unix_nano: u64,
     /// The span's attributes, in the order received.
-    pub attributes: Vec<(String, Value)>,
+    pub attributes: Vec<(String, AttributeValue)>,
     /// The span's events.
-    pub events: Vec<Event>,
+    pub events: Vec<ReceivedEvent>,
     /// The span's links.
-    pub links: Vec<Link>,
+    pub links: Vec<ReceivedLink>,
     /// The span's status.
-    pub status: Status,
+    pub status: ReceivedStatus,
     /// The attributes of the resource that sent the span (`service.name`, ...).
-    pub resource: Vec<(String, Value)>,
+    pub resource: Vec<(String, AttributeValue)>,
     /// The instrumentation scope's name.
     pub scope_name: String,
     /// The instrumentation scope's version.
@@ -290,28 +294,28 @@ pub struct ReceivedSpan {
 
 impl ReceivedSpan {
     /// The value of span attribute `key`, if present.
-    pub fn attr(&self, key: &str) -> Option<&Value> {
+    pub fn attr(&self, key: &str) -> Option<&AttributeValue> {
         find(&self.attributes, key)
     }
 
     /// The value of span attribute `key`, if present and a string.
     pub fn attr_str(&self, key: &str) -> Option<&str> {
-        self.attr(key).and_then(Value::as_str)
+        self.attr(key).and_then(AttributeValue::as_str)
     }
 
     /// The value of span attribute `key`, if present and an integer.
     pub fn attr_i64(&self, key: &str) -> Option<i64> {
-        self.attr(key).and_then(Value::as_i64)
+        self.attr(key).and_then(AttributeValue::as_i64)
     }
 
     /// The value of resource attribute `key`, if present.
-    pub fn resource_attr(&self, key: &str) -> Option<&Value> {
+    pub fn resource_attr(&self, key: &str) -> Option<&AttributeValue> {
         find(&self.resource, key)
     }
 
     /// The value of resource attribute `key`, if present and a string.
     pub fn resource_attr_str(&self, key: &str) -> Option<&str> {
-        self.resource_attr(key).and_then(Value::as_str)
+        self.resource_attr(key).and_then(AttributeValue::as_str)
     }
 
     /// The resource's `service.name`.
@@ -335,7 +339,7 @@ impl ReceivedSpan {
     }
 
     /// The first event named `name`.
-    pub fn event(&self, name: &str) -> Option<&Event> {
+    pub fn event(&self, name: &str) -> Option<&ReceivedEvent> {
         self.events.iter().find(|e| e.name == name)
     }
 
@@ -359,7 +363,7 @@ impl ReceivedSpan {
 
     pub(crate) fn from_proto(
         span: &Span,
-        resource: &[(String, Value)],
+        resource: &[(String, AttributeValue)],
         scope: Option<&InstrumentationScope>,
     ) -> ReceivedSpan {
         ReceivedSpan {
@@ -375,14 +379,14 @@ impl ReceivedSpan {
             trace_state: span.trace_state.clone(),
             flags: span.flags,
             name: span.name.clone(),
-            kind: SpanKind::from_proto(span.kind),
+            kind: ReceivedSpanKind::from_proto(span.kind),
             start_time_unix_nano: span.start_time_unix_nano,
             end_time_unix_nano: span.end_time_unix_nano,
             attributes: attributes_from_proto(&span.attributes),
             events: span
                 .events
                 .iter()
-                .map(|e| Event {
+                .map(|e| ReceivedEvent {
                     name: e.name.clone(),
                     time_unix_nano: e.time_unix_nano,
                     attributes: attributes_from_proto(&e.attributes),
@@ -391,13 +395,13 @@ impl ReceivedSpan {
             links: span
                 .links
                 .iter()
-                .map(|l| Link {
+                .map(|l| ReceivedLink {
                     trace_id: hex(&l.trace_id),
                     span_id: hex(&l.span_id),
                     attributes: attributes_from_proto(&l.attributes),
                 })
                 .collect(),
-            status: Status::from_proto(span.status.as_ref()),
+            status: ReceivedStatus::from_proto(span.status.as_ref()),
             resource: resource.to_vec(),
             scope_name: scope.map(|s| s.name.clone()).unwrap_or_default(),
             scope_version: scope.map(|s| s.version.clone()).unwrap_or_default(),
@@ -405,14 +409,19 @@ impl ReceivedSpan {
     }
 }
 
-pub(crate) fn attributes_from_proto(attributes: &[KeyValue]) -> Vec<(String, Value)> {
+pub(crate) fn attributes_from_proto(attributes: &[KeyValue]) -> Vec<(String, AttributeValue)> {
     attributes
         .iter()
-        .map(|kv| (kv.key.clone(), Value::from_proto(kv.value.as_ref())))
+        .map(|kv| {
+            (
+                kv.key.clone(),
+                AttributeValue::from_proto(kv.value.as_ref()),
+            )
+        })
         .collect()
 }
 
-fn find<'a>(attributes: &'a [(String, Value)], key: &str) -> Option<&'a Value> {
+fn find<'a>(attributes: &'a [(String, AttributeValue)], key: &str) -> Option<&'a AttributeValue> {
     attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 

@@ -117,8 +117,8 @@ fn piece_eq(piece: &[u8], bytes: &[u8], wild: bool) -> bool {
             .all(|(p, b)| *p == b'?' || *p == b.to_ascii_lowercase());
     }
     // Eight bytes at a time: an excluded path's check (`/isAlive` against `*/isAlive`) is
-    // one word compared; with a byte loop the whole match took about 190 instructions,
-    // now about 80.
+    // one word compared, not a loop over eight bytes. Measured by `cargo bench --bench
+    // http_layer`, row `nais-otel-tower ServerLayer, excluded route (/isAlive)`.
     let mut piece_words = piece.chunks_exact(8);
     let mut byte_words = bytes.chunks_exact(8);
     for (p, b) in piece_words.by_ref().zip(byte_words.by_ref()) {

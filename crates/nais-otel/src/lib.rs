@@ -118,4 +118,3 @@ pub use self::{
     logs::{JsonFormat, MaskingFields, MaskingFieldsVisitor, MaskingIo, MaskingWriter},
     shutdown::shutdown_signal,
 };
-pub use nais_otel_tower::{ClientLayer, ServerLayer};

@@ -118,7 +118,7 @@ async fn spans_nest_under_the_server_span_and_each_other() {
                 found.to_string()
             }),
         )
-        .layer(nais_otel::ServerLayer::new().tracer_provider(&provider));
+        .layer(nais_otel::middleware::ServerLayer::new().tracer_provider(&provider));
     let response = app
         .oneshot(
             http::Request::get("/dogs/7")
@@ -165,7 +165,7 @@ async fn context_current_is_the_span_and_the_client_layer_injects_it() {
     let seen = sent.clone();
     let mut client = tower::ServiceBuilder::new()
         .layer(
-            nais_otel::ClientLayer::new()
+            nais_otel::middleware::ClientLayer::new()
                 .tracer(opentelemetry::trace::TracerProvider::tracer(
                     &provider, "client",
                 ))

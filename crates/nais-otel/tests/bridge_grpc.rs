@@ -167,7 +167,7 @@ async fn handler_spans_nest_under_the_server_span_over_grpc() {
                 "woof"
             }),
         )
-        .layer(nais_otel::ServerLayer::new().tracer_provider(&provider));
+        .layer(nais_otel::middleware::ServerLayer::new().tracer_provider(&provider));
     let response = app
         .oneshot(
             http::Request::get("/owners/9")

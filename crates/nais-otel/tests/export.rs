@@ -6,12 +6,9 @@ mod support;
 use std::time::Duration;
 
 use nais_otel::config::{Compression, Protocol};
-use nais_otel_console::{Collector, SpanKind};
+use nais_otel_console::{Collector, ReceivedSpanKind};
 use opentelemetry::{
-    trace::{
-        Span as _, SpanKind as OtelSpanKind, Status, TraceContextExt as _, Tracer as _,
-        TracerProvider as _,
-    },
+    trace::{Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _},
     KeyValue,
 };
 
@@ -47,7 +44,7 @@ fn make_spans(guard: &nais_otel::Guard) -> (String, String) {
     let parent_id = cx.span().span_context().span_id().to_string();
     let mut child = tracer
         .span_builder("dogs.get-dog-name")
-        .with_kind(OtelSpanKind::Internal)
+        .with_kind(SpanKind::Internal)
         .with_attributes([KeyValue::new("dogs.id", 3_i64)])
         .start_with_context(&tracer, &cx);
     child.set_status(Status::error("no such dog"));
@@ -81,7 +78,7 @@ fn grpc_export_carries_resource_and_attributes() {
     assert_eq!(child.parent_span_id.as_deref(), Some(parent_id.as_str()));
     assert_eq!(child.attr_i64("dogs.id"), Some(3));
     assert!(child.is_error());
-    assert_eq!(child.kind, SpanKind::Internal);
+    assert_eq!(child.kind, ReceivedSpanKind::Internal);
     for (key, value) in [
         ("service.name", "dogs"),
         ("service.namespace", "dogbook"),
@@ -235,19 +232,20 @@ fn protocol_set_in_code_decides_how_the_endpoint_is_read() {
 
 #[test]
 fn batch_values_from_code_are_made_safe() {
-    use nais_otel::config::BatchConfig;
+    use nais_otel::config::BatchSettings;
     let config = nais_otel::builder()
         .with_env_lookup(support::env(&[]))
-        .with_batch_config(BatchConfig {
-            schedule_delay: Duration::ZERO,
-            export_timeout: Duration::MAX,
-            max_queue_size: 10,
-            max_export_batch_size: 100,
-        })
+        .with_batch_settings(
+            BatchSettings::new()
+                .with_schedule_delay(Duration::ZERO)
+                .with_export_timeout(Duration::MAX)
+                .with_max_queue_size(10)
+                .with_max_export_batch_size(100),
+        )
         .config();
     assert_eq!(
         config.batch.schedule_delay,
-        BatchConfig::default().schedule_delay
+        BatchSettings::default().schedule_delay
     );
     assert_eq!(config.batch.export_timeout, Duration::from_secs(86_400));
     assert_eq!(config.batch.max_export_batch_size, 10);

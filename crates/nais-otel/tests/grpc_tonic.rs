@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use nais_otel::{ClientLayer, ServerLayer};
+use nais_otel::middleware::{ClientLayer, ServerLayer};
 use opentelemetry::trace::{SpanKind, Status, TracerProvider as _};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     trace_service_client::TraceServiceClient,

@@ -194,12 +194,13 @@ fn collector_that_comes_up_later_gets_later_spans() {
 fn drops_are_counted_exactly_when_the_queue_is_full() {
     let (_listener, endpoint) = support::silent_endpoint();
     let guard = support::builder(&endpoint, &[])
-        .with_batch_config(nais_otel::config::BatchConfig {
-            schedule_delay: Duration::from_millis(100),
-            export_timeout: Duration::from_secs(2),
-            max_queue_size: 8,
-            max_export_batch_size: 8,
-        })
+        .with_batch_settings(
+            nais_otel::config::BatchSettings::new()
+                .with_schedule_delay(Duration::from_millis(100))
+                .with_export_timeout(Duration::from_secs(2))
+                .with_max_queue_size(8)
+                .with_max_export_batch_size(8),
+        )
         .init()
         .expect("init");
     let tracer = guard.provider().expect("provider").tracer("queue");

@@ -5,7 +5,7 @@
 mod support;
 
 use dogbook::kennels::{Dog, Kennel};
-use nais_otel_console::{ReceivedSpan, SpanKind, Trace};
+use nais_otel_console::{ReceivedSpan, ReceivedSpanKind, Trace};
 use support::DogBook;
 
 /// Root + kennel name + inventory (3) + business + 3 x (dog name, client, server, business).
@@ -50,7 +50,7 @@ fn one_request_makes_one_trace_across_three_services() {
     // kennels' server span is the root.
     let root = trace.root().expect("a root span");
     assert_eq!(root.service_name(), Some("kennels"));
-    assert_eq!(root.kind, SpanKind::Server);
+    assert_eq!(root.kind, ReceivedSpanKind::Server);
     assert_eq!(root.name, "GET /api/v1/kennels");
     assert_eq!(root.attr_str("http.route"), Some("/api/v1/kennels"));
     assert_eq!(root.attr_i64("http.response.status_code"), Some(200));
@@ -66,12 +66,12 @@ fn one_request_makes_one_trace_across_three_services() {
     let client = only_child(&trace, get_inventory);
     assert_eq!(
         (client.kind, client.service_name()),
-        (SpanKind::Client, Some("kennels"))
+        (ReceivedSpanKind::Client, Some("kennels"))
     );
     let server = only_child(&trace, client);
     assert_eq!(
         (server.kind, server.service_name()),
-        (SpanKind::Server, Some("inventory"))
+        (ReceivedSpanKind::Server, Some("inventory"))
     );
     assert_eq!(server.attr_str("http.route"), Some("/api/v1/inventory"));
     let work = only_child(&trace, server);
@@ -95,12 +95,12 @@ fn one_request_makes_one_trace_across_three_services() {
         let client = only_child(&trace, dog_name);
         assert_eq!(
             (client.kind, client.service_name()),
-            (SpanKind::Client, Some("kennels"))
+            (ReceivedSpanKind::Client, Some("kennels"))
         );
         let server = only_child(&trace, client);
         assert_eq!(
             (server.kind, server.service_name()),
-            (SpanKind::Server, Some("dogs"))
+            (ReceivedSpanKind::Server, Some("dogs"))
         );
         assert_eq!(server.attr_str("http.route"), Some("/api/v1/dogs"));
         let work = only_child(&trace, server);

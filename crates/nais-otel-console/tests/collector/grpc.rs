@@ -1,6 +1,6 @@
 //! OTLP/gRPC reception: what arrives is what was sent.
 
-use nais_otel_console::{Collector, SpanKind, StatusCode, Value};
+use nais_otel_console::{AttributeValue, Collector, ReceivedSpanKind, ReceivedStatusCode};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 
@@ -33,16 +33,16 @@ fn spans_arrive_with_ids_parents_attributes_resource_and_status() {
     assert_eq!(root.span_id, hex(&span_id(1)));
     assert_eq!(root.parent_span_id, None);
     assert_eq!(root.name, "GET /api/v1/kennels");
-    assert_eq!(root.kind, SpanKind::Server);
+    assert_eq!(root.kind, ReceivedSpanKind::Server);
     assert_eq!(root.attr_str("http.route"), Some("/api/v1/kennels"));
     assert_eq!(
         root.attr("http.response.status_code"),
-        Some(&Value::Int(200))
+        Some(&AttributeValue::Int(200))
     );
     assert_eq!(root.service_name(), Some("kennels"));
     assert_eq!(root.resource_attr_str("service.name"), Some("kennels"));
     assert_eq!(root.scope_name, "test-scope");
-    assert_eq!(root.status.code, StatusCode::Unset);
+    assert_eq!(root.status.code, ReceivedStatusCode::Unset);
     assert!(root.is_sampled());
     assert_eq!(root.duration().as_millis(), 200);
 

@@ -1,9 +1,7 @@
 //! Real spans from the OpenTelemetry SDK through opentelemetry-otlp's tonic exporter.
 
-use nais_otel_console::{Collector, SpanKind, StatusCode};
-use opentelemetry::trace::{
-    Span as _, SpanKind as OtelKind, TraceContextExt, Tracer, TracerProvider as _,
-};
+use nais_otel_console::{Collector, ReceivedSpanKind, ReceivedStatusCode};
+use opentelemetry::trace::{Span as _, SpanKind, TraceContextExt, Tracer, TracerProvider as _};
 use opentelemetry::KeyValue;
 use opentelemetry_otlp::{Compression, WithExportConfig, WithTonicConfig};
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -41,7 +39,7 @@ fn sdk_spans_arrive_through_the_otlp_exporter() {
         root.set_attribute(KeyValue::new("http.route", "/api/v1/kennels"));
         let mut child = tracer
             .span_builder("kennels.get-inventory")
-            .with_kind(OtelKind::Client)
+            .with_kind(SpanKind::Client)
             .start_with_context(&tracer, &cx);
         child.set_status(opentelemetry::trace::Status::error("inventory down"));
         child.add_event("retry", vec![KeyValue::new("attempt", 2)]);
@@ -63,8 +61,8 @@ fn sdk_spans_arrive_through_the_otlp_exporter() {
     assert_eq!(root.scope_name, "otlp-exporter-test");
     let child = trace.span_named("kennels.get-inventory").unwrap();
     assert_eq!(child.parent_span_id.as_deref(), Some(root.span_id.as_str()));
-    assert_eq!(child.kind, SpanKind::Client);
-    assert_eq!(child.status.code, StatusCode::Error);
+    assert_eq!(child.kind, ReceivedSpanKind::Client);
+    assert_eq!(child.status.code, ReceivedStatusCode::Error);
     assert_eq!(child.status.message, "inventory down");
     assert_eq!(
         child

@@ -1,8 +1,8 @@
 //! Drawing a hand-built trace: structure, indentation, proportions, errors, orphans.
 
 use nais_otel_console::{
-    render_waterfall, ReceivedSpan, RenderOptions, SpanKind, Status, StatusCode, Trace, Value,
-    ERROR_MARKER, PARENT_MISSING,
+    render_waterfall, AttributeValue, ReceivedSpan, ReceivedSpanKind, ReceivedStatus,
+    ReceivedStatusCode, RenderOptions, Trace, ERROR_MARKER, PARENT_MISSING,
 };
 
 const MS: u64 = 1_000_000;
@@ -24,14 +24,17 @@ fn span(
         trace_state: String::new(),
         flags: 1,
         name: name.to_owned(),
-        kind: SpanKind::Server,
+        kind: ReceivedSpanKind::Server,
         start_time_unix_nano: T0 + start_ms * MS,
         end_time_unix_nano: T0 + end_ms * MS,
         attributes: vec![],
         events: vec![],
         links: vec![],
-        status: Status::default(),
-        resource: vec![("service.name".to_owned(), Value::String(service.to_owned()))],
+        status: ReceivedStatus::default(),
+        resource: vec![(
+            "service.name".to_owned(),
+            AttributeValue::String(service.to_owned()),
+        )],
         scope_name: String::new(),
         scope_version: String::new(),
     }
@@ -41,8 +44,8 @@ fn span(
 ///                      > get-dog (220-400) > dogs server ✖ (230-390)
 fn dogbook() -> Trace {
     let mut failing = span("05", Some("04"), "dogs", "GET /api/v1/dogs", 230, 390);
-    failing.status = Status {
-        code: StatusCode::Error,
+    failing.status = ReceivedStatus {
+        code: ReceivedStatusCode::Error,
         message: "boom".to_owned(),
     };
     // Received out of order, on purpose.

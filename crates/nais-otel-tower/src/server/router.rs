@@ -17,8 +17,9 @@ use super::ServerLayer;
 ///
 /// `router.layer(server_layer)` wraps every route, so an excluded route (a health check)
 /// still pays axum's cost of a layered route: one more boxed service a request, and a
-/// box for the body wrapper. That is 0.1–0.3 µs a request over the router without the
-/// layer, though no span is made (`docs/benchmarks.md`).
+/// box for the body wrapper, though no span is made. `cargo bench --bench http_layer`
+/// measures it: row `bare router + identity Router::layer, /isAlive` against
+/// `bare router, /isAlive`.
 ///
 /// `TracedRouter` keeps two copies of the router: one without the layer and one with it.
 /// Before routing, it matches the request path against the layer's excluded path globs

@@ -126,7 +126,7 @@ impl SpanExt for tracing::Span {
                 return Err(SetParentErrorKind::AlreadyEntered);
             }
             if let Some(cx) = cx.take() {
-                record.set_parent(&cx, pipeline);
+                pipeline.set_parent(record, &cx);
             }
             Ok(())
         });

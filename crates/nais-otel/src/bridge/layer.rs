@@ -10,13 +10,16 @@ use std::time::Instant;
 use opentelemetry::trace::{Event, Link, SpanKind, Status};
 use opentelemetry::{Context, ContextGuard, KeyValue, Value};
 use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
 use tracing::{Level, Subscriber};
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-use super::pipeline::Pipeline;
-use super::record::{start, EventFields, Extras, SpanFields, SpanRecord, Started, Timings};
+use super::interest::wanted;
+use super::pipeline::{Pipeline, Started};
+use super::record::{EventFields, Extras, SpanFields, SpanRecord, Timings};
 
 /// A `tracing` layer that turns spans into OpenTelemetry spans and events into span
 /// events, on the pipeline [`crate::init`] built. See the [module docs](crate::bridge).
@@ -30,6 +33,9 @@ pub struct BridgeLayer {
     timings: bool,
     threads: bool,
     location: bool,
+    /// Installed without a per-layer filter: it decides its own interest (see
+    /// [`deciding_interest`](Self::deciding_interest)).
+    own_interest: bool,
 }
 
 impl fmt::Debug for BridgeLayer {
@@ -56,7 +62,17 @@ impl BridgeLayer {
             timings: false,
             threads: false,
             location: false,
+            own_interest: false,
         }
+    }
+
+    /// This layer for a subscriber whose log filter enables INFO and above everywhere,
+    /// without a per-layer filter: it says it wants no callsite below INFO (so the
+    /// callsite is off for the whole subscriber) and skips the spans and events of the
+    /// SDK's and nais-otel's own targets. See the `interest` module.
+    pub(crate) fn deciding_interest(mut self) -> Self {
+        self.own_interest = true;
+        self
     }
 
     /// Whether spans get `busy_ns` and `idle_ns`: the time they were entered and the
@@ -110,7 +126,24 @@ impl<S> Layer<S> for BridgeLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    fn register_callsite(&self, meta: &'static tracing::Metadata<'static>) -> Interest {
+        // Never below INFO when deciding itself: the log filter enables nothing there
+        // either. The excluded targets stay on for the log output and are skipped below.
+        if self.own_interest && *meta.level() > Level::INFO {
+            Interest::never()
+        } else {
+            Interest::always()
+        }
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        self.own_interest.then_some(LevelFilter::INFO)
+    }
+
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
+        if self.own_interest && !wanted(attrs.metadata()) {
+            return;
+        }
         let Some(span) = ctx.span(id) else {
             return;
         };
@@ -136,7 +169,7 @@ where
             if parent.is_telemetry_suppressed() {
                 return None;
             }
-            Some(start(parent, span_id, &name, &kind, &[], &self.pipeline))
+            Some(self.pipeline.start(parent, span_id, &name, &kind, &[]))
         };
         let started = if let Some(parent) = attrs.parent() {
             // A parent this layer does not see (filtered out) makes a root, as with
@@ -216,14 +249,26 @@ where
     }
 
     fn on_event(&self, event: &tracing::Event<'_>, ctx: LayerContext<'_, S>) {
-        let Some(span) = ctx.event_span(event) else {
+        if self.own_interest && !wanted(event.metadata()) {
+            return;
+        }
+        // The innermost span the bridge keeps: a span it skipped (an excluded target's, see
+        // `deciding_interest`) passes its events on to its parent, as behind a per-layer
+        // filter.
+        let mut recording = false;
+        let Some(span) = ctx.event_span(event).and_then(|span| {
+            span.scope()
+                .find(|span| match span.extensions().get::<SpanRecord>() {
+                    Some(record) => {
+                        recording = record.recording;
+                        true
+                    }
+                    None => false,
+                })
+        }) else {
             return;
         };
         // Nothing is built for an event in a span that is not recorded.
-        let recording = span
-            .extensions()
-            .get::<SpanRecord>()
-            .is_some_and(|record| record.recording);
         if !recording {
             return;
         }

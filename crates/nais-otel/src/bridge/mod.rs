@@ -82,11 +82,13 @@
 //! ```
 
 mod ext;
+mod interest;
 mod layer;
 mod pipeline;
 mod record;
 
 pub use self::ext::{SetParentError, SetParentErrorKind, SpanExt};
+pub(crate) use self::interest::EXCLUDED_TARGETS;
 pub use self::layer::BridgeLayer;
 pub(crate) use self::pipeline::{Pipeline, SharedProcessor};
 

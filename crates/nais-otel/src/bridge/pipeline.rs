@@ -5,7 +5,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use opentelemetry::trace::{Link, SpanId, SpanKind, TraceContextExt as _, TraceId, TraceState};
+use nais_otel_propagation::span_flags;
+use opentelemetry::trace::{
+    Link, SpanContext, SpanId, SpanKind, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+};
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
@@ -84,6 +87,15 @@ impl SpanProcessor for SharedProcessor {
     }
 }
 
+/// A span's start: its context (the parent's, with this span in it), whether it is
+/// recorded, its parent span's id and whether that parent is remote.
+pub(crate) struct Started {
+    pub(crate) cx: Context,
+    pub(crate) recording: bool,
+    pub(crate) parent_span_id: SpanId,
+    pub(crate) parent_is_remote: bool,
+}
+
 /// What the bridge needs of the pipeline: the same sampler, id generator and limits as
 /// the tracer provider, and its processors (none when spans go nowhere).
 #[derive(Debug)]
@@ -127,6 +139,61 @@ impl Pipeline {
     /// Whether ended spans go anywhere.
     pub(crate) fn exports(&self) -> bool {
         self.processor.is_some()
+    }
+
+    /// Starts a span under `parent`: its trace id (the parent's, or a new one), the
+    /// sampler's decision and the context that carries it.
+    pub(crate) fn start(
+        &self,
+        parent: &Context,
+        span_id: SpanId,
+        name: &str,
+        kind: &SpanKind,
+        links: &[Link],
+    ) -> Started {
+        let parent_span = parent.span();
+        let parent_sc = parent_span.span_context();
+        let (trace_id, parent_span_id, parent_is_remote, flags) = if parent_sc.is_valid() {
+            (
+                parent_sc.trace_id(),
+                parent_sc.span_id(),
+                parent_sc.is_remote(),
+                parent_sc.trace_flags(),
+            )
+        } else {
+            (
+                self.new_trace_id(),
+                SpanId::INVALID,
+                false,
+                TraceFlags::default(),
+            )
+        };
+        // The sampled flag is the sampler's, whether or not spans go anywhere: it travels
+        // on to the services this one calls.
+        let (sampled, trace_state) = self.sample(parent, trace_id, name, kind, links);
+        // `random` from the parent, or set for a trace started here (see `span_flags`).
+        let flags = span_flags(parent_sc, flags.with_sampled(sampled));
+        let sc = SpanContext::new(trace_id, span_id, flags, false, trace_state);
+        Started {
+            cx: parent.with_remote_span_context(sc),
+            recording: sampled && self.exports(),
+            parent_span_id,
+            parent_is_remote,
+        }
+    }
+
+    /// Makes `record` a child of `parent`: the parent's trace, a new sampling decision.
+    pub(crate) fn set_parent(&self, record: &mut SpanRecord, parent: &Context) {
+        let span_id = record.cx.span().span_context().span_id();
+        let links = record
+            .extras
+            .as_ref()
+            .map_or(&[][..], |extras| &extras.links);
+        let started = self.start(parent, span_id, &record.name, &record.kind, links);
+        record.cx = started.cx;
+        record.recording = started.recording;
+        record.parent_span_id = started.parent_span_id;
+        record.parent_is_remote = started.parent_is_remote;
     }
 
     /// The sampler's decision for a span under `parent`, and the trace state to carry.

@@ -5,14 +5,11 @@ use std::fmt;
 use std::sync::atomic::AtomicBool;
 use std::time::{Instant, SystemTime};
 
-use nais_otel_propagation::span_flags;
 use opentelemetry::trace::{
-    Event, Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceFlags,
+    Event, Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _,
 };
 use opentelemetry::{Array, Context, Key, KeyValue, StringValue, Value};
 use tracing::field::{Field, Visit};
-
-use super::pipeline::Pipeline;
 
 /// The field that renames a span.
 pub(crate) const NAME_FIELD: &str = "otel.name";
@@ -84,67 +81,6 @@ impl SpanRecord {
 
     pub(crate) fn extras(&mut self) -> &mut Extras {
         self.extras.get_or_insert_with(Box::default)
-    }
-
-    /// Makes this span a child of `parent`: the parent's trace, a new sampling decision.
-    pub(crate) fn set_parent(&mut self, parent: &Context, pipeline: &Pipeline) {
-        let span_id = self.cx.span().span_context().span_id();
-        let links = self.extras.as_ref().map_or(&[][..], |extras| &extras.links);
-        let started = start(parent, span_id, &self.name, &self.kind, links, pipeline);
-        self.cx = started.cx;
-        self.recording = started.recording;
-        self.parent_span_id = started.parent_span_id;
-        self.parent_is_remote = started.parent_is_remote;
-    }
-}
-
-/// A span's start: its context (the parent's, with this span in it), whether it is
-/// recorded, its parent span's id and whether that parent is remote.
-pub(crate) struct Started {
-    pub(crate) cx: Context,
-    pub(crate) recording: bool,
-    pub(crate) parent_span_id: SpanId,
-    pub(crate) parent_is_remote: bool,
-}
-
-/// Starts a span under `parent`: its trace id (the parent's, or a new one), the
-/// sampler's decision and the context that carries it.
-pub(crate) fn start(
-    parent: &Context,
-    span_id: SpanId,
-    name: &str,
-    kind: &SpanKind,
-    links: &[Link],
-    pipeline: &Pipeline,
-) -> Started {
-    let parent_span = parent.span();
-    let parent_sc = parent_span.span_context();
-    let (trace_id, parent_span_id, parent_is_remote, flags) = if parent_sc.is_valid() {
-        (
-            parent_sc.trace_id(),
-            parent_sc.span_id(),
-            parent_sc.is_remote(),
-            parent_sc.trace_flags(),
-        )
-    } else {
-        (
-            pipeline.new_trace_id(),
-            SpanId::INVALID,
-            false,
-            TraceFlags::default(),
-        )
-    };
-    // The sampled flag is the sampler's, whether or not spans go anywhere: it travels on
-    // to the services this one calls.
-    let (sampled, trace_state) = pipeline.sample(parent, trace_id, name, kind, links);
-    // `random` from the parent, or set for a trace started here (see `span_flags`).
-    let flags = span_flags(parent_sc, flags.with_sampled(sampled));
-    let sc = SpanContext::new(trace_id, span_id, flags, false, trace_state);
-    Started {
-        cx: parent.with_remote_span_context(sc),
-        recording: sampled && pipeline.exports(),
-        parent_span_id,
-        parent_is_remote,
     }
 }
 

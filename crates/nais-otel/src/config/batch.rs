@@ -8,9 +8,24 @@ use super::{
     vars::*,
 };
 
-/// The batch span processor (`OTEL_BSP_*`).
+/// The batch span processor's settings (`OTEL_BSP_*`).
+///
+/// Start from [`BatchSettings::new`] (the defaults) and change what you need.
+/// [`Builder::with_batch_settings`](crate::Builder::with_batch_settings) replaces values that
+/// cannot work, as each setter says.
+///
+/// ```
+/// use std::time::Duration;
+/// use nais_otel::config::BatchSettings;
+///
+/// let batch = BatchSettings::new()
+///     .with_schedule_delay(Duration::from_millis(500))
+///     .with_max_queue_size(4_096);
+/// assert_eq!(batch.max_export_batch_size, 512);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BatchConfig {
+#[non_exhaustive]
+pub struct BatchSettings {
     /// Time between two exports. Default 5 s.
     pub schedule_delay: Duration,
     /// Time one export may take, retries included. Default 30 s.
@@ -21,18 +36,60 @@ pub struct BatchConfig {
     pub max_export_batch_size: usize,
 }
 
-impl BatchConfig {
+impl BatchSettings {
+    /// The defaults: a 5 s delay, a 30 s export timeout, a queue of 2048 spans and batches of
+    /// 512.
+    pub fn new() -> Self {
+        Self {
+            schedule_delay: Duration::from_millis(5_000),
+            export_timeout: Duration::from_millis(30_000),
+            max_queue_size: 2_048,
+            max_export_batch_size: 512,
+        }
+    }
+
+    /// Sets the time between two exports. The builder replaces zero by the default.
+    #[must_use]
+    pub fn with_schedule_delay(mut self, delay: Duration) -> Self {
+        self.schedule_delay = delay;
+        self
+    }
+
+    /// Sets the time one export may take, retries included. The builder replaces zero by the
+    /// default, and more than a day by a day.
+    #[must_use]
+    pub fn with_export_timeout(mut self, timeout: Duration) -> Self {
+        self.export_timeout = timeout;
+        self
+    }
+
+    /// Sets how many spans wait for export before more are dropped. The builder replaces zero
+    /// by the default.
+    #[must_use]
+    pub fn with_max_queue_size(mut self, size: usize) -> Self {
+        self.max_queue_size = size;
+        self
+    }
+
+    /// Sets how many spans one request carries; the builder holds it to at least 1 and at most
+    /// the queue size.
+    #[must_use]
+    pub fn with_max_export_batch_size(mut self, size: usize) -> Self {
+        self.max_export_batch_size = size;
+        self
+    }
+
     /// A batch configuration from code, with the same limits as from the
     /// environment: a zero delay would spin, a zero timeout would give up at once,
     /// and a batch cannot be larger than the queue.
     pub(crate) fn sanitized(self) -> Self {
-        let default = BatchConfig::default();
+        let default = BatchSettings::default();
         let max_queue_size = if self.max_queue_size == 0 {
             default.max_queue_size
         } else {
             self.max_queue_size
         };
-        BatchConfig {
+        BatchSettings {
             schedule_delay: if self.schedule_delay.is_zero() {
                 default.schedule_delay
             } else {
@@ -49,19 +106,15 @@ impl BatchConfig {
     }
 }
 
-impl Default for BatchConfig {
+impl Default for BatchSettings {
     fn default() -> Self {
-        Self {
-            schedule_delay: Duration::from_millis(5_000),
-            export_timeout: Duration::from_millis(30_000),
-            max_queue_size: 2_048,
-            max_export_batch_size: 512,
-        }
+        Self::new()
     }
 }
 
 /// Limits on what a span keeps (`OTEL_*_LIMIT`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Attributes a span keeps. Default 128.
     pub span_attribute_count: u32,
@@ -77,8 +130,10 @@ pub struct Limits {
     pub link_attribute_count: u32,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
+impl Limits {
+    /// The defaults: 128 attributes, events and links a span, 128 attributes an event or link,
+    /// and no limit on a value's length.
+    pub fn new() -> Self {
         Self {
             span_attribute_count: 128,
             attribute_value_length: None,
@@ -90,8 +145,14 @@ impl Default for Limits {
     }
 }
 
-pub(super) fn read_batch(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> BatchConfig {
-    let mut batch = BatchConfig::default();
+impl Default for Limits {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub(super) fn read_batch(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> BatchSettings {
+    let mut batch = BatchSettings::default();
     if let Some(value) = parse::get(lookup, OTEL_BSP_SCHEDULE_DELAY) {
         match parse::millis(OTEL_BSP_SCHEDULE_DELAY, &value, problems) {
             // A zero delay makes the batch processor spin on a core.

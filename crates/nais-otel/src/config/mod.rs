@@ -29,12 +29,10 @@ use opentelemetry::KeyValue;
 
 use crate::privacy::MaskConfig;
 
-pub(crate) use self::tls::TlsMaterial;
 pub use self::{
-    batch::{BatchConfig, Limits},
+    batch::{BatchSettings, Limits},
     exporter::{Compression, ExporterKind, Headers, Protocol, TlsFiles},
     log::{LogConfig, LogFormat},
-    parse::Lookup,
     problem::ConfigProblem,
     resource::service_version_from_image,
     sampling::{PropagatorKind, SamplerConfig},
@@ -44,6 +42,7 @@ pub(crate) use self::{
     endpoint::{redacted_endpoint, EndpointSource},
     exporter::PROTOCOL_VARIABLES,
 };
+pub(crate) use self::{parse::Lookup, tls::TlsMaterial};
 
 /// The whole configuration, as read from the environment and then overridden by code.
 ///
@@ -77,7 +76,7 @@ pub struct Config {
     /// The propagators, in order; empty means none.
     pub propagators: Vec<PropagatorKind>,
     /// The batch span processor.
-    pub batch: BatchConfig,
+    pub batch: BatchSettings,
     /// Limits on what a span keeps.
     pub limits: Limits,
     /// The log output.

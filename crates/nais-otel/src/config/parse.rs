@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::problem::ConfigProblem;
 
 /// A function that reads one environment variable.
-pub type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
+pub(crate) type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
 /// Reads a variable; an empty or all-blank value counts as unset, as the
 /// OpenTelemetry specification asks.

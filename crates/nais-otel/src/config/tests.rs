@@ -96,7 +96,7 @@ fn laptop_with_no_variables() {
     assert_eq!(config.protocol, Protocol::Grpc);
     assert_eq!(config.timeout, Duration::from_secs(10));
     assert_eq!(config.compression, Compression::None);
-    assert_eq!(config.batch, BatchConfig::default());
+    assert_eq!(config.batch, BatchSettings::default());
     assert_eq!(config.limits, Limits::default());
     assert_eq!(config.log.format, LogFormat::Text);
     assert_eq!(config.log.filter, "info");
@@ -421,7 +421,7 @@ fn batch_processor() {
     ]);
     assert_eq!(
         config.batch,
-        BatchConfig {
+        BatchSettings {
             schedule_delay: Duration::from_millis(200),
             export_timeout: Duration::from_millis(3000),
             max_queue_size: 100,
@@ -439,7 +439,7 @@ fn batch_processor() {
     ];
     for (variable, value, reason) in bad {
         let config = from(&[(variable, value)]);
-        assert_eq!(config.batch, BatchConfig::default(), "{reason}");
+        assert_eq!(config.batch, BatchSettings::default(), "{reason}");
         assert_eq!(problem_vars(&config), vec![*variable], "{reason}");
         assert_eq!(config.problems[0].value, *value, "{reason}");
     }
@@ -594,7 +594,7 @@ fn zero_schedule_delay_would_spin_and_is_refused() {
     let config = from(&[(OTEL_BSP_SCHEDULE_DELAY, "0")]);
     assert_eq!(
         config.batch.schedule_delay,
-        BatchConfig::default().schedule_delay
+        BatchSettings::default().schedule_delay
     );
     assert_eq!(problem_vars(&config), vec![OTEL_BSP_SCHEDULE_DELAY]);
 }

@@ -118,6 +118,7 @@ impl<P: SpanProcessor> SpanProcessor for CountingProcessor<P> {
         self.inner.on_start(span, cx);
     }
 
+    #[inline]
     fn on_end(&self, span: SpanData) {
         let handed = self.stats.handed_to_exporter.load(Ordering::Acquire);
         let queued = self.stats.queued.fetch_add(1, Ordering::AcqRel);

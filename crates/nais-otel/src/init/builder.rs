@@ -14,7 +14,7 @@ use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use crate::{
     bridge::{Bridge, BridgeLayer},
     config::{
-        BatchConfig, Compression, Config, ConfigProblem, EndpointSource, ExporterKind, LogFormat,
+        BatchSettings, Compression, Config, ConfigProblem, EndpointSource, ExporterKind, LogFormat,
         Protocol, SamplerConfig, PROTOCOL_VARIABLES,
     },
     export::{Diagnostics, PreparingExporter, Stats},
@@ -57,7 +57,7 @@ pub struct Builder {
     headers: Vec<(String, String)>,
     timeout: Option<Duration>,
     compression: Option<Compression>,
-    batch: Option<BatchConfig>,
+    batch: Option<BatchSettings>,
     log_format: Option<LogFormat>,
     log_filter: Option<String>,
     log_writer: Option<BoxMakeWriter>,
@@ -201,7 +201,7 @@ impl Builder {
     }
 
     /// Sets the batch processor, over `OTEL_BSP_*`.
-    pub fn with_batch_config(mut self, batch: BatchConfig) -> Self {
+    pub fn with_batch_settings(mut self, batch: BatchSettings) -> Self {
         self.batch = Some(batch);
         self
     }
@@ -250,10 +250,11 @@ impl Builder {
         self
     }
 
-    /// Whether to install nais-otel's tracing subscriber (the log output, and the
-    /// bridge from `tracing` spans to trace spans) with the globals. Defaults to `true`.
-    /// With `false`, the tracer provider and the propagator are still installed; bring
-    /// your own subscriber with [`Guard::tracing_layer`] in it.
+    /// Whether to build nais-otel's tracing subscriber (the log output, and the bridge
+    /// from `tracing` spans to trace spans) and install it with the globals. Defaults to
+    /// `true`. With `false`, the tracer provider and the propagator are still installed;
+    /// bring your own subscriber with [`Guard::tracing_layer`] in it. Without the globals
+    /// the subscriber is built but not installed: see [`Guard::subscriber`].
     pub fn with_subscriber(mut self, install: bool) -> Self {
         self.install_subscriber = install;
         self
@@ -413,6 +414,18 @@ impl Builder {
                 .with_location(self.span_location)
         });
 
+        let dispatch = self.install_subscriber.then(|| {
+            let bridge = match self.bridge {
+                Bridge::NaisOtel => SpanBridge::NaisOtel(bridge_layer.clone()),
+                Bridge::TracingOpenTelemetry => SpanBridge::TracingOpenTelemetry(
+                    provider.as_ref().map(|provider| provider.tracer(SCOPE)),
+                    self.span_timings,
+                    self.span_threads,
+                    self.span_location,
+                ),
+            };
+            subscriber(&config, bridge, self.log_writer.take())
+        });
         if self.install_globals {
             if let Some(provider) = &provider {
                 opentelemetry::global::set_tracer_provider(provider.clone());
@@ -422,20 +435,10 @@ impl Builder {
                 provider: provider.clone(),
                 excluded_paths: config.excluded_paths.clone(),
             });
-            if self.install_subscriber {
-                let bridge = match self.bridge {
-                    Bridge::NaisOtel => SpanBridge::NaisOtel(bridge_layer.clone()),
-                    Bridge::TracingOpenTelemetry => SpanBridge::TracingOpenTelemetry(
-                        provider.as_ref().map(|provider| provider.tracer(SCOPE)),
-                        self.span_timings,
-                        self.span_threads,
-                        self.span_location,
-                    ),
-                };
-                let dispatch = subscriber(&config, bridge, self.log_writer.take());
+            if let Some(dispatch) = &dispatch {
                 match tracing::dispatcher::set_global_default(dispatch.clone()) {
                     Ok(()) => {
-                        diagnostics.set(dispatch);
+                        diagnostics.set(dispatch.clone());
                         if config.mask.enabled {
                             crate::logs::install_panic_hook();
                         }
@@ -469,6 +472,7 @@ impl Builder {
         Ok(Guard {
             provider,
             bridge: bridge_layer,
+            subscriber: dispatch,
             stats,
             shutdown_timeout,
             config,

@@ -7,6 +7,7 @@ use std::{
 };
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::Dispatch;
 
 use crate::{bridge::BridgeLayer, config::Config, export::Stats, SpanCounts};
 
@@ -20,6 +21,7 @@ use super::Builder;
 pub struct Guard {
     pub(super) provider: Option<SdkTracerProvider>,
     pub(super) bridge: Option<BridgeLayer>,
+    pub(super) subscriber: Option<Dispatch>,
     pub(super) stats: Arc<Stats>,
     pub(super) shutdown_timeout: Duration,
     pub(super) config: Config,
@@ -46,6 +48,24 @@ impl Guard {
     /// in tests); `None` when tracing is disabled. See [`crate::bridge`].
     pub fn tracing_layer(&self) -> Option<BridgeLayer> {
         self.bridge.clone()
+    }
+
+    /// The `tracing` subscriber `init()` built (the log output and the bridge, each with
+    /// its filter), installed as the global default with the globals; `None` with
+    /// [`Builder::with_subscriber`]`(false)`. Without the globals, set it where it is
+    /// wanted:
+    ///
+    /// ```
+    /// let guard = nais_otel::builder()
+    ///     .with_env_lookup(|_| None)
+    ///     .with_globals(false)
+    ///     .init()
+    ///     .unwrap();
+    /// let subscriber = guard.subscriber().expect("built by default");
+    /// tracing::dispatcher::with_default(subscriber, || tracing::info!("in nais-otel's subscriber"));
+    /// ```
+    pub fn subscriber(&self) -> Option<&Dispatch> {
+        self.subscriber.as_ref()
     }
 
     /// The server layer, with this guard's tracer provider handed over: the same

@@ -8,7 +8,9 @@ use opentelemetry::{
 };
 use opentelemetry_sdk::{
     resource::{ResourceDetector, TelemetryResourceDetector},
-    trace::{BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanLimits},
+    trace::{
+        BatchConfig, BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanLimits,
+    },
     Resource,
 };
 
@@ -27,10 +29,8 @@ use super::{
 };
 
 /// Builds the batch processor around an exporter given in code.
-pub(super) type MakeProcessor = Box<
-    dyn FnOnce(Preparer, Arc<Stats>, opentelemetry_sdk::trace::BatchConfig) -> BatchSpanProcessor
-        + Send,
->;
+pub(super) type MakeProcessor =
+    Box<dyn FnOnce(Preparer, Arc<Stats>, BatchConfig) -> BatchSpanProcessor + Send>;
 
 pub(super) fn build_provider(
     config: &Config,

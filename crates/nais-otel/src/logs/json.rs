@@ -3,7 +3,6 @@
 use std::fmt;
 
 use opentelemetry::trace::TraceContextExt as _;
-use serde_json::{Map, Value};
 use tracing::{field::Field, Event, Subscriber};
 use tracing_subscriber::{
     fmt::{
@@ -47,6 +46,64 @@ impl JsonFormat {
     }
 }
 
+impl JsonFormat {
+    /// Writes `event` as one JSON object and a newline to `out`: the fixed keys, then the
+    /// event's fields in their order. `span` is the name of the span the event is in.
+    ///
+    /// The line is written as it is read, without a map of its keys: the fixed keys are
+    /// written first, and an event field of the same name as one of them (or as a field
+    /// written before it) is left out.
+    pub(crate) fn write_line(
+        &self,
+        out: &mut Vec<u8>,
+        event: &Event<'_>,
+        span: Option<&str>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        out.extend_from_slice(b"{\"timestamp\":\"");
+        SystemTime.format_time(&mut Writer::new(&mut Utf8(out)))?;
+        out.extend_from_slice(b"\",\"level\":\"");
+        out.extend_from_slice(meta.level().as_str().as_bytes());
+        out.extend_from_slice(b"\",\"target\":");
+        string(out, meta.target())?;
+        let context = opentelemetry::Context::current();
+        let current = context.span();
+        let span_context = current.span_context();
+        if span_context.is_valid() {
+            use fmt::Write as _;
+            write!(
+                Utf8(out),
+                ",\"trace_id\":\"{}\",\"span_id\":\"{}\"",
+                span_context.trace_id(),
+                span_context.span_id()
+            )?;
+        }
+        if let Some(name) = span {
+            out.extend_from_slice(b",\"span\":");
+            match self.masker.mask(name) {
+                Some(masked) => string(out, &masked)?,
+                None => string(out, name)?,
+            }
+        }
+        let mut fields = FieldWriter {
+            masker: &self.masker,
+            out,
+            written: Vec::new(),
+            has_message: false,
+            error: false,
+        };
+        event.record(&mut fields);
+        if fields.error {
+            return Err(fmt::Error);
+        }
+        if !fields.has_message {
+            fields.out.extend_from_slice(b",\"message\":\"\"");
+        }
+        out.extend_from_slice(b"}\n");
+        Ok(())
+    }
+}
+
 impl<S, N> FormatEvent<S, N> for JsonFormat
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -58,133 +115,132 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let mut object = Map::new();
-        let mut timestamp = String::new();
-        SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
-        object.insert("timestamp".into(), Value::String(timestamp));
-        object.insert(
-            "level".into(),
-            Value::String(event.metadata().level().as_str().to_owned()),
-        );
-        let mut fields = FieldVisitor {
-            masker: &self.masker,
-            message: None,
-            fields: Vec::new(),
-        };
-        event.record(&mut fields);
-        object.insert(
-            "message".into(),
-            Value::String(fields.message.take().unwrap_or_default()),
-        );
-        object.insert(
-            "target".into(),
-            Value::String(event.metadata().target().to_owned()),
-        );
-        let context = opentelemetry::Context::current();
-        let span = context.span();
-        let span_context = span.span_context();
-        if span_context.is_valid() {
-            object.insert(
-                "trace_id".into(),
-                Value::String(span_context.trace_id().to_string()),
-            );
-            object.insert(
-                "span_id".into(),
-                Value::String(span_context.span_id().to_string()),
-            );
-        }
-        if let Some(current) = ctx.lookup_current() {
-            let name = current.name();
-            let name = self.masker.mask(name).unwrap_or_else(|| name.to_owned());
-            object.insert("span".into(), Value::String(name));
-        }
-        for (key, value) in fields.fields {
-            // The fixed keys above win over event fields of the same name.
-            object.entry(key).or_insert(value);
-        }
-        let line = serde_json::to_string(&Value::Object(object)).map_err(|_| fmt::Error)?;
-        writeln!(writer, "{line}")
+        let mut line = Vec::with_capacity(256);
+        let current = ctx.lookup_current();
+        self.write_line(&mut line, event, current.as_ref().map(|span| span.name()))?;
+        writer.write_str(std::str::from_utf8(&line).map_err(|_| fmt::Error)?)
     }
 }
 
-struct FieldVisitor<'a> {
-    masker: &'a Masker,
-    message: Option<String>,
-    fields: Vec<(String, Value)>,
+/// `fmt::Write` into a byte buffer.
+struct Utf8<'a>(&'a mut Vec<u8>);
+
+impl fmt::Write for Utf8<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
 }
 
-impl FieldVisitor<'_> {
-    /// Puts a text value, masked unless its field is exempt; the one copy made
-    /// is the one the line needs anyway.
-    fn put_text(&mut self, field: &Field, text: &str) {
+/// Writes `text` as a JSON string, escaped.
+fn string(out: &mut Vec<u8>, text: &str) -> fmt::Result {
+    serde_json::to_writer(&mut *out, text).map_err(|_| fmt::Error)
+}
+
+/// The keys every line has; an event field of the same name is left out.
+const FIXED_KEYS: [&str; 6] = [
+    "timestamp",
+    "level",
+    "target",
+    "trace_id",
+    "span_id",
+    "span",
+];
+
+/// Writes an event's fields into the line as it visits them, masked.
+struct FieldWriter<'a> {
+    masker: &'a Masker,
+    out: &'a mut Vec<u8>,
+    /// The keys written so far, beyond the fixed ones.
+    written: Vec<&'static str>,
+    has_message: bool,
+    error: bool,
+}
+
+impl FieldWriter<'_> {
+    /// Writes `,"key":` for `field` and returns `true`, or `false` for a field left out:
+    /// one of the fixed keys, one already written, or `log` crate noise.
+    fn key(&mut self, field: &Field) -> bool {
+        let name = match field.name() {
+            "backtrace" | "stack_trace" => "stack_trace",
+            // `log` records bridged into tracing carry these; they are noise here.
+            "log.target" | "log.module_path" | "log.file" | "log.line" => return false,
+            other => other,
+        };
+        if name == "message" {
+            if self.has_message {
+                return false;
+            }
+            self.has_message = true;
+        } else if FIXED_KEYS.contains(&name) || self.written.contains(&name) {
+            return false;
+        } else {
+            self.written.push(name);
+        }
+        self.out.push(b',');
+        if string(self.out, name).is_err() {
+            self.error = true;
+        }
+        self.out.push(b':');
+        true
+    }
+
+    /// Writes a text value, masked unless its field is exempt.
+    fn text(&mut self, field: &Field, text: &str) {
+        if !self.key(field) {
+            return;
+        }
         let masked = match self.masker.masks_key(field.name()) {
             true => self.masker.mask(text),
             false => None,
         };
-        self.put(
-            field,
-            Value::String(masked.unwrap_or_else(|| text.to_owned())),
-        );
-    }
-
-    /// Puts text formatted into a new `String`, masked in place of it when it
-    /// holds a number.
-    fn put_formatted(&mut self, field: &Field, text: String) {
-        let masked = match self.masker.masks_key(field.name()) {
-            true => self.masker.mask(&text),
-            false => None,
-        };
-        self.put(field, Value::String(masked.unwrap_or(text)));
-    }
-
-    fn put(&mut self, field: &Field, value: Value) {
-        let name = field.name();
-        if name == "message" {
-            self.message = Some(match value {
-                Value::String(text) => text,
-                other => other.to_string(),
-            });
-            return;
+        if string(self.out, masked.as_deref().unwrap_or(text)).is_err() {
+            self.error = true;
         }
-        let name = match name {
-            "backtrace" | "stack_trace" => "stack_trace",
-            // `log` records bridged into tracing carry these; they are noise here.
-            "log.target" | "log.module_path" | "log.file" | "log.line" => return,
-            other => other,
-        };
-        self.fields.push((name.to_owned(), value));
+    }
+
+    /// Writes a number or a boolean: its `Display` text is its JSON.
+    fn value(&mut self, field: &Field, value: impl fmt::Display) {
+        use fmt::Write as _;
+        if self.key(field) && write!(Utf8(self.out), "{value}").is_err() {
+            self.error = true;
+        }
     }
 }
 
-impl tracing::field::Visit for FieldVisitor<'_> {
+impl tracing::field::Visit for FieldWriter<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        let value = serde_json::Number::from_f64(value)
-            .map_or_else(|| Value::String(value.to_string()), Value::Number);
-        self.put(field, value);
+        match serde_json::Number::from_f64(value) {
+            Some(number) => self.value(field, number),
+            None => self.text(field, &value.to_string()),
+        }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
         let masker = self.masker;
         if masker.masks_key(field.name()) && masker.masks_integer(value) {
-            self.put(field, Value::String(masker.config().replacement.clone()));
+            let replacement = &masker.config().replacement;
+            if self.key(field) && string(self.out, replacement).is_err() {
+                self.error = true;
+            }
         } else {
-            self.put(field, Value::from(value));
+            self.value(field, value);
         }
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
         match i64::try_from(value) {
             Ok(value) => self.record_i64(field, value),
-            Err(_) => self.put(field, Value::from(value)),
+            Err(_) => self.value(field, value),
         }
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.put(field, Value::Bool(value));
+        self.value(field, value);
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.put_text(field, value);
+        self.text(field, value);
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
@@ -195,10 +251,10 @@ impl tracing::field::Visit for FieldVisitor<'_> {
             text.push_str(&cause.to_string());
             source = cause.source();
         }
-        self.put_formatted(field, text);
+        self.text(field, &text);
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put_formatted(field, format!("{value:?}"));
+        self.text(field, &format!("{value:?}"));
     }
 }

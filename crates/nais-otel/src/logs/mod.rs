@@ -12,6 +12,7 @@
 //! masking.
 
 mod json;
+mod json_layer;
 mod subscriber;
 mod text;
 

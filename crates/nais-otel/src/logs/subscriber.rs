@@ -11,9 +11,9 @@ use tracing_subscriber::{
 };
 
 use crate::{
-    bridge::BridgeLayer,
+    bridge::{BridgeLayer, EXCLUDED_TARGETS},
     config::{Config, LogFormat, DEFAULT_LOG_FILTER, RUST_LOG},
-    logs::{JsonFormat, MaskingFields, MaskingWriter},
+    logs::{json_layer::JsonLayer, JsonFormat, MaskingFields, MaskingWriter},
 };
 
 /// The layer that turns `tracing` spans into trace spans, as [`crate::Builder::with_bridge`] chose.
@@ -28,32 +28,26 @@ pub(crate) fn subscriber(
     bridge: SpanBridge,
     writer: Option<BoxMakeWriter>,
 ) -> Dispatch {
-    let log_filter = log_filter(config);
     let writer = writer.unwrap_or_else(|| BoxMakeWriter::new(std::io::stdout));
-    let log_layer = match config.log.format {
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .event_format(JsonFormat::new().with_mask_config(config.mask.clone()))
-            .with_writer(writer)
-            .with_filter(log_filter)
-            .boxed(),
-        LogFormat::Text => tracing_subscriber::fmt::layer()
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-            .fmt_fields(MaskingFields::new(config.mask.clone()))
-            .with_writer(MaskingWriter::new(writer, config.mask.clone()))
-            .with_filter(log_filter)
-            .boxed(),
-    };
+    // With `RUST_LOG` unset or `info` the log output wants INFO and above everywhere
+    // (but the SDK's targets), and so does nais-otel's bridge (but its excluded targets):
+    // each decides its own interest and neither needs a per-layer filter, which would
+    // look every span up in the registry again in each of its callbacks.
+    let own_interest = log_filter_is_info(config) && matches!(bridge, SpanBridge::NaisOtel(_));
     // Spans come from `tracing` at INFO and above whatever the log filter says:
     // turning logs down must not make traces fall apart. The SDK's own
     // diagnostics never become spans.
-    let span_filter = Targets::new()
-        .with_default(LevelFilter::INFO)
-        .with_target("opentelemetry", LevelFilter::OFF)
-        .with_target("opentelemetry_sdk", LevelFilter::OFF)
-        .with_target("nais_otel", LevelFilter::OFF);
-    let (ours, theirs) = match bridge {
-        SpanBridge::NaisOtel(layer) => (layer, None),
+    let span_filter = EXCLUDED_TARGETS.iter().fold(
+        Targets::new().with_default(LevelFilter::INFO),
+        |filter, target| filter.with_target(*target, LevelFilter::OFF),
+    );
+    let (ours, deciding, theirs) = match bridge {
+        SpanBridge::NaisOtel(layer) if own_interest => {
+            (None, layer.map(BridgeLayer::deciding_interest), None)
+        }
+        SpanBridge::NaisOtel(layer) => (layer, None, None),
         SpanBridge::TracingOpenTelemetry(tracer, timings, threads, location) => (
+            None,
             None,
             tracer.map(|tracer| {
                 tracing_opentelemetry::layer()
@@ -64,12 +58,38 @@ pub(crate) fn subscriber(
             }),
         ),
     };
+    let log_layer = match config.log.format {
+        LogFormat::Json => {
+            let layer = JsonLayer::new(
+                JsonFormat::new().with_mask_config(config.mask.clone()),
+                writer,
+            );
+            if own_interest {
+                layer.deciding_interest().boxed()
+            } else {
+                layer.with_filter(log_filter(config)).boxed()
+            }
+        }
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .fmt_fields(MaskingFields::new(config.mask.clone()))
+            .with_writer(MaskingWriter::new(writer, config.mask.clone()))
+            .with_filter(log_filter(config))
+            .boxed(),
+    };
     Dispatch::new(
         tracing_subscriber::registry()
             .with(ours.map(|layer| layer.with_filter(span_filter.clone())))
+            .with(deciding)
             .with(theirs.map(|layer| layer.with_filter(span_filter)))
             .with(log_layer),
     )
+}
+
+/// Whether the log filter enables exactly INFO and above for every target (besides the
+/// SDK's, which it turns off): `RUST_LOG` unset, or `info`.
+fn log_filter_is_info(config: &Config) -> bool {
+    config.log.filter.trim().eq_ignore_ascii_case("info")
 }
 
 /// `RUST_LOG`, with the SDK's own per-batch error lines turned off unless the

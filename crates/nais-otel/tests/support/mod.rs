@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, net::TcpListener, time::Duration};
 
-use nais_otel::{config::BatchConfig, Builder};
+use nais_otel::{config::BatchSettings, Builder};
 
 /// A lookup over a fixed set of variables.
 pub fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
@@ -21,12 +21,11 @@ pub fn builder(endpoint: &str, vars: &[(&str, &str)]) -> Builder {
         .with_env_lookup(env(vars))
         .with_globals(false)
         .with_endpoint(endpoint)
-        .with_batch_config(BatchConfig {
-            schedule_delay: Duration::from_millis(100),
-            export_timeout: Duration::from_secs(2),
-            max_queue_size: 2048,
-            max_export_batch_size: 512,
-        })
+        .with_batch_settings(
+            BatchSettings::new()
+                .with_schedule_delay(Duration::from_millis(100))
+                .with_export_timeout(Duration::from_secs(2)),
+        )
         .with_timeout(Duration::from_secs(1))
         .with_shutdown_timeout(Duration::from_secs(2))
 }

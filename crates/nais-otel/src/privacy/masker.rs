@@ -1,0 +1,393 @@
+//! [`Masker`]: a [`MaskConfig`] applied to spans, attribute values and text.
+
+use std::borrow::Cow;
+
+use opentelemetry::{trace::Status, Array, KeyValue, StringValue, Value};
+use opentelemetry_sdk::trace::SpanData;
+
+use super::{
+    config::MaskConfig,
+    recognise::{find, mask_with, plausible},
+    secrets::strip_secrets,
+};
+
+/// Applies a [`MaskConfig`] to spans and text: what `nais-otel`'s exporters
+/// and log output use, for an exporter or a subscriber of your own.
+///
+/// ```
+/// use nais_otel::privacy::{MaskConfig, Masker};
+/// let masker = Masker::new(MaskConfig::new());
+/// assert_eq!(masker.mask("fnr 01019012345").as_deref(), Some("fnr [fnr]"));
+/// assert_eq!(masker.mask("order 4791234567"), None);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Masker {
+    config: MaskConfig,
+    /// The exempt keys that are not in the floor: the ones that take effect.
+    exempt: Vec<String>,
+}
+
+impl Default for Masker {
+    fn default() -> Self {
+        Self::new(MaskConfig::new())
+    }
+}
+
+impl Masker {
+    /// A masker for `config`.
+    pub fn new(config: MaskConfig) -> Self {
+        let exempt = config
+            .exempt_keys
+            .iter()
+            .filter(|key| !config.keys.contains(key))
+            .cloned()
+            .collect();
+        Self { config, exempt }
+    }
+
+    /// The configuration it applies.
+    pub fn config(&self) -> &MaskConfig {
+        &self.config
+    }
+
+    /// Whether values under `key` are masked.
+    pub fn masks_key(&self, key: &str) -> bool {
+        self.config.enabled && !self.exempt.iter().any(|k| k == key)
+    }
+
+    /// Masks a span in place: its name, status description, and the
+    /// attributes of the span, its events and its links. Drops credential
+    /// headers and URL credentials whatever the settings.
+    pub fn mask_span(&self, span: &mut SpanData) {
+        // Credentials go whatever the masking settings say.
+        strip_secrets(&mut span.attributes);
+        for event in span.events.events.iter_mut() {
+            strip_secrets(&mut event.attributes);
+        }
+        for link in span.links.links.iter_mut() {
+            strip_secrets(&mut link.attributes);
+        }
+        if !self.config.enabled {
+            return;
+        }
+        if let Some(masked) = self.mask(&span.name) {
+            span.name = Cow::Owned(masked);
+        }
+        // Error descriptions carry free text: a panic message, an error's
+        // `Display`, a failed request's URL.
+        if let Status::Error { description } = &mut span.status {
+            if let Some(masked) = self.mask(description) {
+                *description = Cow::Owned(masked);
+            }
+        }
+        self.mask_attributes(&mut span.attributes);
+        for event in span.events.events.iter_mut() {
+            if let Some(masked) = self.mask(&event.name) {
+                event.name = Cow::Owned(masked);
+            }
+            self.mask_attributes(&mut event.attributes);
+        }
+        for link in span.links.links.iter_mut() {
+            self.mask_attributes(&mut link.attributes);
+        }
+    }
+
+    /// Masks the values of `attributes` in place, but those of exempt keys.
+    pub fn mask_attributes(&self, attributes: &mut [KeyValue]) {
+        if !self.config.enabled {
+            return;
+        }
+        for kv in attributes.iter_mut() {
+            let key = kv.key.as_str();
+            if !self.exempt.is_empty() && self.exempt.iter().any(|k| k == key) {
+                continue;
+            }
+            if let Some(masked) = self.mask_value(&kv.value) {
+                kv.value = masked;
+            }
+        }
+    }
+
+    /// The masked value, if anything in it was masked: strings, strings in
+    /// arrays, and whole numbers that read as an identity number.
+    fn mask_value(&self, value: &Value) -> Option<Value> {
+        match value {
+            Value::String(text) => self
+                .mask(text.as_str())
+                .map(|masked| Value::String(StringValue::from(masked))),
+            Value::I64(number) => self
+                .integer_is_number(*number)
+                .then(|| Value::String(StringValue::from(self.config.replacement.clone()))),
+            Value::Array(Array::String(items)) => {
+                // Nothing is copied until a string holds a number.
+                let (first, masked) = items
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, item)| Some((i, self.mask(item.as_str())?)))?;
+                let mut copy = items.clone();
+                copy[first] = StringValue::from(masked);
+                for item in &mut copy[first + 1..] {
+                    if let Some(masked) = self.mask(item.as_str()) {
+                        *item = StringValue::from(masked);
+                    }
+                }
+                Some(Value::Array(Array::String(copy)))
+            }
+            Value::Array(Array::I64(items)) => {
+                if !items.iter().any(|n| self.integer_is_number(*n)) {
+                    return None;
+                }
+                // One element is a number: the array becomes strings, the
+                // number its replacement and the rest their digits.
+                let masked = items
+                    .iter()
+                    .map(|n| {
+                        if self.integer_is_number(*n) {
+                            StringValue::from(self.config.replacement.clone())
+                        } else {
+                            StringValue::from(n.to_string())
+                        }
+                    })
+                    .collect();
+                Some(Value::Array(Array::String(masked)))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether an integer reads as an identity number; see the
+    /// [module docs](crate::privacy#whole-numbers).
+    fn integer_is_number(&self, number: i64) -> bool {
+        if !(2_000_000_000..=99_999_999_999).contains(&number) {
+            return false;
+        }
+        // The eleven digits, the lost leading zero put back; no allocation.
+        let mut digits = [b'0'; 11];
+        let mut rest = number as u64;
+        for digit in digits.iter_mut().rev() {
+            *digit = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        plausible(&digits, self.config.checksum)
+    }
+
+    /// Whether an integer attribute or field with this value is masked; see
+    /// the [module docs](crate::privacy#whole-numbers).
+    pub fn masks_integer(&self, number: i64) -> bool {
+        self.config.enabled && self.integer_is_number(number)
+    }
+
+    /// `text` with every identity number replaced; `None` (and no allocation)
+    /// when there is none, or masking is off.
+    pub fn mask(&self, text: &str) -> Option<String> {
+        if !self.config.enabled {
+            return None;
+        }
+        mask_with(text, &self.config.replacement, self.config.checksum)
+    }
+
+    /// As [`Masker::mask`], for bytes that need not be UTF-8 (a log line on
+    /// its way to a writer).
+    pub fn mask_bytes(&self, bytes: &[u8]) -> Option<Vec<u8>> {
+        if !self.config.enabled {
+            return None;
+        }
+        let checksum = self.config.checksum;
+        let mut found = find(bytes, 0, checksum)?;
+        let replacement = self.config.replacement.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut copied = 0;
+        loop {
+            out.extend_from_slice(&bytes[copied..found.0]);
+            out.extend_from_slice(replacement);
+            copied = found.1;
+            match find(bytes, copied, checksum) {
+                Some(next) => found = next,
+                None => break,
+            }
+        }
+        out.extend_from_slice(&bytes[copied..]);
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[rustfmt::skip]
+    fn integers_that_can_hold_a_number_and_those_that_cannot() {
+        let cases: &[(i64, bool, &str)] = &[
+            (41_019_012_345, true, "D-number, eleven digits"),
+            (31_129_912_345, true, "fødselsnummer, eleven digits"),
+            (15_419_012_345, true, "H-number"),
+            (2_019_012_345, true, "born on the 2nd: ten digits, the leading zero lost"),
+            (9_129_912_345, true, "born on the 9th"),
+            (1_019_012_345, false, "born on the 1st: reads as a unix time, not masked"),
+            (1_500_000_000, false, "unix seconds, 2017 (01500000000 would be an H-number)"),
+            (1_529_999_999, false, "unix seconds, 2018"),
+            (1_732_186_400, false, "unix seconds, 2024"),
+            (1_900_000_000, false, "unix seconds, 2030 (month 90 would be synthetic)"),
+            (1_732_186_400_123, false, "unix milliseconds"),
+            (4_791_234_567, false, "phone number with country code: month 79"),
+            (99_999_999_999, false, "eleven digits, no date"),
+            (123_456_789_012, false, "twelve digits"),
+            (200, false, "a status code"),
+            (-41_019_012_345, false, "negative"),
+        ];
+        let masker = Masker::default();
+        for (number, masked, reason) in cases {
+            let expected = if *masked { Value::from("[fnr]") } else { Value::I64(*number) };
+            let mut attributes = [KeyValue::new("any.key", *number)];
+            masker.mask_attributes(&mut attributes);
+            assert_eq!(attributes[0].value, expected, "{reason}: {number}");
+            let mut kafka = [KeyValue::new("messaging.kafka.message.key", *number)];
+            masker.mask_attributes(&mut kafka);
+            assert_eq!(kafka[0].value, expected, "the same on a NAIS key: {reason}");
+        }
+        let mut array = [KeyValue::new(
+            "ids",
+            Value::Array(Array::I64(vec![7, 41_019_012_345, 1_500_000_000])),
+        )];
+        masker.mask_attributes(&mut array);
+        assert_eq!(
+            array[0].value,
+            Value::Array(Array::String(vec!["7".into(), "[fnr]".into(), "1500000000".into()]))
+        );
+    }
+    #[test]
+    fn masks_span_names_events_links_and_every_key() {
+        use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status};
+        use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+        let mut events = SpanEvents::default();
+        events.events.push(Event::new(
+            "looked up 01019012345",
+            std::time::SystemTime::now(),
+            vec![KeyValue::new("db.statement", "where fnr = '01019012345'")],
+            0,
+        ));
+        let mut span = SpanData {
+            span_context: SpanContext::empty_context(),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Server,
+            name: "GET /person/01019012345".into(),
+            start_time: std::time::SystemTime::now(),
+            end_time: std::time::SystemTime::now(),
+            attributes: vec![
+                KeyValue::new("url.path", "/person/01019012345"),
+                KeyValue::new("url.full", "https://u:p@x/person/010190 12345"),
+                KeyValue::new("custom.id", "01019012345"),
+                KeyValue::new("http.request.header.authorization", "Bearer x"),
+                KeyValue::new("http.response.status_code", 200),
+            ],
+            dropped_attributes_count: 0,
+            events,
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: Default::default(),
+        };
+        Masker::new(MaskConfig::new().replacement("***")).mask_span(&mut span);
+        assert_eq!(span.name, "GET /person/***");
+        let attr = |key: &str| {
+            span.attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == key)
+                .map(|kv| kv.value.as_str().into_owned())
+        };
+        assert_eq!(attr("url.path").as_deref(), Some("/person/***"));
+        assert_eq!(attr("url.full").as_deref(), Some("https://x/person/***"));
+        assert_eq!(attr("custom.id").as_deref(), Some("***"), "any key");
+        assert_eq!(attr("http.request.header.authorization"), None);
+        assert_eq!(attr("http.response.status_code").as_deref(), Some("200"));
+        assert_eq!(span.events.events[0].name, "looked up ***");
+        assert_eq!(
+            span.events.events[0].attributes[0].value.as_str(),
+            "where fnr = '***'"
+        );
+
+        let mut exempt = span.clone();
+        exempt.attributes = vec![
+            KeyValue::new("custom.id", "01019012345"),
+            KeyValue::new("url.path", "/p/01019012345"),
+            KeyValue::new("other.id", "01019012345"),
+        ];
+        exempt.links.links.push(opentelemetry::trace::Link::new(
+            SpanContext::empty_context(),
+            vec![
+                KeyValue::new("linked.fnr", "01019012345"),
+                KeyValue::new("http.request.header.cookie", "session=1"),
+            ],
+            0,
+        ));
+        let config = MaskConfig::new()
+            .exempt_key("custom.id")
+            .exempt_key("url.path");
+        Masker::new(config).mask_span(&mut exempt);
+        assert_eq!(
+            exempt.attributes,
+            vec![
+                KeyValue::new("custom.id", "01019012345"),
+                KeyValue::new("url.path", "/p/[fnr]"),
+                KeyValue::new("other.id", "[fnr]"),
+            ],
+            "an exempt key stays exact, but NAIS's keys are the floor"
+        );
+        assert_eq!(
+            exempt.links.links[0].attributes,
+            vec![KeyValue::new("linked.fnr", "[fnr]")],
+            "links are masked and their credentials dropped"
+        );
+
+        let mut off = span.clone();
+        off.name = "GET /person/01019012345".into();
+        off.attributes = vec![
+            KeyValue::new("url.full", "https://u:p@x/01019012345"),
+            KeyValue::new("http.request.header.cookie", "session=1"),
+        ];
+        Masker::new(MaskConfig::disabled()).mask_span(&mut off);
+        assert_eq!(off.name, "GET /person/01019012345");
+        assert_eq!(
+            off.attributes,
+            vec![KeyValue::new("url.full", "https://x/01019012345")],
+            "credentials go even with masking off"
+        );
+
+        let mut other = span.clone();
+        other.status = Status::error("error sending request for url (http://p/person/01019012345)");
+        other.attributes = vec![
+            KeyValue::new("messaging.kafka.message.key", 41_019_012_345_i64),
+            KeyValue::new("person", 2_019_012_345_i64),
+            KeyValue::new("messaging.kafka.message.key", 4_791_234_567_i64),
+            KeyValue::new(
+                "db.statement",
+                Value::Array(Array::String(vec!["ok".into(), "01019012345".into()])),
+            ),
+        ];
+        Masker::new(MaskConfig::new()).mask_span(&mut other);
+        assert_eq!(
+            other.status,
+            Status::error("error sending request for url (http://p/person/[fnr])")
+        );
+        assert_eq!(
+            other.attributes[0].value,
+            Value::from("[fnr]"),
+            "integer D-number"
+        );
+        assert_eq!(
+            other.attributes[1].value,
+            Value::from("[fnr]"),
+            "leading zero lost, born on the 2nd"
+        );
+        assert_eq!(
+            other.attributes[2].value,
+            Value::I64(4_791_234_567),
+            "not a date"
+        );
+        assert_eq!(
+            other.attributes[3].value,
+            Value::Array(Array::String(vec!["ok".into(), "[fnr]".into()]))
+        );
+    }
+}

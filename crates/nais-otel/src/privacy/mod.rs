@@ -1,0 +1,94 @@
+//! Masking Norwegian national identity numbers before anything leaves the process.
+//!
+//! NAIS masks identity numbers in its collector, after the data has crossed the
+//! network, and only in the attributes it lists. `nais-otel` masks them inside
+//! the process, in every string that leaves it: spans on the export thread, log
+//! lines as they are formatted.
+//!
+//! # What is recognised
+//!
+//! Eleven digits, not part of a longer run of digits (a percent-escape such as
+//! `%20` before them does not count as digits), optionally split after the
+//! sixth digit by one whitespace character, a non-breaking space, a URL form
+//! of a space (`+`, `%20`) or an escaped one as JSON and `Debug` write it
+//! (`\n`, `\t`, `\r`), whose first six digits are a plausible date `DDMMYY`:
+//!
+//! * day 01–31, or 41–71 for D-numbers (day + 40);
+//! * month 01–12, 41–52 for H-numbers and synthetic test numbers (month + 40),
+//!   or 81–92 for synthetic test numbers (month + 80).
+//!
+//! The two mod-11 control digits are **not** demanded by default: privacy
+//! first. A mistyped number, or one from a test generator that gets the control
+//! digits wrong, is still a person's number to a reader, and masking an order
+//! id that happens to look like one costs nothing but a less readable span.
+//! Demanding them ([`MaskConfig::checksum`], `NAIS_OTEL_MASK_CHECKSUM=true`)
+//! lets through about one in eleven numbers that merely look like identity
+//! numbers, and every mistyped real one.
+//!
+//! # Where
+//!
+//! Spans, on the export thread before anything is encoded: the span name, the
+//! error status description (a panic message, an error's text, a failed
+//! request's URL), event names (tracing log messages become span events), and
+//! the values of **every** attribute, whatever its key, on the span, its events
+//! (`exception.message` of an `#[instrument(err)]` span included) and its
+//! links: strings, strings in arrays, and whole numbers (see below).
+//!
+//! Log lines, as they are formatted: the message and every field of a JSON
+//! line ([`crate::JsonFormat`]), the whole text line ([`crate::MaskingFields`]
+//! for whole numbers, [`crate::MaskingWriter`] for the text). Panics, which
+//! [`crate::init`] reports as log lines instead of the standard library's
+//! message on standard error.
+//!
+//! Not masked: the resource (`service.name` and the other attributes from the
+//! environment), and the baggage and trace context headers sent to other
+//! services, which are requests, not telemetry.
+//!
+//! A team can exempt attribute keys (and JSON log fields) whose values must
+//! stay exact, with [`MaskConfig::exempt_key`] or `NAIS_OTEL_MASK_EXEMPT_KEYS`.
+//! The keys NAIS masks ([`DEFAULT_KEYS`]), and keys added with
+//! [`MaskConfig::key`] or `NAIS_OTEL_MASK_KEYS`, are masked even when exempted:
+//! they are the floor.
+//!
+//! # Whole numbers
+//!
+//! A number stored as an integer loses its leading zero: someone born on the
+//! 1st to the 9th of a month becomes ten digits. So an integer attribute is
+//! masked (replaced by the replacement string) when it is
+//!
+//! * eleven digits whose date is plausible, or
+//! * ten digits from `2_000_000_000`, read with the lost zero (`0` + ten
+//!   digits), whose date is plausible.
+//!
+//! Ten-digit integers from `1_000_000_000` to `1_999_999_999` are **not**
+//! masked: they are what a unix time in seconds looks like from 2001 to 2033,
+//! and many of them read as a plausible date with the zero put back
+//! (`1_500_000_000` is `01500000000`, the 1st with H-number month 50). The
+//! price: an identity number of someone born on the 1st of a month, sent as an
+//! integer, is not recognised: record identity numbers as strings, as the tax
+//! authority writes them. The rule is the same for every key, NAIS's
+//! `messaging.kafka.message.key` included (a Kafka key is often a time).
+//! Unix times in milliseconds (13 digits) never match.
+//!
+//! Whatever the masking settings, even with masking off: credentials
+//! (`user:password@`) are removed from `url.full`, `url.original` and
+//! `http.url`, and header attributes that carry credentials (`authorization`,
+//! `cookie`, `set-cookie`, `proxy-authorization`) are dropped.
+//!
+//! # Cost
+//!
+//! A value with no identity number is scanned once and not copied: no
+//! allocation, on the export thread and in the log line. The span scan runs on
+//! the export thread, off the request path.
+
+mod config;
+mod masker;
+mod recognise;
+mod secrets;
+
+pub use self::{
+    config::{MaskConfig, DEFAULT_KEYS, DEFAULT_REPLACEMENT},
+    masker::Masker,
+    recognise::{contains_identity_number, mask},
+    secrets::NEVER_RECORDED_HEADERS,
+};

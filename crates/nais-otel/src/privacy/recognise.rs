@@ -1,0 +1,322 @@
+//! Recognising national identity numbers in text: the scan, and the date and control-digit
+//! rules the [module docs](crate::privacy#what-is-recognised) describe.
+
+/// Replaces every identity number in `text` with `replacement`; `None` (and no
+/// allocation) when there is none.
+///
+/// ```
+/// use nais_otel::privacy::mask;
+/// assert_eq!(mask("/person/01019012345/saker", "[fnr]").as_deref(), Some("/person/[fnr]/saker"));
+/// assert_eq!(mask("/order/99999999999", "[fnr]"), None); // day 99 is no date
+/// ```
+pub fn mask(text: &str, replacement: &str) -> Option<String> {
+    mask_with(text, replacement, false)
+}
+
+pub(super) fn mask_with(text: &str, replacement: &str, checksum: bool) -> Option<String> {
+    let mut found = find(text.as_bytes(), 0, checksum)?;
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    loop {
+        out.push_str(&text[copied..found.0]);
+        out.push_str(replacement);
+        copied = found.1;
+        match find(text.as_bytes(), copied, checksum) {
+            Some(next) => found = next,
+            None => break,
+        }
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
+}
+
+/// Whether `text` holds an identity number.
+pub fn contains_identity_number(text: &str) -> bool {
+    find(text.as_bytes(), 0, false).is_some()
+}
+
+/// What may stand between the sixth and seventh digit: one whitespace
+/// character (as NAIS's `\s?`), a non-breaking space, a URL-encoded space, or
+/// a whitespace character escaped as JSON and `Debug` write it.
+const SEPARATORS: [&[u8]; 12] = [
+    b" ",
+    b"\t",
+    b"\n",
+    b"\r",
+    b"\x0b",
+    b"\x0c",
+    "\u{a0}".as_bytes(),
+    b"+",
+    b"%20",
+    b"\\n",
+    b"\\t",
+    b"\\r",
+];
+
+/// The byte range of the first identity number at or after `from`.
+pub(super) fn find(bytes: &[u8], from: usize, checksum: bool) -> Option<(usize, usize)> {
+    let mut i = from;
+    loop {
+        i = next_digit_or_percent(bytes, i);
+        let &byte = bytes.get(i)?;
+        if byte == b'%' {
+            // A percent-escape's hex digits (`%20`, `%27`) are not part of a
+            // number: the digits after it start a run of their own.
+            let escape = matches!(bytes.get(i + 1..i + 3), Some([a, b]) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit());
+            i += if escape { 3 } else { 1 };
+            continue;
+        }
+        // A maximal run of digits starts at `i`.
+        let start = i;
+        let run_end = digits_end(bytes, start);
+        let run = run_end - start;
+        if run == 11 {
+            if plausible(&bytes[start..run_end], checksum) {
+                return Some((start, run_end));
+            }
+        } else if run == 6 {
+            // Six digits, one separator, five digits, nothing more.
+            for separator in SEPARATORS {
+                let second = run_end + separator.len();
+                if bytes.get(run_end..second) != Some(separator) {
+                    continue;
+                }
+                let second_end = digits_end(bytes, second);
+                if second_end - second == 5 {
+                    let mut number = [0u8; 11];
+                    number[..6].copy_from_slice(&bytes[start..run_end]);
+                    number[6..].copy_from_slice(&bytes[second..second_end]);
+                    if plausible(&number, checksum) {
+                        return Some((start, second_end));
+                    }
+                }
+            }
+        }
+        i = run_end;
+    }
+}
+
+/// The index of the first ASCII digit or `%` at or after `i`; `bytes.len()`
+/// if there is none. Eight bytes at a time: most of a log line or a URL is
+/// neither, and a byte-by-byte scan costs a branch a byte.
+fn next_digit_or_percent(bytes: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        // A byte from `0` (0x30) to `9` (0x39): each byte of `185 - low7` has its
+        // high bit set when low7 < 0x3a, of `low7 + 80` when low7 > 0x2f; no
+        // carry or borrow crosses a byte, so the test is exact per byte.
+        let low7 = word & LOW7;
+        let digit = (ONES * (127 + 0x3a) - low7) & !word & (low7 + ONES * (127 - 0x2f)) & HIGH;
+        // A `%` byte: a zero byte in `word ^ %%%%%%%%`.
+        let xored = word ^ (ONES * u64::from(b'%'));
+        let percent = xored.wrapping_sub(ONES) & !xored & HIGH;
+        if digit | percent != 0 {
+            break;
+        }
+        i += 8;
+    }
+    while let Some(&byte) = bytes.get(i) {
+        if byte.is_ascii_digit() || byte == b'%' {
+            break;
+        }
+        i += 1;
+    }
+    i.min(bytes.len())
+}
+
+fn digits_end(bytes: &[u8], start: usize) -> usize {
+    bytes[start..]
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .map_or(bytes.len(), |offset| start + offset)
+}
+
+/// Eleven ASCII digits whose first six are a plausible `DDMMYY`.
+pub(super) fn plausible(digits: &[u8], checksum: bool) -> bool {
+    let value = |i: usize| u32::from(digits[i] - b'0');
+    let day = value(0) * 10 + value(1);
+    let month = value(2) * 10 + value(3);
+    let day_ok = (1..=31).contains(&day) || (41..=71).contains(&day);
+    let month_ok =
+        (1..=12).contains(&month) || (41..=52).contains(&month) || (81..=92).contains(&month);
+    day_ok && month_ok && (!checksum || control_digits_ok(digits))
+}
+
+/// The two mod-11 control digits of a national identity number.
+fn control_digits_ok(digits: &[u8]) -> bool {
+    const K1: [u32; 9] = [3, 7, 6, 1, 8, 9, 4, 5, 2];
+    const K2: [u32; 10] = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
+    let d = |i: usize| u32::from(digits[i] - b'0');
+    let control = |weights: &[u32]| {
+        let sum: u32 = weights.iter().enumerate().map(|(i, w)| w * d(i)).sum();
+        match 11 - sum % 11 {
+            11 => Some(0),
+            10 => None,
+            c => Some(c),
+        }
+    };
+    control(&K1) == Some(d(9)) && control(&K2) == Some(d(10))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[rustfmt::skip]
+    fn recognises_identity_numbers() {
+        let cases: &[(&str, Option<&str>, &str)] = &[
+            ("01019012345", Some("[fnr]"), "plain birth number"),
+            ("/person/31129912345/saker", Some("/person/[fnr]/saker"), "in a path"),
+            ("fnr=010190 12345&x=1", Some("fnr=[fnr]&x=1"), "space after the sixth digit"),
+            ("fnr=010190+12345", Some("fnr=[fnr]"), "URL-encoded space as +"),
+            ("fnr=010190%2012345", Some("fnr=[fnr]"), "URL-encoded space as %20"),
+            ("41019012345", Some("[fnr]"), "D-number: day + 40"),
+            ("71129912345", Some("[fnr]"), "D-number: highest day"),
+            ("01419012345", Some("[fnr]"), "H-number: month + 40"),
+            ("01529012345", Some("[fnr]"), "H-number: highest month"),
+            ("01819012345", Some("[fnr]"), "synthetic: month + 80"),
+            ("01929012345", Some("[fnr]"), "synthetic: highest month"),
+            ("41819012345", Some("[fnr]"), "synthetic D-number"),
+            ("SELECT * FROM p WHERE fnr='01019012345'", Some("SELECT * FROM p WHERE fnr='[fnr]'"), "in SQL"),
+            ("a01019012345b", Some("a[fnr]b"), "letters around do not protect it"),
+            ("01019012345,02029054321", Some("[fnr],[fnr]"), "two numbers"),
+            ("010190123456", None, "12 digits"),
+            ("1010190123456", None, "13 digits"),
+            ("4791234567", None, "10-digit phone number"),
+            ("+47 912 34 567", None, "phone number with spaces"),
+            ("1732186400123", None, "millisecond timestamp"),
+            ("1732186400", None, "second timestamp"),
+            ("2024-11-21T08:14:00Z", None, "ISO timestamp"),
+            ("550e8400-e29b-41d4-a716-446655440000", None, "UUID"),
+            ("00019012345", None, "day 00"),
+            ("32019012345", None, "day 32"),
+            ("72019012345", None, "day 72"),
+            ("01139012345", None, "month 13"),
+            ("01539012345", None, "month 53"),
+            ("01939012345", None, "month 93"),
+            ("01009012345", None, "month 00"),
+            ("99999999999", None, "not a date at all"),
+            ("010190  12345", None, "two spaces"),
+            ("q=fnr%2001019012345", Some("q=fnr%20[fnr]"), "after a percent-escaped space"),
+            ("ids=%5B%2201019012345%22%5D", Some("ids=%5B%22[fnr]%22%5D"), "in an encoded JSON array"),
+            ("q=%2701019012345%27", Some("q=%27[fnr]%27"), "in encoded quotes"),
+            ("/s/Ola%20Nordmann%2001019012345", Some("/s/Ola%20Nordmann%20[fnr]"), "after an encoded name"),
+            ("where fnr = '010190\t12345'", Some("where fnr = '[fnr]'"), "tab after the sixth digit"),
+            ("010190\n12345", Some("[fnr]"), "newline after the sixth digit"),
+            ("010190\u{a0}12345", Some("[fnr]"), "non-breaking space"),
+            ("%2512345678901", None, "an escape does not make a longer run a number"),
+            ("0101901 2345", None, "split in the wrong place"),
+            (r#"{"m":"010190\n12345"}"#, Some(r#"{"m":"[fnr]"}"#), "an escaped newline, as JSON writes it"),
+            ("", None, "empty"),
+        ];
+        for (input, expected, reason) in cases {
+            assert_eq!(mask(input, "[fnr]").as_deref(), *expected, "{reason}: {input}");
+        }
+    }
+
+    /// The scan as one byte at a time, the way the module docs describe it.
+    fn find_byte_by_byte(bytes: &[u8], from: usize) -> Option<(usize, usize)> {
+        let mut i = from;
+        while i < bytes.len() {
+            if !bytes[i].is_ascii_digit() {
+                i += match bytes.get(i..i + 3) {
+                    Some([b'%', a, b]) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit() => 3,
+                    _ => 1,
+                };
+                continue;
+            }
+            let start = i;
+            let run_end = digits_end(bytes, start);
+            if run_end - start == 11 && plausible(&bytes[start..run_end], false) {
+                return Some((start, run_end));
+            }
+            if run_end - start == 6 {
+                for separator in SEPARATORS {
+                    let second = run_end + separator.len();
+                    if bytes.get(run_end..second) != Some(separator) {
+                        continue;
+                    }
+                    let second_end = digits_end(bytes, second);
+                    if second_end - second == 5 {
+                        let mut number = [0u8; 11];
+                        number[..6].copy_from_slice(&bytes[start..run_end]);
+                        number[6..].copy_from_slice(&bytes[second..second_end]);
+                        if plausible(&number, false) {
+                            return Some((start, second_end));
+                        }
+                    }
+                }
+            }
+            i = run_end;
+        }
+        None
+    }
+
+    #[test]
+    fn the_word_at_a_time_scan_finds_what_a_byte_at_a_time_scan_finds() {
+        // Random texts over the bytes that matter (digits, `%`, hex letters,
+        // separators, bytes next to `0`..`9` and `%` in value, non-ASCII),
+        // with numbers planted at random offsets.
+        let alphabet: &[u8] = b"0123456789%%%aF/:;$&+ \t\n\x2f\x3a\xc2\xa0\xff-e";
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |below: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % below as u64) as usize
+        };
+        let mut found = 0;
+        for _ in 0..20_000 {
+            let len = next(40);
+            let mut text: Vec<u8> = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+            if next(2) == 0 {
+                let at = next(text.len() + 1);
+                let number: &[u8] = [
+                    &b"01019012345"[..],
+                    b"010190 12345",
+                    b"41019012345",
+                    b"010190%2012345",
+                ][next(4)];
+                text.splice(at..at, number.iter().copied());
+            }
+            for from in [0, next(text.len() + 1)] {
+                let expected = find_byte_by_byte(&text, from);
+                found += usize::from(expected.is_some());
+                assert_eq!(
+                    find(&text, from, false),
+                    expected,
+                    "{:?} from {from}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+        }
+        assert!(found > 5_000, "the planted numbers were found: {found}");
+        for byte in 0..=255u8 {
+            let mut text = [b'x'; 16];
+            text[11] = byte;
+            let expected = if byte.is_ascii_digit() || byte == b'%' {
+                11
+            } else {
+                16
+            };
+            assert_eq!(next_digit_or_percent(&text, 0), expected, "byte {byte:#x}");
+            assert_eq!(next_digit_or_percent(&text, 3), expected, "byte {byte:#x}");
+        }
+    }
+
+    #[test]
+    fn checksum_mode_demands_control_digits() {
+        // 01010101006 has valid control digits; 01010101007 does not.
+        assert!(control_digits_ok(b"01010101006"));
+        assert!(!control_digits_ok(b"01010101007"));
+        assert_eq!(mask_with("01010101006", "x", true).as_deref(), Some("x"));
+        assert_eq!(mask_with("01010101007", "x", true), None);
+        assert_eq!(mask_with("01010101007", "x", false).as_deref(), Some("x"));
+    }
+}

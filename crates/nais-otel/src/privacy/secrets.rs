@@ -1,0 +1,28 @@
+//! What never leaves the process, whatever the masking settings: credential headers and the
+//! credentials in URLs.
+
+use opentelemetry::{KeyValue, StringValue, Value};
+
+/// Header attributes that are never exported, whatever a team records.
+pub const NEVER_RECORDED_HEADERS: &[&str] = &[
+    "http.request.header.authorization",
+    "http.request.header.cookie",
+    "http.request.header.proxy-authorization",
+    "http.response.header.set-cookie",
+];
+
+/// Drops header attributes that carry credentials and removes
+/// `user:password@` from URLs, whatever the masking settings.
+pub(super) fn strip_secrets(attributes: &mut Vec<KeyValue>) {
+    attributes.retain(|kv| !NEVER_RECORDED_HEADERS.contains(&kv.key.as_str()));
+    for kv in attributes.iter_mut() {
+        if !matches!(kv.key.as_str(), "url.full" | "http.url" | "url.original") {
+            continue;
+        }
+        if let Value::String(text) = &kv.value {
+            if let Some(stripped) = crate::url::without_userinfo(text.as_str()) {
+                kv.value = Value::String(StringValue::from(stripped));
+            }
+        }
+    }
+}
