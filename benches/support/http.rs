@@ -415,9 +415,9 @@ pub(crate) fn handler_variants(
             bridge,
         ),
         variant(
-            // The bridge as `init()` installs it: behind a per-layer filter (INFO and up,
-            // not the SDK's or nais-otel's own targets), which looks the span up again in
-            // each callback.
+            // The bridge as `init()` installs it when `RUST_LOG` is other than `info`: behind
+            // a per-layer filter (INFO and up, not the SDK's or nais-otel's own targets),
+            // which looks the span up again in each callback.
             "handler-ours-filtered",
             "realistic handler: nais-otel server_layer() + nais-otel bridge behind init()'s span filter",
             realistic_router().layer(nais_otel::server_layer()),
