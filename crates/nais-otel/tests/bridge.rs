@@ -3,8 +3,8 @@
 
 mod support;
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
+use support::Lines;
 
 use nais_otel::bridge::SetParentErrorKind;
 use nais_otel::config::SamplerConfig;
@@ -210,19 +210,6 @@ async fn context_current_is_the_span_and_the_client_layer_injects_it() {
         traceparent.contains(&bridged.span_context.trace_id().to_string()),
         "{traceparent}"
     );
-}
-
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// JSON log lines inside a span carry its `trace_id` and `span_id`.

@@ -4,26 +4,14 @@
 //! `RUST_LOG` unset or `info` the bridge decides its own interest; with any other filter it
 //! sits behind a per-layer filter. Both must behave the same.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod support;
+
+use support::Lines;
 
 use nais_otel::config::LogFormat;
 use nais_otel::SpanExt as _;
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
-
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 impl Lines {
     fn messages(&self) -> Vec<String> {

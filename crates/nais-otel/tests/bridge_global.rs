@@ -3,27 +3,15 @@
 //! trait reaches the bridge through the subscriber's filters, and the JSON log lines carry
 //! the span's ids. Its own binary: it sets the global subscriber.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod support;
+
+use support::Lines;
 
 use nais_otel::config::LogFormat;
 use nais_otel::SpanExt as _;
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::InMemorySpanExporter;
-
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[test]
 fn init_installs_the_bridge_behind_its_filters() {

@@ -45,3 +45,24 @@ pub fn silent_endpoint() -> (TcpListener, String) {
     let port = listener.local_addr().expect("addr").port();
     (listener, format!("http://127.0.0.1:{port}"))
 }
+
+/// A log writer that keeps what is written, for `Builder::with_log_writer`.
+#[derive(Clone, Default)]
+pub struct Lines(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Lines {
+    /// Everything written, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
