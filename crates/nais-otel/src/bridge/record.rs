@@ -86,6 +86,29 @@ impl SpanRecord {
 
 // === visitors ===
 
+/// The `Visit` methods both visitors share: numbers and booleans become attributes of
+/// their own type in `self.attributes` (a `u64` above `i64::MAX` its decimal text).
+macro_rules! typed_fields {
+    () => {
+        fn record_f64(&mut self, field: &Field, value: f64) {
+            self.attributes.push(KeyValue::new(key(field), value));
+        }
+
+        fn record_i64(&mut self, field: &Field, value: i64) {
+            self.attributes.push(KeyValue::new(key(field), value));
+        }
+
+        fn record_u64(&mut self, field: &Field, value: u64) {
+            self.attributes
+                .push(KeyValue::new(key(field), u64_value(value)));
+        }
+
+        fn record_bool(&mut self, field: &Field, value: bool) {
+            self.attributes.push(KeyValue::new(key(field), value));
+        }
+    };
+}
+
 /// Turns a span's fields into attributes, and the `otel.*` fields into its name, kind
 /// and status. Types are kept: integers stay integers, booleans booleans.
 pub(crate) struct SpanFields<'a> {
@@ -123,22 +146,7 @@ impl SpanFields<'_> {
 }
 
 impl Visit for SpanFields<'_> {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.attributes.push(KeyValue::new(key(field), value));
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.attributes.push(KeyValue::new(key(field), value));
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.attributes
-            .push(KeyValue::new(key(field), u64_value(value)));
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.attributes.push(KeyValue::new(key(field), value));
-    }
+    typed_fields!();
 
     fn record_str(&mut self, field: &Field, value: &str) {
         if !self.special(field, value) {
@@ -201,22 +209,7 @@ impl EventFields {
 }
 
 impl Visit for EventFields {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.attributes.push(KeyValue::new(key(field), value));
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.attributes.push(KeyValue::new(key(field), value));
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.attributes
-            .push(KeyValue::new(key(field), u64_value(value)));
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.attributes.push(KeyValue::new(key(field), value));
-    }
+    typed_fields!();
 
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {

@@ -66,18 +66,21 @@ impl JsonFormat {
         out.extend_from_slice(meta.level().as_str().as_bytes());
         out.extend_from_slice(b"\",\"target\":");
         string(out, meta.target())?;
-        let context = opentelemetry::Context::current();
-        let current = context.span();
-        let span_context = current.span_context();
-        if span_context.is_valid() {
+        // The ids of the current context's span, read in place.
+        opentelemetry::Context::map_current(|context| {
             use fmt::Write as _;
+            let current = context.span();
+            let span_context = current.span_context();
+            if !span_context.is_valid() {
+                return Ok(());
+            }
             write!(
                 Utf8(out),
                 ",\"trace_id\":\"{}\",\"span_id\":\"{}\"",
                 span_context.trace_id(),
                 span_context.span_id()
-            )?;
-        }
+            )
+        })?;
         if let Some(name) = span {
             out.extend_from_slice(b",\"span\":");
             match self.masker.mask(name) {
