@@ -1,0 +1,302 @@
+//! One export attempt over OTLP/gRPC (tonic) or OTLP/HTTP (hyper), with the TLS and
+//! headers `init()` resolved.
+
+use std::{io::Write as _, sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message as _;
+use tonic::{
+    codec::CompressionEncoding,
+    metadata::{MetadataKey, MetadataMap, MetadataValue},
+    transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
+};
+
+use super::codec::{rejected, SharedRequest, EXPORT_PATH};
+use super::OtlpSettings;
+use crate::config::{Compression, TlsMaterial};
+
+/// The TLS material as each transport takes it.
+impl TlsMaterial {
+    /// For tonic (OTLP/gRPC): system roots (native and webpki) plus the given CA.
+    pub(super) fn tonic(&self) -> ClientTlsConfig {
+        let mut config = ClientTlsConfig::new()
+            .with_native_roots()
+            .with_webpki_roots();
+        if let Some(ca) = &self.ca {
+            config = config.ca_certificate(Certificate::from_pem(ca));
+        }
+        if let Some((cert, key)) = &self.identity {
+            config = config.identity(Identity::from_pem(cert, key));
+        }
+        config
+    }
+
+    /// For hyper (OTLP/HTTP): the same trust, through rustls with the ring
+    /// provider named explicitly, so no process-wide provider choice can make
+    /// it fail.
+    pub(super) fn rustls(&self) -> Result<rustls::ClientConfig, String> {
+        use rustls_pki_types::{pem::PemObject as _, CertificateDer, PrivateKeyDer};
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_native_certs::load_native_certs().certs {
+            // A system certificate rustls cannot use is skipped, as browsers do.
+            let _ = roots.add(cert);
+        }
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(ca) = &self.ca {
+            for cert in CertificateDer::pem_slice_iter(ca) {
+                let cert = cert.map_err(|error| format!("CA certificate: {error}"))?;
+                roots
+                    .add(cert)
+                    .map_err(|error| format!("CA certificate: {error}"))?;
+            }
+        }
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|error| error.to_string())?
+        .with_root_certificates(roots);
+        match &self.identity {
+            Some((cert, key)) => {
+                let certs = CertificateDer::pem_slice_iter(cert)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|error| format!("client certificate: {error}"))?;
+                let key = PrivateKeyDer::from_pem_slice(key)
+                    .map_err(|error| format!("client key: {error}"))?;
+                builder
+                    .with_client_auth_cert(certs, key)
+                    .map_err(|error| format!("client certificate: {error}"))
+            }
+            None => Ok(builder.with_no_client_auth()),
+        }
+    }
+}
+
+pub(super) fn grpc_endpoint(settings: &OtlpSettings) -> Result<Endpoint, String> {
+    let mut endpoint = Endpoint::from_shared(settings.endpoint.clone())
+        .map_err(|error| format!("not a valid URL: {error}"))?
+        .timeout(settings.timeout)
+        .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
+        .tcp_nodelay(true)
+        .user_agent(concat!("nais-otel/", env!("CARGO_PKG_VERSION")))
+        .map_err(|error| error.to_string())?;
+    if let Some(tls) = &settings.tls {
+        endpoint = endpoint
+            .tls_config(tls.tonic())
+            .map_err(|error| format!("cannot set up TLS: {}", error_chain(&error)))?;
+    }
+    Ok(endpoint)
+}
+
+/// What `init()` prepared for the export thread, which needs a runtime to
+/// finish connecting.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Connection {
+    Grpc(Endpoint),
+    Http(rustls::ClientConfig),
+}
+
+// One per process: the size difference between the variants does not matter.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Transport {
+    Grpc {
+        client: tonic::client::Grpc<Channel>,
+        metadata: MetadataMap,
+    },
+    Http {
+        client: hyper_util::client::legacy::Client<
+            hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+            Full<Bytes>,
+        >,
+        uri: http::Uri,
+        headers: http::HeaderMap,
+        gzip: bool,
+    },
+}
+
+/// Why one export attempt failed, and whether to try again.
+pub(super) struct Failure {
+    pub(super) message: String,
+    pub(super) retry: bool,
+}
+
+impl Transport {
+    pub(super) fn new(settings: &OtlpSettings, connection: Connection) -> Result<Self, String> {
+        match connection {
+            Connection::Grpc(endpoint) => {
+                let mut client = tonic::client::Grpc::new(endpoint.connect_lazy());
+                if settings.compression == Compression::Gzip {
+                    client = client.send_compressed(CompressionEncoding::Gzip);
+                }
+                let mut metadata = MetadataMap::new();
+                for (name, value) in &settings.headers {
+                    if let (Ok(key), Ok(value)) = (
+                        MetadataKey::from_bytes(name.as_bytes()),
+                        MetadataValue::try_from(value.as_str()),
+                    ) {
+                        metadata.append(key, value);
+                    }
+                }
+                Ok(Transport::Grpc { client, metadata })
+            }
+            Connection::Http(tls) => {
+                let uri = settings
+                    .endpoint
+                    .parse::<http::Uri>()
+                    .map_err(|error| format!("not a valid URL: {error}"))?;
+                let mut headers = http::HeaderMap::new();
+                for (name, value) in &settings.headers {
+                    if let (Ok(name), Ok(value)) = (
+                        http::HeaderName::from_bytes(name.as_bytes()),
+                        http::HeaderValue::from_str(value),
+                    ) {
+                        headers.append(name, value);
+                    }
+                }
+                let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+                connector.set_connect_timeout(Some(settings.timeout.min(Duration::from_secs(5))));
+                connector.set_nodelay(true);
+                connector.enforce_http(false);
+                let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config(tls)
+                    .https_or_http()
+                    .enable_http1()
+                    .wrap_connector(connector);
+                let client = hyper_util::client::legacy::Client::builder(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .build(connector);
+                Ok(Transport::Http {
+                    client,
+                    uri,
+                    headers,
+                    gzip: settings.compression == Compression::Gzip,
+                })
+            }
+        }
+    }
+
+    /// One attempt with the encoded request. Returns the number of spans the
+    /// collector rejected.
+    pub(super) async fn send(
+        &mut self,
+        payload: &Arc<ExportTraceServiceRequest>,
+        timeout: Duration,
+    ) -> Result<u64, Failure> {
+        match self {
+            Transport::Grpc { client, metadata } => {
+                let mut message = tonic::Request::new(Arc::clone(payload));
+                *message.metadata_mut() = metadata.clone();
+                message.set_timeout(timeout);
+                if let Err(error) = client.ready().await {
+                    return Err(Failure {
+                        message: error_chain(&error),
+                        retry: true,
+                    });
+                }
+                let path = http::uri::PathAndQuery::from_static(EXPORT_PATH);
+                match client.unary(message, path, SharedRequest).await {
+                    Ok(response) => Ok(rejected(response.get_ref())),
+                    Err(status) => Err(Failure {
+                        retry: matches!(
+                            status.code(),
+                            tonic::Code::Cancelled
+                                | tonic::Code::DeadlineExceeded
+                                | tonic::Code::Aborted
+                                | tonic::Code::OutOfRange
+                                | tonic::Code::Unavailable
+                                | tonic::Code::DataLoss
+                        ),
+                        message: grpc_message(&status),
+                    }),
+                }
+            }
+            Transport::Http {
+                client,
+                uri,
+                headers,
+                gzip,
+            } => {
+                let mut builder = http::Request::post(uri.clone())
+                    .header(http::header::CONTENT_TYPE, "application/x-protobuf");
+                let body = if *gzip {
+                    let mut encoder =
+                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                    builder = builder.header(http::header::CONTENT_ENCODING, "gzip");
+                    encoder
+                        .write_all(&payload.encode_to_vec())
+                        .and_then(|()| encoder.finish())
+                        .map(Bytes::from)
+                        .map_err(|error| Failure {
+                            message: format!("gzip failed: {error}"),
+                            retry: false,
+                        })?
+                } else {
+                    Bytes::from(payload.encode_to_vec())
+                };
+                let mut http_request = builder.body(Full::new(body)).map_err(|error| Failure {
+                    message: error.to_string(),
+                    retry: false,
+                })?;
+                http_request.headers_mut().extend(headers.clone());
+                let response = tokio::time::timeout(timeout, client.request(http_request))
+                    .await
+                    .map_err(|_| Failure {
+                        message: format!("no answer within {timeout:?}"),
+                        retry: true,
+                    })?
+                    .map_err(|error| Failure {
+                        message: error_chain(&error),
+                        retry: true,
+                    })?;
+                let status = response.status();
+                let body = tokio::time::timeout(timeout, response.into_body().collect())
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .map(|collected| collected.to_bytes())
+                    .unwrap_or_default();
+                if status.is_success() {
+                    let answer = ExportTraceServiceResponse::decode(body).unwrap_or_default();
+                    Ok(rejected(&answer))
+                } else {
+                    Err(Failure {
+                        message: format!("HTTP {status}"),
+                        retry: matches!(status.as_u16(), 429 | 502 | 503 | 504),
+                    })
+                }
+            }
+        }
+    }
+}
+
+fn grpc_message(status: &tonic::Status) -> String {
+    let mut message = format!("gRPC {:?}", status.code());
+    if !status.message().is_empty() {
+        message.push_str(": ");
+        message.push_str(status.message());
+    }
+    if let Some(source) = std::error::Error::source(status) {
+        message.push_str(": ");
+        message.push_str(&error_chain(source));
+    }
+    message
+}
+
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
