@@ -15,7 +15,7 @@
 //!    spans and an `info!` event) made flat out from one thread for `BURST`,
 //!    under the subscriber `init()` builds with each bridge (nais-otel's, and
 //!    tracing-opentelemetry's), exporting to rotel: spans made and delivered;
-//! 5. with `EXPORT_BENCH_OUTAGE_SECS=N` (default 10; the issue asks for 60),
+//! 5. with `EXPORT_BENCH_OUTAGE_SECS=N` (default 10; 60 for a full minute),
 //!    the peak RSS of a process making 20,000 spans a second for N seconds with
 //!    the collector down, against the queue size. It runs first, so the peak is
 //!    the outage's.
