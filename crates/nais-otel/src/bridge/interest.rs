@@ -15,8 +15,9 @@
 use tracing::{Level, Metadata};
 
 /// Targets whose spans and events never become trace spans or span events: the SDK's
-/// diagnostics and nais-otel's own (prefixes, as `Targets` matches them).
-pub(crate) const EXCLUDED_TARGETS: [&str; 3] = ["opentelemetry", "opentelemetry_sdk", "nais_otel"];
+/// diagnostics and nais-otel's own. Prefixes, as `Targets` matches them: `opentelemetry`
+/// covers `opentelemetry_sdk` and the other opentelemetry crates.
+pub(crate) const EXCLUDED_TARGETS: [&str; 2] = ["opentelemetry", "nais_otel"];
 
 /// Whether the bridge wants spans and events of `meta`'s callsite: INFO and above, not
 /// of [`EXCLUDED_TARGETS`].
