@@ -128,7 +128,8 @@ where
 {
     fn register_callsite(&self, meta: &'static tracing::Metadata<'static>) -> Interest {
         // Never below INFO when deciding itself: the log filter enables nothing there
-        // either. The excluded targets stay on for the log output and are skipped below.
+        // either. The excluded targets stay on for the log output, and every callsite is
+        // checked again below: another subscriber in the process may make it `always`.
         if self.own_interest && *meta.level() > Level::INFO {
             Interest::never()
         } else {

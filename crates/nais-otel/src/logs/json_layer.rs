@@ -74,6 +74,11 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        // A callsite's interest is shared by every subscriber of the process: another one
+        // that wants DEBUG makes the callsite `always`, and its events reach this layer too.
+        if self.own_interest && !logged_at_info(event.metadata()) {
+            return;
+        }
         let current = ctx.lookup_current();
         let span = current.as_ref().map(|span| span.name());
         let write = |line: &mut Vec<u8>| {
