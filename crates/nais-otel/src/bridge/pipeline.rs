@@ -12,16 +12,16 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
-    BatchSpanProcessor, IdGenerator, RandomIdGenerator, Sampler, SamplingDecision,
+    IdGenerator, RandomIdGenerator, Sampler, SamplingDecision,
     ShouldSample as _, SpanData, SpanEvents, SpanLimits, SpanLinks, SpanProcessor,
 };
 use opentelemetry_sdk::Resource;
 
 use super::record::{Extras, SpanRecord};
-use crate::export::CountingProcessor;
+use crate::export::BatchProcessor;
 
-/// The processors every span of `init()`'s pipeline ends into.
-pub(crate) type Chain = CountingProcessor<BatchSpanProcessor>;
+/// The processor every span of `init()`'s pipeline ends into.
+pub(crate) type Chain = BatchProcessor;
 
 /// The span processors shared by the tracer provider and the bridge: the provider ends
 /// the tower layers' spans into them, the bridge its own.

@@ -9,6 +9,7 @@
 //! runtime of its own: `init()` works before any runtime exists, and shutdown
 //! works from any context. The wire format comes from `opentelemetry-proto`.
 
+mod batch;
 mod console;
 mod otlp;
 mod prepare;
@@ -16,10 +17,11 @@ mod stats;
 
 pub use self::stats::SpanCounts;
 pub(crate) use self::{
+    batch::BatchProcessor,
     console::ConsoleExporter,
     otlp::{OtlpExporter, OtlpSettings},
     prepare::{Preparer, PreparingExporter},
-    stats::{CountingProcessor, Stats},
+    stats::Stats,
 };
 
 use std::sync::{Arc, OnceLock};

@@ -1,17 +1,4 @@
-use std::{
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    },
-    time::Duration,
-};
-
-use opentelemetry::Context;
-use opentelemetry_sdk::{
-    error::OTelSdkResult,
-    trace::{Span, SpanData, SpanProcessor},
-    Resource,
-};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Counts of spans through the pipeline, shared by the processor, the exporter
 /// and the guard, which reports the spans lost once at shutdown.
@@ -65,6 +52,24 @@ impl Stats {
             .fetch_add(count as u64, Ordering::Release);
     }
 
+    /// Counts a span that ended and lets it into a queue of `capacity`: how many spans were
+    /// waiting before it, or `None` (counted as dropped) when the queue is full.
+    ///
+    /// Spans queued minus spans handed to the exporter is never less than what waits in
+    /// the queue, as long as spans leave the queue before they are handed over.
+    #[inline]
+    pub(crate) fn queue(&self, capacity: u64) -> Option<u64> {
+        let handed = self.handed_to_exporter.load(Ordering::Acquire);
+        let queued = self.queued.fetch_add(1, Ordering::AcqRel);
+        let waiting = queued.saturating_sub(handed);
+        if waiting >= capacity {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        Some(waiting)
+    }
+
     pub(crate) fn exported(&self, count: u64) {
         self.exported.fetch_add(count, Ordering::Relaxed);
     }
@@ -85,60 +90,5 @@ impl Stats {
             failed: handed.saturating_sub(exported),
             queued: queued.saturating_sub(handed),
         }
-    }
-}
-
-/// Wraps the batch processor to count the spans that end, and to drop (and
-/// count) a span itself when the queue is full.
-///
-/// The SDK's processor drops silently when its channel is full and keeps the
-/// count private. So this one keeps its own: spans queued minus spans handed to
-/// the exporter is never less than what is in the channel (spans leave the
-/// channel just before they are handed over), so a span let through here always
-/// fits, and every drop is counted exactly.
-#[derive(Debug)]
-pub(crate) struct CountingProcessor<P> {
-    inner: P,
-    stats: Arc<Stats>,
-    capacity: u64,
-}
-
-impl<P> CountingProcessor<P> {
-    pub(crate) fn new(inner: P, stats: Arc<Stats>, capacity: usize) -> Self {
-        Self {
-            inner,
-            stats,
-            capacity: capacity as u64,
-        }
-    }
-}
-
-impl<P: SpanProcessor> SpanProcessor for CountingProcessor<P> {
-    fn on_start(&self, span: &mut Span, cx: &Context) {
-        self.inner.on_start(span, cx);
-    }
-
-    #[inline]
-    fn on_end(&self, span: SpanData) {
-        let handed = self.stats.handed_to_exporter.load(Ordering::Acquire);
-        let queued = self.stats.queued.fetch_add(1, Ordering::AcqRel);
-        if queued.saturating_sub(handed) >= self.capacity {
-            self.stats.queued.fetch_sub(1, Ordering::AcqRel);
-            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        self.inner.on_end(span);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
     }
 }

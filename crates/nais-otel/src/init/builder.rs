@@ -7,7 +7,7 @@ use std::{
 };
 
 use opentelemetry::{trace::TracerProvider as _, KeyValue};
-use opentelemetry_sdk::trace::{BatchSpanProcessor, SpanExporter};
+use opentelemetry_sdk::trace::SpanExporter;
 use tracing::Dispatch;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
@@ -17,7 +17,7 @@ use crate::{
         BatchSettings, Compression, Config, ConfigProblem, EndpointSource, ExporterKind, LogFormat,
         Protocol, SamplerConfig, PROTOCOL_VARIABLES,
     },
-    export::{Diagnostics, PreparingExporter, Stats},
+    export::{BatchProcessor, Diagnostics, PreparingExporter, Stats},
     privacy::MaskConfig,
 };
 
@@ -311,14 +311,16 @@ impl Builder {
     where
         E: SpanExporter + 'static,
     {
-        self.span_exporter = Some(Box::new(move |preparer, stats, batch_config| {
-            BatchSpanProcessor::builder(PreparingExporter {
-                inner: exporter,
-                preparer,
+        self.span_exporter = Some(Box::new(move |preparer, stats, batch| {
+            BatchProcessor::start(
+                PreparingExporter {
+                    inner: exporter,
+                    preparer,
+                    stats: stats.clone(),
+                },
+                batch,
                 stats,
-            })
-            .with_batch_config(batch_config)
-            .build()
+            )
         }));
         self
     }

@@ -1,5 +1,6 @@
 //! The tracer provider, its resource and sampler, and the propagator, from a [`Config`].
 
+use std::io;
 use std::sync::Arc;
 
 use opentelemetry::{
@@ -8,18 +9,15 @@ use opentelemetry::{
 };
 use opentelemetry_sdk::{
     resource::{ResourceDetector, TelemetryResourceDetector},
-    trace::{
-        BatchConfig, BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanLimits,
-    },
+    trace::{Sampler, SdkTracerProvider, SpanLimits},
     Resource,
 };
 
 use crate::{
     bridge::{Pipeline, SharedProcessor},
-    config::{Config, ExporterKind, PropagatorKind, SamplerConfig},
+    config::{BatchSettings, Config, ExporterKind, PropagatorKind, SamplerConfig},
     export::{
-        ConsoleExporter, CountingProcessor, Diagnostics, OtlpExporter, OtlpSettings, Preparer,
-        Stats,
+        BatchProcessor, ConsoleExporter, Diagnostics, OtlpExporter, OtlpSettings, Preparer, Stats,
     },
 };
 
@@ -28,9 +26,9 @@ use super::{
     SCOPE,
 };
 
-/// Builds the batch processor around an exporter given in code.
+/// Starts the batch processor around an exporter given in code.
 pub(super) type MakeProcessor =
-    Box<dyn FnOnce(Preparer, Arc<Stats>, BatchConfig) -> BatchSpanProcessor + Send>;
+    Box<dyn FnOnce(Preparer, Arc<Stats>, BatchSettings) -> io::Result<BatchProcessor> + Send>;
 
 pub(super) fn build_provider(
     config: &Config,
@@ -40,11 +38,6 @@ pub(super) fn build_provider(
 ) -> Result<(SdkTracerProvider, Pipeline), InitError> {
     let preparer = Preparer::new(config.mask.clone(), config.limits.attribute_value_length);
     let batch = config.batch;
-    let batch_config = BatchConfigBuilder::default()
-        .with_max_queue_size(batch.max_queue_size)
-        .with_max_export_batch_size(batch.max_export_batch_size)
-        .with_scheduled_delay(batch.schedule_delay)
-        .build();
     let resource = resource(config);
     let sampler = sampler(config.sampler);
     let limits = SpanLimits {
@@ -60,7 +53,7 @@ pub(super) fn build_provider(
         .with_span_limits(limits);
     let processor = match config.exporter {
         _ if span_exporter.is_some() => {
-            span_exporter.map(|make| make(preparer, stats.clone(), batch_config))
+            span_exporter.map(|make| make(preparer, stats.clone(), batch))
         }
         ExporterKind::Otlp => {
             if let Some(problem) = &config.endpoint_error {
@@ -88,26 +81,24 @@ pub(super) fn build_provider(
                         )
                         .with_source(why)
                     })?;
-            Some(
-                BatchSpanProcessor::builder(exporter)
-                    .with_batch_config(batch_config)
-                    .build(),
-            )
+            Some(BatchProcessor::start(exporter, batch, stats.clone()))
         }
-        ExporterKind::Console => Some(
-            BatchSpanProcessor::builder(ConsoleExporter::new(preparer, stats.clone()))
-                .with_batch_config(batch_config)
-                .build(),
-        ),
+        ExporterKind::Console => Some(BatchProcessor::start(
+            ConsoleExporter::new(preparer, stats.clone()),
+            batch,
+            stats.clone(),
+        )),
         ExporterKind::None => None,
     };
-    // The provider and the bridge end their spans into the same processors.
-    let processor = processor.map(|processor| {
-        SharedProcessor::new(
-            CountingProcessor::new(processor, stats.clone(), batch.max_queue_size),
-            &resource,
+    let processor = processor.transpose().map_err(|why| {
+        InitError::new(
+            InitErrorKind::Exporter,
+            format!("the export thread could not be started: {why}"),
         )
-    });
+        .with_source(why)
+    })?;
+    // The provider and the bridge end their spans into the same processors.
+    let processor = processor.map(|processor| SharedProcessor::new(processor, &resource));
     let builder = match &processor {
         Some(processor) => builder.with_span_processor(processor.clone()),
         None => builder,

@@ -1,0 +1,320 @@
+//! [`BatchProcessor`]: ended spans into per-thread buffers, exported in batches by a thread
+//! of its own.
+//!
+//! Why not the SDK's `BatchSpanProcessor`: it sends every span through one channel that all
+//! threads share, and with it several atomic operations on shared counters, on the thread
+//! that ends the span. Here a span goes into a buffer of the thread that ended it, behind a
+//! lock no other thread takes except the export thread when it collects, and one shared
+//! counter bounds the queue. The export thread collects every buffer on its schedule, when
+//! a batch is full, and on flush and shutdown. `docs/benchmarks.md` gives the measured gain.
+
+use std::cell::RefCell;
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use opentelemetry::Context;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+use opentelemetry_sdk::Resource;
+
+use super::Stats;
+use crate::config::BatchSettings;
+
+/// How long [`BatchProcessor::force_flush`] waits for the export thread.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Tells processors apart in the threads' buffer lists.
+static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's buffer in each processor it ended a span into: the processor's id and
+    /// the buffer.
+    static BUFFERS: RefCell<Vec<(usize, Arc<Buffer>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// One thread's ended spans, waiting for the export thread.
+#[derive(Debug, Default)]
+struct Buffer {
+    spans: Mutex<Vec<SpanData>>,
+}
+
+impl Buffer {
+    fn lock(&self) -> MutexGuard<'_, Vec<SpanData>> {
+        // A panic while the lock was held (in `Vec::push`) leaves the spans as they were.
+        self.spans.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What the threads that end spans share with the export thread.
+#[derive(Debug)]
+struct Shared {
+    id: usize,
+    /// Every thread's buffer. A buffer only this list still holds belongs to a thread that
+    /// is gone; it is removed once it is empty.
+    buffers: Mutex<Vec<Arc<Buffer>>>,
+    /// Spans ended while a thread was being torn down, when its own buffer is gone.
+    orphans: Buffer,
+    stats: Arc<Stats>,
+    /// At most this many spans wait; more are dropped and counted.
+    capacity: u64,
+    /// This many spans waiting wake the export thread before its schedule.
+    batch_size: u64,
+    /// The export thread has been woken and has not started collecting yet.
+    woken: AtomicBool,
+    shut_down: AtomicBool,
+}
+
+impl Shared {
+    /// Puts `span` into this thread's buffer, made the first time.
+    #[inline]
+    fn push(&self, span: SpanData) {
+        if BUFFERS.try_with(|_| ()).is_err() {
+            // This thread is being torn down and its buffers are gone.
+            self.orphans.lock().push(span);
+            return;
+        }
+        BUFFERS.with(|buffers| {
+            let mut buffers = buffers.borrow_mut();
+            let buffer = match buffers.iter().position(|(id, _)| *id == self.id) {
+                Some(at) => &buffers[at].1,
+                None => self.register(&mut buffers),
+            };
+            buffer.lock().push(span);
+        });
+    }
+
+    /// Makes this thread's buffer. Drops the buffers of processors that are gone from the
+    /// thread's list.
+    #[cold]
+    fn register<'a>(&self, buffers: &'a mut Vec<(usize, Arc<Buffer>)>) -> &'a Arc<Buffer> {
+        buffers.retain(|(_, buffer)| Arc::strong_count(buffer) > 1);
+        let buffer = Arc::new(Buffer::default());
+        self.all_buffers().push(buffer.clone());
+        buffers.push((self.id, buffer));
+        let last = buffers.len() - 1;
+        &buffers[last].1
+    }
+
+    fn all_buffers(&self) -> MutexGuard<'_, Vec<Arc<Buffer>>> {
+        self.buffers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes every waiting span out of the buffers, a list of spans per buffer. A thread's
+    /// buffer is swapped for an empty one with room for as many spans as it had (up to
+    /// `room`), made before the thread's lock is taken: the thread never waits for a copy.
+    fn collect(&self, room: usize) -> Vec<Vec<SpanData>> {
+        self.woken.store(false, Ordering::Relaxed);
+        let mut taken = Vec::new();
+        let mut buffers = self.all_buffers();
+        for buffer in buffers.iter().map(|buffer| &**buffer).chain([&self.orphans]) {
+            let had = buffer.lock().len();
+            if had == 0 {
+                continue;
+            }
+            let fresh = Vec::with_capacity(had.min(room));
+            taken.push(std::mem::replace(&mut *buffer.lock(), fresh));
+        }
+        // A buffer only this list holds belongs to a thread that is gone: nothing is put
+        // into it any more, so once it is empty it goes.
+        buffers.retain(|buffer| Arc::strong_count(buffer) > 1 || !buffer.lock().is_empty());
+        taken
+    }
+}
+
+enum Message {
+    /// A batch is waiting.
+    Export,
+    Flush(SyncSender<OTelSdkResult>),
+    Shutdown(SyncSender<OTelSdkResult>),
+    SetResource(Resource),
+}
+
+/// The span processor of `init()`'s pipeline: counts the spans that end, keeps at most
+/// `max_queue_size` of them waiting (dropping and counting the rest), and exports them in
+/// batches of at most `max_export_batch_size` from a thread of its own, every
+/// `schedule_delay`, as soon as a batch is full, and on flush and shutdown.
+///
+/// Spans queued minus spans handed to the exporter (which the exporters count) is never
+/// less than what waits in the buffers: spans leave the buffers before they are handed
+/// over. So a span let in here always fits, and every drop is counted exactly.
+#[derive(Debug)]
+pub(crate) struct BatchProcessor {
+    shared: Arc<Shared>,
+    messages: SyncSender<Message>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl BatchProcessor {
+    /// Starts the export thread around `exporter`. Fails only if the thread cannot be made.
+    pub(crate) fn start<E>(exporter: E, batch: BatchSettings, stats: Arc<Stats>) -> io::Result<Self>
+    where
+        E: SpanExporter + 'static,
+    {
+        let shared = Arc::new(Shared {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            buffers: Mutex::new(Vec::new()),
+            orphans: Buffer::default(),
+            stats,
+            capacity: batch.max_queue_size as u64,
+            batch_size: batch.max_export_batch_size.max(1) as u64,
+            woken: AtomicBool::new(false),
+            shut_down: AtomicBool::new(false),
+        });
+        // Room for one message of each kind that may wait at once.
+        let (messages, receiver) = mpsc::sync_channel(8);
+        let worker = Worker {
+            shared: shared.clone(),
+            exporter,
+            delay: batch.schedule_delay,
+            batch_size: batch.max_export_batch_size.max(1),
+        };
+        let worker = std::thread::Builder::new()
+            .name("nais-otel-batch".into())
+            .spawn(move || worker.run(&receiver))?;
+        Ok(Self {
+            shared,
+            messages,
+            worker: Mutex::new(Some(worker)),
+        })
+    }
+
+    /// Sends `message` to the export thread and waits up to `timeout` for its answer.
+    fn ask(
+        &self,
+        message: impl FnOnce(SyncSender<OTelSdkResult>) -> Message,
+        timeout: Duration,
+    ) -> OTelSdkResult {
+        let (reply, answer) = mpsc::sync_channel(1);
+        match self.messages.try_send(message(reply)) {
+            Ok(()) => match answer.recv_timeout(timeout) {
+                Ok(result) => result,
+                Err(RecvTimeoutError::Timeout) => Err(OTelSdkError::Timeout(timeout)),
+                Err(RecvTimeoutError::Disconnected) => Err(OTelSdkError::AlreadyShutdown),
+            },
+            Err(TrySendError::Full(_)) => Err(OTelSdkError::InternalFailure(
+                "the export thread has too many flushes waiting".into(),
+            )),
+            Err(TrySendError::Disconnected(_)) => Err(OTelSdkError::AlreadyShutdown),
+        }
+    }
+}
+
+impl SpanProcessor for BatchProcessor {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    #[inline]
+    fn on_end(&self, span: SpanData) {
+        let shared = &self.shared;
+        if shared.shut_down.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(waiting) = shared.stats.queue(shared.capacity) else {
+            return;
+        };
+        shared.push(span);
+        if waiting + 1 >= shared.batch_size
+            && !shared.woken.load(Ordering::Relaxed)
+            && !shared.woken.swap(true, Ordering::Relaxed)
+            && self.messages.try_send(Message::Export).is_err()
+        {
+            shared.woken.store(false, Ordering::Relaxed);
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.ask(Message::Flush, FLUSH_TIMEOUT)
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        if self.shared.shut_down.swap(true, Ordering::Relaxed) {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        let result = self.ask(Message::Shutdown, timeout);
+        if result.is_ok() {
+            let worker = self
+                .worker
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(worker) = worker {
+                // It has answered: it is finishing.
+                let _ = worker.join();
+            }
+        }
+        result
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        let _ = self.messages.try_send(Message::SetResource(resource.clone()));
+    }
+}
+
+/// The export thread.
+struct Worker<E> {
+    shared: Arc<Shared>,
+    exporter: E,
+    delay: Duration,
+    batch_size: usize,
+}
+
+impl<E: SpanExporter> Worker<E> {
+    fn run(mut self, messages: &Receiver<Message>) {
+        // Nothing the exporter does makes spans of its own.
+        let _suppressed = Context::enter_telemetry_suppressed_scope();
+        let mut last = Instant::now();
+        loop {
+            let wait = self.delay.saturating_sub(last.elapsed());
+            let message = match messages.recv_timeout(wait) {
+                Ok(message) => Some(message),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            match message {
+                None | Some(Message::Export) => {
+                    let _ = self.export();
+                    last = Instant::now();
+                }
+                Some(Message::Flush(reply)) => {
+                    let _ = reply.send(self.export());
+                    last = Instant::now();
+                }
+                Some(Message::Shutdown(reply)) => {
+                    let result = self.export();
+                    let _ = self.exporter.shutdown();
+                    let _ = reply.send(result);
+                    break;
+                }
+                Some(Message::SetResource(resource)) => self.exporter.set_resource(&resource),
+            }
+        }
+    }
+
+    /// Exports every waiting span, in batches of up to `batch_size` across the threads'
+    /// buffers; the first failure is the result.
+    fn export(&mut self) -> OTelSdkResult {
+        let taken = self.shared.collect(self.batch_size);
+        let mut left: usize = taken.iter().map(Vec::len).sum();
+        let mut result = Ok(());
+        let mut batch = Vec::new();
+        for span in taken.into_iter().flatten() {
+            if batch.is_empty() {
+                batch.reserve_exact(left.min(self.batch_size));
+            }
+            batch.push(span);
+            left -= 1;
+            if batch.len() == self.batch_size || left == 0 {
+                let exported = futures_executor::block_on(
+                    self.exporter.export(std::mem::take(&mut batch)),
+                );
+                if result.is_ok() {
+                    result = exported;
+                }
+            }
+        }
+        result
+    }
+}
