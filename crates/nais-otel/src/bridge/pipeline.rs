@@ -12,8 +12,8 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
-    IdGenerator, RandomIdGenerator, Sampler, SamplingDecision,
-    ShouldSample as _, SpanData, SpanEvents, SpanLimits, SpanLinks, SpanProcessor,
+    IdGenerator, RandomIdGenerator, Sampler, SamplingDecision, ShouldSample as _, SpanData,
+    SpanEvents, SpanLimits, SpanLinks, SpanProcessor,
 };
 use opentelemetry_sdk::Resource;
 
