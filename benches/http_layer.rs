@@ -1,9 +1,10 @@
 //! Per-request cost of tracing an axum router: our `ServerLayer` against the peers.
 //!
-//! Run with `cargo bench --bench http_layer`. All variants share one SDK tracer provider
-//! (a `BatchSpanProcessor` with an exporter that drops every batch), one global
-//! `tracing-opentelemetry` subscriber and one global W3C propagator, and run in one
-//! criterion group. Each router is made ready to serve first, as `axum::serve` makes it
+//! Run with `cargo bench --bench http_layer`. nais-otel's variants end their spans into the
+//! pipeline `nais_otel::init()` builds (its own batch processor); the peers' go to an SDK
+//! provider with the SDK's `BatchSpanProcessor`, their documented setup. Both export to an
+//! exporter that drops every batch. One global `tracing-opentelemetry` subscriber (on the
+//! peers' provider) and one global W3C propagator; all variants run in one criterion group. Each router is made ready to serve first, as `axum::serve` makes it
 //! (`with_state(())`). Each iteration builds a request, serves it with `oneshot` and reads
 //! the whole response body (our span and `TraceLayer`'s end there). The requests carry no
 //! headers; with `HTTP_LAYER_HEADERS=1` they carry `Host`, `User-Agent` and a sampled

@@ -17,9 +17,10 @@
 //! `handler-otel-axum`, `handler-trace-layer`; one span alone, `span-noop`, `span-ours`,
 //! `span-tracing-opentelemetry`) and the number of requests (default 10 000); `HTTP_LAYER_VARIANT` and `HTTP_LAYER_REQUESTS` work too. With
 //! no variant (as under `cargo bench`) it does nothing. The setup is the one of
-//! `benches/http_layer.rs`: the SDK provider `nais_otel::init()` builds, with an exporter
-//! that drops every batch, the global W3C propagators and a global `tracing-opentelemetry`
-//! subscriber. It prints the span counts at the end, and the time per request of the
+//! `benches/http_layer.rs`: nais-otel's variants on the pipeline `nais_otel::init()` builds,
+//! the peers' on an SDK provider with the SDK's batch processor (their documented setup),
+//! both with an exporter that drops every batch; the global W3C propagators and a global
+//! `tracing-opentelemetry` subscriber on the peers' provider. It prints the span counts at the end, and the time per request of the
 //! request loop alone on standard output. For instruction counts, the per-request cost is
 //! the difference of two runs with different request counts divided by the difference in
 //! requests, which cancels the set-up. With `HTTP_LAYER_PIPELINE=sdk` the provider is built

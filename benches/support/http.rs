@@ -166,12 +166,15 @@ where
 
 /// Installs the provider, the propagator and the subscriber as the globals.
 ///
-/// The provider is the one `nais_otel::init()` builds (an SDK provider with a
-/// `BatchSpanProcessor`, here around an exporter that drops every batch), with the
-/// default settings (no environment is read) and without nais-otel's own subscriber: the
-/// subscriber is a plain `tracing-opentelemetry` layer on that provider, with no level
-/// filter, so `TraceLayer`'s DEBUG spans become trace spans too. Every variant's spans go
-/// through the same processors to the same exporter.
+/// nais-otel's pipeline is the one `nais_otel::init()` builds (its own batch processor,
+/// here around an exporter that drops every batch), with the default settings (no
+/// environment is read) and without nais-otel's own subscriber; the guard holds it, and
+/// nais-otel's variants end their spans into it.
+///
+/// The provider returned is the peers' documented setup: an SDK provider with the SDK's
+/// `BatchSpanProcessor` (`with_batch_exporter`) around the same exporter. The global
+/// subscriber is a plain `tracing-opentelemetry` layer on it, with no level filter, so
+/// `TraceLayer`'s DEBUG spans become trace spans too.
 ///
 /// With `HTTP_LAYER_PIPELINE=sdk` the provider is built by hand instead, as a team
 /// without nais-otel's core would: `SdkTracerProvider::builder().with_batch_exporter(..)`
@@ -212,7 +215,9 @@ pub(crate) fn install_with(
             .with_subscriber(false)
             .init()
             .expect("the pipeline");
-        let provider = guard.provider().expect("tracing is on").clone();
+        let provider = SdkTracerProvider::builder()
+            .with_batch_exporter(NoopExporter)
+            .build();
         (Some(guard), provider)
     };
     if global_subscriber {
