@@ -111,7 +111,12 @@ pub(super) fn http_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBu
         Some(route) => {
             attrs.push(KeyValue::new(HTTP_ROUTE, owned(route)));
             attrs.push(KeyValue::new(URL_PATH, owned(uri.path())));
-            Cow::Owned(format!("{method} {route}"))
+            // Joined by hand: `format!` costs several hundred instructions more here.
+            let mut name = String::with_capacity(method.len() + 1 + route.len());
+            name.push_str(method);
+            name.push(' ');
+            name.push_str(route);
+            Cow::Owned(name)
         }
         None => {
             attrs.push(KeyValue::new(URL_PATH, owned(uri.path())));

@@ -90,8 +90,8 @@ impl Guard {
         self.stats.snapshot()
     }
 
-    /// Exports what is queued now, waiting at most 5 s (the SDK batch
-    /// processor's fixed flush timeout).
+    /// Exports what is queued now, waiting at most 5 s (the batch processor's flush
+    /// timeout).
     pub fn force_flush(&self) {
         if let Some(provider) = &self.provider {
             let _ = provider.force_flush();
