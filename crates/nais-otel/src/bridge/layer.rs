@@ -14,7 +14,7 @@ use tracing::subscriber::Interest;
 use tracing::{Level, Subscriber};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::Context as LayerContext;
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
 use tracing_subscriber::Layer;
 
 use super::interest::wanted;
@@ -256,18 +256,27 @@ where
         // The innermost span the bridge keeps: a span it skipped (an excluded target's, see
         // `deciding_interest`) passes its events on to its parent, as behind a per-layer
         // filter.
-        let mut recording = false;
-        let Some(span) = ctx.event_span(event).and_then(|span| {
-            span.scope()
-                .find(|span| match span.extensions().get::<SpanRecord>() {
-                    Some(record) => {
-                        recording = record.recording;
-                        true
-                    }
-                    None => false,
-                })
-        }) else {
+        let Some(span) = ctx.event_span(event) else {
             return;
+        };
+        let kept = |span: &SpanRef<'_, S>| {
+            span.extensions()
+                .get::<SpanRecord>()
+                .map(|record| record.recording)
+        };
+        // The event's own span first: walking its scope looks it up again.
+        let (span, recording) = match kept(&span) {
+            Some(recording) => (span, recording),
+            None => {
+                let Some(found) = span
+                    .scope()
+                    .skip(1)
+                    .find_map(|span| kept(&span).map(|recording| (span, recording)))
+                else {
+                    return;
+                };
+                found
+            }
         };
         // Nothing is built for an event in a span that is not recorded.
         if !recording {
