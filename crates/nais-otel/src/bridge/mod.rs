@@ -90,7 +90,7 @@ mod record;
 pub use self::ext::{SetParentError, SetParentErrorKind, SpanExt};
 pub(crate) use self::interest::EXCLUDED_TARGETS;
 pub use self::layer::BridgeLayer;
-pub(crate) use self::pipeline::{Pipeline, SharedProcessor};
+pub(crate) use self::pipeline::{Chain, Finisher, Pipeline, SharedProcessor};
 
 /// Which layer [`crate::init`] installs to turn `tracing` spans into OpenTelemetry
 /// spans. See the [module docs](self).

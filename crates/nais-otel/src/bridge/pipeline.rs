@@ -18,10 +18,11 @@ use opentelemetry_sdk::trace::{
 use opentelemetry_sdk::Resource;
 
 use super::record::{Extras, SpanRecord};
-use crate::export::BatchProcessor;
+use crate::export::{BatchProcessor, Finish};
 
-/// The processor every span of `init()`'s pipeline ends into.
-pub(crate) type Chain = BatchProcessor;
+/// The processor every span of `init()`'s pipeline ends into: the SDK's spans, and the
+/// bridge's records, which [`Finisher`] makes spans of on the export thread.
+pub(crate) type Chain = BatchProcessor<Finisher>;
 
 /// The span processors shared by the tracer provider and the bridge: the provider ends
 /// the tower layers' spans into them, the bridge its own.
@@ -57,9 +58,9 @@ impl SharedProcessor {
     }
 
     #[inline]
-    fn end(&self, span: SpanData) {
+    fn end(&self, record: SpanRecord, end: SystemTime) {
         if !self.inner.shut_down.load(Ordering::Relaxed) {
-            self.inner.processor.on_end(span);
+            self.inner.processor.end((record, end));
         }
     }
 }
@@ -105,8 +106,6 @@ pub(crate) struct Pipeline {
     /// sampler's call and its result's allocation-free but not free bookkeeping.
     parent_or_on: bool,
     ids: RandomIdGenerator,
-    limits: SpanLimits,
-    scope: InstrumentationScope,
     processor: Option<SharedProcessor>,
 }
 
@@ -114,16 +113,12 @@ impl Pipeline {
     pub(crate) fn new(
         sampler: Sampler,
         parent_or_on: bool,
-        limits: SpanLimits,
-        scope: InstrumentationScope,
         processor: Option<SharedProcessor>,
     ) -> Self {
         Self {
             sampler,
             parent_or_on,
             ids: RandomIdGenerator::default(),
-            limits,
-            scope,
             processor,
         }
     }
@@ -224,16 +219,37 @@ impl Pipeline {
         )
     }
 
-    /// Hands a finished span to the processors, with the span limits applied as the SDK
-    /// applies them; drops it when it is not recorded (not sampled).
+    /// Hands a finished span to the processor; drops it when it is not recorded (not
+    /// sampled). The export thread makes a [`SpanData`] of it ([`Finisher`]).
     #[inline]
     pub(crate) fn end(&self, record: SpanRecord, end: SystemTime) {
         let Some(processor) = &self.processor else {
             return;
         };
-        if !record.recording {
-            return;
+        if record.recording {
+            processor.end(record, end);
         }
+    }
+}
+
+/// Makes the bridge's records spans, on the export thread: the span limits applied as the
+/// SDK applies them, and nais-otel's instrumentation scope.
+#[derive(Debug)]
+pub(crate) struct Finisher {
+    limits: SpanLimits,
+    scope: InstrumentationScope,
+}
+
+impl Finisher {
+    pub(crate) fn new(limits: SpanLimits, scope: InstrumentationScope) -> Self {
+        Self { limits, scope }
+    }
+}
+
+impl Finish for Finisher {
+    type Record = (SpanRecord, SystemTime);
+
+    fn finish(&self, (record, end): Self::Record) -> SpanData {
         let limits = &self.limits;
         let mut attributes = record.attributes;
         let mut events = SpanEvents::default();
@@ -262,7 +278,7 @@ impl Pipeline {
             links.links = link_list;
         }
         let dropped_attributes_count = truncate(&mut attributes, limits.max_attributes_per_span);
-        processor.end(SpanData {
+        SpanData {
             span_context: record.cx.span().span_context().clone(),
             parent_span_id: record.parent_span_id,
             parent_span_is_remote: record.parent_is_remote,
@@ -276,7 +292,7 @@ impl Pipeline {
             links,
             status: record.status,
             instrumentation_scope: self.scope.clone(),
-        });
+        }
     }
 }
 

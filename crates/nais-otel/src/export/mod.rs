@@ -17,7 +17,7 @@ mod stats;
 
 pub use self::stats::SpanCounts;
 pub(crate) use self::{
-    batch::BatchProcessor,
+    batch::{BatchProcessor, Finish},
     console::ConsoleExporter,
     otlp::{OtlpExporter, OtlpSettings},
     prepare::{Preparer, PreparingExporter},

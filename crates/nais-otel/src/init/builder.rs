@@ -311,13 +311,14 @@ impl Builder {
     where
         E: SpanExporter + 'static,
     {
-        self.span_exporter = Some(Box::new(move |preparer, stats, batch| {
+        self.span_exporter = Some(Box::new(move |preparer, finisher, stats, batch| {
             BatchProcessor::start(
                 PreparingExporter {
                     inner: exporter,
                     preparer,
                     stats: stats.clone(),
                 },
+                finisher,
                 batch,
                 stats,
             )

@@ -14,7 +14,7 @@ use opentelemetry_sdk::{
 };
 
 use crate::{
-    bridge::{Pipeline, SharedProcessor},
+    bridge::{Chain, Finisher, Pipeline, SharedProcessor},
     config::{BatchSettings, Config, ExporterKind, PropagatorKind, SamplerConfig},
     export::{
         BatchProcessor, ConsoleExporter, Diagnostics, OtlpExporter, OtlpSettings, Preparer, Stats,
@@ -28,7 +28,7 @@ use super::{
 
 /// Starts the batch processor around an exporter given in code.
 pub(super) type MakeProcessor =
-    Box<dyn FnOnce(Preparer, Arc<Stats>, BatchSettings) -> io::Result<BatchProcessor> + Send>;
+    Box<dyn FnOnce(Preparer, Finisher, Arc<Stats>, BatchSettings) -> io::Result<Chain> + Send>;
 
 pub(super) fn build_provider(
     config: &Config,
@@ -51,9 +51,11 @@ pub(super) fn build_provider(
         .with_resource(resource.clone())
         .with_sampler(sampler.clone())
         .with_span_limits(limits);
+    // The bridge's spans are finished on the export thread, with the provider's limits.
+    let finisher = Finisher::new(limits, InstrumentationScope::builder(SCOPE).build());
     let processor = match config.exporter {
         _ if span_exporter.is_some() => {
-            span_exporter.map(|make| make(preparer, stats.clone(), batch))
+            span_exporter.map(|make| make(preparer, finisher, stats.clone(), batch))
         }
         ExporterKind::Otlp => {
             if let Some(problem) = &config.endpoint_error {
@@ -81,10 +83,16 @@ pub(super) fn build_provider(
                         )
                         .with_source(why)
                     })?;
-            Some(BatchProcessor::start(exporter, batch, stats.clone()))
+            Some(BatchProcessor::start(
+                exporter,
+                finisher,
+                batch,
+                stats.clone(),
+            ))
         }
         ExporterKind::Console => Some(BatchProcessor::start(
             ConsoleExporter::new(preparer, stats.clone()),
+            finisher,
             batch,
             stats.clone(),
         )),
@@ -106,8 +114,6 @@ pub(super) fn build_provider(
     let pipeline = Pipeline::new(
         sampler,
         matches!(config.sampler, SamplerConfig::ParentBasedAlwaysOn),
-        limits,
-        InstrumentationScope::builder(SCOPE).build(),
         processor,
     );
     Ok((builder.build(), pipeline))

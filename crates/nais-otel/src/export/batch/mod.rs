@@ -8,7 +8,9 @@
 //! counter bounds the queue. The export thread collects every buffer on its schedule, when
 //! a batch is full, and on flush and shutdown. `docs/benchmarks.md` gives the measured gain.
 
+use std::any::Any;
 use std::cell::RefCell;
+use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -32,32 +34,83 @@ static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     /// This thread's buffer in each processor it ended a span into: the processor's id and
-    /// the buffer.
-    static BUFFERS: RefCell<Vec<(usize, Arc<Buffer>)>> = const { RefCell::new(Vec::new()) };
+    /// the buffer (a `Buffer<R>` of the processor's record type).
+    static BUFFERS: RefCell<Vec<(usize, Arc<dyn Any + Send + Sync>)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// Turns what a thread hands over for a span that ended into a [`SpanData`], on the export
+/// thread: the tracing bridge hands over its own record, so that the `SpanData` is built,
+/// cut to the span limits and moved off the thread that ended the span.
+pub(crate) trait Finish: Send + 'static {
+    /// What is handed over.
+    type Record: Send + 'static;
+
+    /// The span `record` describes.
+    fn finish(&self, record: Self::Record) -> SpanData;
+}
+
+/// For processors that only get SDK spans.
+#[derive(Debug)]
+#[cfg_attr(
+    not(test),
+    expect(dead_code, reason = "the pipeline's processor has records")
+)]
+pub(crate) struct SpansOnly;
+
+impl Finish for SpansOnly {
+    type Record = std::convert::Infallible;
+
+    fn finish(&self, record: Self::Record) -> SpanData {
+        match record {}
+    }
 }
 
 /// One thread's ended spans, waiting for the export thread.
-#[derive(Debug, Default)]
-struct Buffer {
-    spans: Mutex<Vec<SpanData>>,
+struct Buffer<R> {
+    ended: Mutex<Ended<R>>,
 }
 
-impl Buffer {
-    fn lock(&self) -> MutexGuard<'_, Vec<SpanData>> {
+/// SDK spans, and records to be finished.
+struct Ended<R> {
+    spans: Vec<SpanData>,
+    records: Vec<R>,
+}
+
+impl<R> Ended<R> {
+    const fn new() -> Self {
+        Self {
+            spans: Vec::new(),
+            records: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.spans.len() + self.records.len()
+    }
+}
+
+impl<R> Buffer<R> {
+    const fn new() -> Self {
+        Self {
+            ended: Mutex::new(Ended::new()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Ended<R>> {
         // A panic while the lock was held (in `Vec::push`) leaves the spans as they were.
-        self.spans.lock().unwrap_or_else(PoisonError::into_inner)
+        self.ended.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 /// What the threads that end spans share with the export thread.
-#[derive(Debug)]
-struct Shared {
+struct Shared<R> {
     id: usize,
     /// Every thread's buffer. A buffer only this list still holds belongs to a thread that
     /// is gone; it is removed once it is empty.
-    buffers: Mutex<Vec<Arc<Buffer>>>,
+    buffers: Mutex<Vec<Arc<Buffer<R>>>>,
     /// Spans ended while a thread was being torn down, when its own buffer is gone.
-    orphans: Buffer,
+    orphans: Buffer<R>,
     stats: Arc<Stats>,
     /// At most this many spans wait; more are dropped and counted.
     capacity: u64,
@@ -68,45 +121,47 @@ struct Shared {
     shut_down: AtomicBool,
 }
 
-impl Shared {
-    /// Puts `span` into this thread's buffer, made the first time.
+impl<R: Send + 'static> Shared<R> {
+    /// Runs `put` on this thread's buffer, made the first time.
     #[inline]
-    fn push(&self, span: SpanData) {
+    fn with_buffer(&self, put: impl FnOnce(&mut Ended<R>)) {
         if BUFFERS.try_with(|_| ()).is_err() {
             // This thread is being torn down and its buffers are gone.
-            self.orphans.lock().push(span);
+            put(&mut self.orphans.lock());
             return;
         }
         BUFFERS.with(|buffers| {
             let mut buffers = buffers.borrow_mut();
-            let buffer = match buffers.iter().position(|(id, _)| *id == self.id) {
-                Some(at) => &buffers[at].1,
-                None => self.register(&mut buffers),
-            };
-            buffer.lock().push(span);
+            let found = buffers
+                .iter()
+                .find(|(id, _)| *id == self.id)
+                .and_then(|(_, buffer)| buffer.downcast_ref::<Buffer<R>>());
+            match found {
+                Some(buffer) => put(&mut buffer.lock()),
+                None => put(&mut self.register(&mut buffers).lock()),
+            }
         });
     }
 
     /// Makes this thread's buffer. Drops the buffers of processors that are gone from the
     /// thread's list.
     #[cold]
-    fn register<'a>(&self, buffers: &'a mut Vec<(usize, Arc<Buffer>)>) -> &'a Arc<Buffer> {
+    fn register(&self, buffers: &mut Vec<(usize, Arc<dyn Any + Send + Sync>)>) -> Arc<Buffer<R>> {
         buffers.retain(|(_, buffer)| Arc::strong_count(buffer) > 1);
-        let buffer = Arc::new(Buffer::default());
+        let buffer = Arc::new(Buffer::new());
         self.all_buffers().push(buffer.clone());
-        buffers.push((self.id, buffer));
-        let last = buffers.len() - 1;
-        &buffers[last].1
+        buffers.push((self.id, buffer.clone()));
+        buffer
     }
 
-    fn all_buffers(&self) -> MutexGuard<'_, Vec<Arc<Buffer>>> {
+    fn all_buffers(&self) -> MutexGuard<'_, Vec<Arc<Buffer<R>>>> {
         self.buffers.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes every waiting span out of the buffers, a list of spans per buffer. A thread's
-    /// buffer is swapped for an empty one with room for as many spans as it had (up to
-    /// `room`), made before the thread's lock is taken: the thread never waits for a copy.
-    fn collect(&self, room: usize) -> Vec<Vec<SpanData>> {
+    /// Takes every waiting span out of the buffers, a list per buffer. A thread's buffer is
+    /// swapped for an empty one with room for as many spans as it had (up to `room`), made
+    /// before the thread's lock is taken: the thread never waits for a copy.
+    fn collect(&self, room: usize) -> Vec<Ended<R>> {
         self.woken.store(false, Ordering::Relaxed);
         let mut taken = Vec::new();
         let mut buffers = self.all_buffers();
@@ -115,16 +170,22 @@ impl Shared {
             .map(|buffer| &**buffer)
             .chain([&self.orphans])
         {
-            let had = buffer.lock().len();
-            if had == 0 {
+            let (spans, records) = {
+                let ended = buffer.lock();
+                (ended.spans.len(), ended.records.len())
+            };
+            if spans + records == 0 {
                 continue;
             }
-            let fresh = Vec::with_capacity(had.min(room));
+            let fresh = Ended {
+                spans: Vec::with_capacity(spans.min(room)),
+                records: Vec::with_capacity(records.min(room)),
+            };
             taken.push(std::mem::replace(&mut *buffer.lock(), fresh));
         }
         // A buffer only this list holds belongs to a thread that is gone: nothing is put
         // into it any more, so once it is empty it goes.
-        buffers.retain(|buffer| Arc::strong_count(buffer) > 1 || !buffer.lock().is_empty());
+        buffers.retain(|buffer| Arc::strong_count(buffer) > 1 || buffer.lock().len() > 0);
         taken
     }
 }
@@ -140,28 +201,44 @@ enum Message {
 /// The span processor of `init()`'s pipeline: counts the spans that end, keeps at most
 /// `max_queue_size` of them waiting (dropping and counting the rest), and exports them in
 /// batches of at most `max_export_batch_size` from a thread of its own, every
-/// `schedule_delay`, as soon as a batch is full, and on flush and shutdown.
+/// `schedule_delay`, as soon as a batch is full, and on flush and shutdown. Besides SDK
+/// spans it takes records that `F` finishes into spans on the export thread
+/// ([`end`](Self::end)).
 ///
 /// Spans queued minus spans handed to the exporter (which the exporters count) is never
 /// less than what waits in the buffers: spans leave the buffers before they are handed
 /// over. So a span let in here always fits, and every drop is counted exactly.
-#[derive(Debug)]
-pub(crate) struct BatchProcessor {
-    shared: Arc<Shared>,
+pub(crate) struct BatchProcessor<F: Finish> {
+    shared: Arc<Shared<F::Record>>,
     messages: SyncSender<Message>,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
 
-impl BatchProcessor {
-    /// Starts the export thread around `exporter`. Fails only if the thread cannot be made.
-    pub(crate) fn start<E>(exporter: E, batch: BatchSettings, stats: Arc<Stats>) -> io::Result<Self>
+impl<F: Finish> fmt::Debug for BatchProcessor<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BatchProcessor")
+            .field("capacity", &self.shared.capacity)
+            .field("batch_size", &self.shared.batch_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F: Finish> BatchProcessor<F> {
+    /// Starts the export thread around `exporter`, with `finish` for the records. Fails only
+    /// if the thread cannot be made.
+    pub(crate) fn start<E>(
+        exporter: E,
+        finish: F,
+        batch: BatchSettings,
+        stats: Arc<Stats>,
+    ) -> io::Result<Self>
     where
         E: SpanExporter + 'static,
     {
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             buffers: Mutex::new(Vec::new()),
-            orphans: Buffer::default(),
+            orphans: Buffer::new(),
             stats,
             capacity: batch.max_queue_size as u64,
             batch_size: batch.max_export_batch_size.max(1) as u64,
@@ -173,6 +250,7 @@ impl BatchProcessor {
         let worker = Worker {
             shared: shared.clone(),
             exporter,
+            finish,
             delay: batch.schedule_delay,
             batch_size: batch.max_export_batch_size.max(1),
         };
@@ -184,6 +262,33 @@ impl BatchProcessor {
             messages,
             worker: Mutex::new(Some(worker)),
         })
+    }
+
+    /// Counts a span that ended and lets it in when there is room; wakes the export thread
+    /// when a batch is waiting.
+    #[inline]
+    fn enqueue(&self, put: impl FnOnce(&mut Ended<F::Record>)) {
+        let shared = &self.shared;
+        if shared.shut_down.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(waiting) = shared.stats.queue(shared.capacity) else {
+            return;
+        };
+        shared.with_buffer(put);
+        if waiting + 1 >= shared.batch_size
+            && !shared.woken.load(Ordering::Relaxed)
+            && !shared.woken.swap(true, Ordering::Relaxed)
+            && self.messages.try_send(Message::Export).is_err()
+        {
+            shared.woken.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// Hands over `record`, finished into a span on the export thread.
+    #[inline]
+    pub(crate) fn end(&self, record: F::Record) {
+        self.enqueue(|ended| ended.records.push(record));
     }
 
     /// Sends `message` to the export thread and waits up to `timeout` for its answer.
@@ -207,26 +312,12 @@ impl BatchProcessor {
     }
 }
 
-impl SpanProcessor for BatchProcessor {
+impl<F: Finish> SpanProcessor for BatchProcessor<F> {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
     #[inline]
     fn on_end(&self, span: SpanData) {
-        let shared = &self.shared;
-        if shared.shut_down.load(Ordering::Relaxed) {
-            return;
-        }
-        let Some(waiting) = shared.stats.queue(shared.capacity) else {
-            return;
-        };
-        shared.push(span);
-        if waiting + 1 >= shared.batch_size
-            && !shared.woken.load(Ordering::Relaxed)
-            && !shared.woken.swap(true, Ordering::Relaxed)
-            && self.messages.try_send(Message::Export).is_err()
-        {
-            shared.woken.store(false, Ordering::Relaxed);
-        }
+        self.enqueue(|ended| ended.spans.push(span));
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -260,14 +351,15 @@ impl SpanProcessor for BatchProcessor {
 }
 
 /// The export thread.
-struct Worker<E> {
-    shared: Arc<Shared>,
+struct Worker<E, F: Finish> {
+    shared: Arc<Shared<F::Record>>,
     exporter: E,
+    finish: F,
     delay: Duration,
     batch_size: usize,
 }
 
-impl<E: SpanExporter> Worker<E> {
+impl<E: SpanExporter, F: Finish> Worker<E, F> {
     fn run(mut self, messages: &Receiver<Message>) {
         // Nothing the exporter does makes spans of its own.
         let _suppressed = Context::enter_telemetry_suppressed_scope();
@@ -303,10 +395,19 @@ impl<E: SpanExporter> Worker<E> {
     /// buffers; the first failure is the result.
     fn export(&mut self) -> OTelSdkResult {
         let taken = self.shared.collect(self.batch_size);
-        let mut left: usize = taken.iter().map(Vec::len).sum();
+        let mut left: usize = taken.iter().map(Ended::len).sum();
         let mut result = Ok(());
         let mut batch = Vec::new();
-        for span in taken.into_iter().flatten() {
+        let finish = &self.finish;
+        let spans = taken.into_iter().flat_map(|ended| {
+            ended.spans.into_iter().chain(
+                ended
+                    .records
+                    .into_iter()
+                    .map(|record| finish.finish(record)),
+            )
+        });
+        for span in spans {
             if batch.is_empty() {
                 batch.reserve_exact(left.min(self.batch_size));
             }

@@ -27,7 +27,7 @@ impl SpanExporter for Sizes {
 }
 
 struct Setup {
-    processor: BatchProcessor,
+    processor: BatchProcessor<SpansOnly>,
     stats: Arc<Stats>,
     sizes: Receiver<usize>,
     shut_down: Receiver<()>,
@@ -43,7 +43,7 @@ fn setup(batch: BatchSettings) -> Setup {
         shut_down,
     };
     Setup {
-        processor: BatchProcessor::start(exporter, batch, stats.clone()).unwrap(),
+        processor: BatchProcessor::start(exporter, SpansOnly, batch, stats.clone()).unwrap(),
         stats,
         sizes: sizes_rx,
         shut_down: shut_down_rx,
