@@ -110,7 +110,7 @@ struct Shared<R> {
     /// is gone; it is removed once it is empty.
     buffers: Mutex<Vec<Arc<Buffer<R>>>>,
     /// Spans ended while a thread was being torn down, when its own buffer is gone.
-    orphans: Buffer<R>,
+    orphans: Arc<Buffer<R>>,
     stats: Arc<Stats>,
     /// At most this many spans wait; more are dropped and counted.
     capacity: u64,
@@ -122,25 +122,20 @@ struct Shared<R> {
 }
 
 impl<R: Send + 'static> Shared<R> {
-    /// Runs `put` on this thread's buffer, made the first time.
+    /// This thread's buffer, made the first time; the orphans' while the thread is torn
+    /// down.
     #[inline]
-    fn with_buffer(&self, put: impl FnOnce(&mut Ended<R>)) {
-        if BUFFERS.try_with(|_| ()).is_err() {
-            // This thread is being torn down and its buffers are gone.
-            put(&mut self.orphans.lock());
-            return;
-        }
-        BUFFERS.with(|buffers| {
-            let mut buffers = buffers.borrow_mut();
-            let found = buffers
-                .iter()
-                .find(|(id, _)| *id == self.id)
-                .and_then(|(_, buffer)| buffer.downcast_ref::<Buffer<R>>());
-            match found {
-                Some(buffer) => put(&mut buffer.lock()),
-                None => put(&mut self.register(&mut buffers).lock()),
-            }
-        });
+    fn buffer(&self) -> Arc<Buffer<R>> {
+        BUFFERS
+            .try_with(|buffers| {
+                let mut buffers = buffers.borrow_mut();
+                let found = buffers
+                    .iter()
+                    .find(|(id, _)| *id == self.id)
+                    .and_then(|(_, buffer)| buffer.clone().downcast::<Buffer<R>>().ok());
+                found.unwrap_or_else(|| self.register(&mut buffers))
+            })
+            .unwrap_or_else(|_| self.orphans.clone())
     }
 
     /// Makes this thread's buffer. Drops the buffers of processors that are gone from the
@@ -165,11 +160,7 @@ impl<R: Send + 'static> Shared<R> {
         self.woken.store(false, Ordering::Relaxed);
         let mut taken = Vec::new();
         let mut buffers = self.all_buffers();
-        for buffer in buffers
-            .iter()
-            .map(|buffer| &**buffer)
-            .chain([&self.orphans])
-        {
+        for buffer in buffers.iter().map(|buffer| &**buffer).chain([&*self.orphans]) {
             let (spans, records) = {
                 let ended = buffer.lock();
                 (ended.spans.len(), ended.records.len())
@@ -238,7 +229,7 @@ impl<F: Finish> BatchProcessor<F> {
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             buffers: Mutex::new(Vec::new()),
-            orphans: Buffer::new(),
+            orphans: Arc::new(Buffer::new()),
             stats,
             capacity: batch.max_queue_size as u64,
             batch_size: batch.max_export_batch_size.max(1) as u64,
@@ -264,18 +255,21 @@ impl<F: Finish> BatchProcessor<F> {
         })
     }
 
-    /// Counts a span that ended and lets it in when there is room; wakes the export thread
-    /// when a batch is waiting.
+    /// Counts a span that ended: how many were waiting before it, or `None` when it is
+    /// dropped (shut down, or no room).
     #[inline]
-    fn enqueue(&self, put: impl FnOnce(&mut Ended<F::Record>)) {
+    fn admit(&self) -> Option<u64> {
         let shared = &self.shared;
         if shared.shut_down.load(Ordering::Relaxed) {
-            return;
+            return None;
         }
-        let Some(waiting) = shared.stats.queue(shared.capacity) else {
-            return;
-        };
-        shared.with_buffer(put);
+        shared.stats.queue(shared.capacity)
+    }
+
+    /// Wakes the export thread when a batch is waiting.
+    #[inline]
+    fn wake(&self, waiting: u64) {
+        let shared = &self.shared;
         if waiting + 1 >= shared.batch_size
             && !shared.woken.load(Ordering::Relaxed)
             && !shared.woken.swap(true, Ordering::Relaxed)
@@ -288,7 +282,11 @@ impl<F: Finish> BatchProcessor<F> {
     /// Hands over `record`, finished into a span on the export thread.
     #[inline]
     pub(crate) fn end(&self, record: F::Record) {
-        self.enqueue(|ended| ended.records.push(record));
+        let Some(waiting) = self.admit() else {
+            return;
+        };
+        self.shared.buffer().lock().records.push(record);
+        self.wake(waiting);
     }
 
     /// Sends `message` to the export thread and waits up to `timeout` for its answer.
@@ -317,7 +315,11 @@ impl<F: Finish> SpanProcessor for BatchProcessor<F> {
 
     #[inline]
     fn on_end(&self, span: SpanData) {
-        self.enqueue(|ended| ended.spans.push(span));
+        let Some(waiting) = self.admit() else {
+            return;
+        };
+        self.shared.buffer().lock().spans.push(span);
+        self.wake(waiting);
     }
 
     fn force_flush(&self) -> OTelSdkResult {
