@@ -154,13 +154,17 @@ impl<R: Send + 'static> Shared<R> {
     }
 
     /// Takes every waiting span out of the buffers, a list per buffer. A thread's buffer is
-    /// swapped for an empty one with room for as many spans as it had (up to `room`), made
-    /// before the thread's lock is taken: the thread never waits for a copy.
+    /// swapped for an empty one with room for half again as many spans as it had (up to
+    /// `room`), made before the thread's lock is taken: the thread never waits for a copy.
     fn collect(&self, room: usize) -> Vec<Ended<R>> {
         self.woken.store(false, Ordering::Relaxed);
         let mut taken = Vec::new();
         let mut buffers = self.all_buffers();
-        for buffer in buffers.iter().map(|buffer| &**buffer).chain([&*self.orphans]) {
+        for buffer in buffers
+            .iter()
+            .map(|buffer| &**buffer)
+            .chain([&*self.orphans])
+        {
             let (spans, records) = {
                 let ended = buffer.lock();
                 (ended.spans.len(), ended.records.len())
@@ -168,9 +172,11 @@ impl<R: Send + 'static> Shared<R> {
             if spans + records == 0 {
                 continue;
             }
+            // Half again what the thread ended since the last collection: a busy thread
+            // rarely grows its buffer (each growth copies it), an idle one keeps little.
             let fresh = Ended {
-                spans: Vec::with_capacity(spans.min(room)),
-                records: Vec::with_capacity(records.min(room)),
+                spans: Vec::with_capacity((spans + spans / 2).min(room)),
+                records: Vec::with_capacity((records + records / 2).min(room)),
             };
             taken.push(std::mem::replace(&mut *buffer.lock(), fresh));
         }
@@ -396,7 +402,9 @@ impl<E: SpanExporter, F: Finish> Worker<E, F> {
     /// Exports every waiting span, in batches of up to `batch_size` across the threads'
     /// buffers; the first failure is the result.
     fn export(&mut self) -> OTelSdkResult {
-        let taken = self.shared.collect(self.batch_size);
+        // No buffer holds more than the queue.
+        let room = usize::try_from(self.shared.capacity).unwrap_or(usize::MAX);
+        let taken = self.shared.collect(room);
         let mut left: usize = taken.iter().map(Ended::len).sum();
         let mut result = Ok(());
         let mut batch = Vec::new();
