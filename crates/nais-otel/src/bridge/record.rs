@@ -120,7 +120,12 @@ pub(crate) struct SpanFields<'a> {
 
 impl SpanFields<'_> {
     fn special(&mut self, field: &Field, value: &str) -> bool {
-        match field.name() {
+        let name = field.name();
+        // Most fields are not `otel.*`: one comparison for them.
+        if !name.starts_with("otel.") {
+            return false;
+        }
+        match name {
             NAME_FIELD => *self.name = Cow::Owned(value.to_owned()),
             KIND_FIELD => {
                 if let Some(kind) = span_kind(value) {
