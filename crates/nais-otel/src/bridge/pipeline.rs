@@ -58,9 +58,13 @@ impl SharedProcessor {
     }
 
     #[inline]
-    fn end(&self, record: SpanRecord, end: SystemTime) {
+    fn end(&self, mut record: SpanRecord, end: SystemTime) {
         if !self.inner.shut_down.load(Ordering::Relaxed) {
-            self.inner.processor.end((record, end));
+            // The context is dropped here: its memory goes back to this thread's allocator
+            // cache, where the next span's context is made.
+            let span_context = record.cx.span().span_context().clone();
+            record.cx = Context::new();
+            self.inner.processor.end((record, span_context, end));
         }
     }
 }
@@ -247,9 +251,9 @@ impl Finisher {
 }
 
 impl Finish for Finisher {
-    type Record = (SpanRecord, SystemTime);
+    type Record = (SpanRecord, SpanContext, SystemTime);
 
-    fn finish(&self, (record, end): Self::Record) -> SpanData {
+    fn finish(&self, (record, span_context, end): Self::Record) -> SpanData {
         let limits = &self.limits;
         let mut attributes = record.attributes;
         let mut events = SpanEvents::default();
@@ -279,7 +283,7 @@ impl Finish for Finisher {
         }
         let dropped_attributes_count = truncate(&mut attributes, limits.max_attributes_per_span);
         SpanData {
-            span_context: record.cx.span().span_context().clone(),
+            span_context,
             parent_span_id: record.parent_span_id,
             parent_span_is_remote: record.parent_is_remote,
             span_kind: record.kind,
