@@ -186,3 +186,28 @@ fn batches_are_at_most_max_export_batch_size() {
     assert_eq!(sizes.iter().sum::<usize>(), 6);
     assert!(sizes.iter().all(|size| *size <= 4), "{sizes:?}");
 }
+
+#[test]
+fn under_load_from_many_threads_every_span_is_exported_or_counted_as_dropped() {
+    const THREADS: usize = 8;
+    const SPANS: usize = 5_000;
+    // A small queue and batch: the export thread wakes often and the queue fills.
+    let setup = setup(
+        no_schedule()
+            .with_max_queue_size(1_000)
+            .with_max_export_batch_size(100),
+    );
+    std::thread::scope(|scope| {
+        for _ in 0..THREADS {
+            scope.spawn(|| (0..SPANS).for_each(|_| setup.processor.on_end(span())));
+        }
+    });
+    setup.processor.force_flush().unwrap();
+    let sizes = exported(&setup.sizes);
+    let counts = setup.stats.snapshot();
+    assert_eq!(counts.ended, (THREADS * SPANS) as u64);
+    assert_eq!(sizes.iter().sum::<usize>() as u64, counts.exported);
+    assert_eq!(counts.exported + counts.dropped_in_queue, counts.ended);
+    assert_eq!(counts.queued, 0);
+    assert!(sizes.iter().all(|size| *size <= 100), "{sizes:?}");
+}
