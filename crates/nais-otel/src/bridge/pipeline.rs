@@ -30,9 +30,9 @@ pub(crate) type Chain = BatchProcessor<Finisher>;
 /// Why not through the provider: the SDK gives a span its ids when it starts, and a
 /// `tracing` span needs them when it is made (its children and its log lines carry them),
 /// but the SDK span would then live, with its box, `Arc` and mutex, for as long as the
-/// `tracing` span does. The bridge keeps a compact record instead and hands the finished
-/// [`SpanData`] to the same processors, so the span is counted, masked, limited and
-/// exported exactly as the SDK's own spans are.
+/// `tracing` span does. The bridge keeps a compact record instead and hands it to the same
+/// batch processor, whose export thread makes the [`SpanData`] ([`Finisher`]), so the span
+/// is counted, masked, limited and exported exactly as the SDK's own spans are.
 #[derive(Clone, Debug)]
 pub(crate) struct SharedProcessor {
     inner: Arc<Shared>,
