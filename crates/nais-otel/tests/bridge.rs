@@ -4,7 +4,7 @@
 mod support;
 
 use std::sync::{Arc, Mutex};
-use support::Lines;
+use support::{attr, Lines};
 
 use nais_otel::bridge::SetParentErrorKind;
 use nais_otel::config::SamplerConfig;
@@ -51,13 +51,6 @@ fn named<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
 
 fn names(spans: &[SpanData]) -> Vec<&str> {
     spans.iter().map(|s| s.name.as_ref()).collect()
-}
-
-fn attr<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a Value> {
-    attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == key)
-        .map(|kv| &kv.value)
 }
 
 fn child_of(child: &SpanData, parent: &SpanData) -> bool {

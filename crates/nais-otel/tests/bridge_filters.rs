@@ -60,13 +60,7 @@ fn assert_spans(spans: &[SpanData], filter: Option<&str>) {
     let names: Vec<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
     assert_eq!(names, ["checkout"], "RUST_LOG={filter:?}");
     let checkout = &spans[0];
-    let attr = |key: &str| {
-        checkout
-            .attributes
-            .iter()
-            .find(|kv| kv.key.as_str() == key)
-            .map(|kv| kv.value.clone())
-    };
+    let attr = |key: &str| support::attr(&checkout.attributes, key).cloned();
     assert_eq!(
         attr("cart.items"),
         Some(Value::I64(3)),

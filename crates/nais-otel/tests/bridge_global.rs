@@ -42,13 +42,7 @@ fn init_installs_the_bridge_behind_its_filters() {
     assert_eq!(names, ["checkout"], "INFO and above, not nais-otel's own");
     let checkout = &spans[0];
     assert_eq!(checkout.span_context.span_id().to_string(), span_id);
-    let attr = |key: &str| {
-        checkout
-            .attributes
-            .iter()
-            .find(|kv| kv.key.as_str() == key)
-            .map(|kv| kv.value.clone())
-    };
+    let attr = |key: &str| support::attr(&checkout.attributes, key).cloned();
     assert_eq!(attr("cart.items"), Some(Value::I64(3)));
     assert_eq!(attr("cart.currency"), Some(Value::from("NOK")));
     assert_eq!(checkout.events.events[0].name, "paid");

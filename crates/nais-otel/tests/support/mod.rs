@@ -4,6 +4,15 @@
 use std::{collections::HashMap, net::TcpListener, time::Duration};
 
 use nais_otel::{config::BatchSettings, Builder};
+use opentelemetry::{KeyValue, Value};
+
+/// The value of attribute `key` among `attributes`.
+pub fn attr<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a Value> {
+    attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| &kv.value)
+}
 
 /// A lookup over a fixed set of variables.
 pub fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
