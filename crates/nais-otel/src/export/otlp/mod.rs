@@ -2,9 +2,11 @@
 //!
 //! `mod.rs` is the SDK-facing half: it converts a batch and hands it to the export thread.
 //! `worker.rs` is that thread's loop (retries, the outage warning), `transport.rs` sends one
-//! attempt over gRPC or HTTP, `codec.rs` encodes the request for tonic.
+//! attempt over gRPC or HTTP, `codec.rs` encodes the request for tonic, `quickack.rs` makes
+//! the gRPC connection acknowledge the collector's frames at once.
 
 mod codec;
+mod quickack;
 mod transport;
 mod worker;
 

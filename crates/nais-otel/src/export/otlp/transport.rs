@@ -81,7 +81,6 @@ pub(super) fn grpc_endpoint(settings: &OtlpSettings) -> Result<Endpoint, String>
         .map_err(|error| format!("not a valid URL: {error}"))?
         .timeout(settings.timeout)
         .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
-        .tcp_nodelay(true)
         .user_agent(concat!("nais-otel/", env!("CARGO_PKG_VERSION")))
         .map_err(|error| error.to_string())?;
     if let Some(tls) = &settings.tls {
@@ -128,7 +127,9 @@ impl Transport {
     pub(super) fn new(settings: &OtlpSettings, connection: Connection) -> Result<Self, String> {
         match connection {
             Connection::Grpc(endpoint) => {
-                let mut client = tonic::client::Grpc::new(endpoint.connect_lazy());
+                let mut client = tonic::client::Grpc::new(
+                    endpoint.connect_with_connector_lazy(super::quickack::Connector::new()),
+                );
                 if settings.compression == Compression::Gzip {
                     client = client.send_compressed(CompressionEncoding::Gzip);
                 }
