@@ -1,28 +1,25 @@
-//! The tonic codec of the export request: encoded straight from a shared request.
+//! The tonic codec of the export request: its bytes, encoded before (`encode.rs`).
 
-use std::sync::Arc;
-
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use bytes::{BufMut as _, Bytes};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message as _;
 
 /// The OTLP/gRPC trace export method.
 pub(super) const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
-/// A codec that encodes a shared request straight into tonic's buffer, so a
-/// retry neither clones the request nor keeps a second encoded copy.
+/// A codec that copies the request's bytes into tonic's buffer: a retry sends the same
+/// `Bytes` again, without encoding anything twice.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct SharedRequest;
+pub(super) struct EncodedRequest;
 
-impl tonic::codec::Codec for SharedRequest {
-    type Encode = Arc<ExportTraceServiceRequest>;
+impl tonic::codec::Codec for EncodedRequest {
+    type Encode = Bytes;
     type Decode = ExportTraceServiceResponse;
-    type Encoder = SharedRequest;
+    type Encoder = EncodedRequest;
     type Decoder = ResponseDecoder;
 
     fn encoder(&mut self) -> Self::Encoder {
-        SharedRequest
+        EncodedRequest
     }
 
     fn decoder(&mut self) -> Self::Decoder {
@@ -30,8 +27,8 @@ impl tonic::codec::Codec for SharedRequest {
     }
 }
 
-impl tonic::codec::Encoder for SharedRequest {
-    type Item = Arc<ExportTraceServiceRequest>;
+impl tonic::codec::Encoder for EncodedRequest {
+    type Item = Bytes;
     type Error = tonic::Status;
 
     fn encode(
@@ -39,8 +36,8 @@ impl tonic::codec::Encoder for SharedRequest {
         item: Self::Item,
         dst: &mut tonic::codec::EncodeBuf<'_>,
     ) -> Result<(), Self::Error> {
-        item.encode(dst)
-            .map_err(|error| tonic::Status::internal(format!("cannot encode: {error}")))
+        dst.put_slice(&item);
+        Ok(())
     }
 }
 

@@ -1,24 +1,19 @@
 //! OTLP/gRPC and OTLP/HTTP (protobuf) export on a thread of its own.
 //!
-//! `mod.rs` is the SDK-facing half: it converts a batch and hands it to the export thread.
-//! `worker.rs` is that thread's loop (retries, the outage warning), `transport.rs` sends one
-//! attempt over gRPC or HTTP, `codec.rs` encodes the request for tonic, `quickack.rs` makes
-//! the gRPC connection acknowledge the collector's frames at once.
+//! `mod.rs` is the SDK-facing half: it encodes a batch (`encode.rs`) and hands the bytes to
+//! the export thread. `worker.rs` is that thread's loop (retries, the outage warning),
+//! `transport.rs` sends one attempt over gRPC or HTTP, `codec.rs` hands the bytes to tonic,
+//! `quickack.rs` makes the gRPC connection acknowledge the collector's frames at once.
 
 mod codec;
+mod encode;
 mod quickack;
 mod transport;
 mod worker;
 
 use std::{fmt, future::Future, sync::Arc, thread, time::Duration};
 
-use opentelemetry_proto::{
-    tonic::collector::trace::v1::ExportTraceServiceRequest,
-    transform::{
-        common::tonic::ResourceAttributesWithSchema,
-        trace::tonic::group_spans_by_resource_and_scope,
-    },
-};
+use bytes::Bytes;
 use opentelemetry_sdk::{
     error::{OTelSdkError, OTelSdkResult},
     trace::{SpanData, SpanExporter},
@@ -26,6 +21,7 @@ use opentelemetry_sdk::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use self::encode::EncodedResource;
 use self::transport::{grpc_endpoint, Connection};
 use super::{Diagnostics, Preparer, Stats};
 use crate::config::{Compression, Protocol, TlsMaterial};
@@ -63,15 +59,16 @@ impl fmt::Debug for OtlpSettings {
 
 /// One batch for the export thread, and where its result goes.
 pub(super) struct Job {
-    pub(super) request: ExportTraceServiceRequest,
+    /// The `ExportTraceServiceRequest`, encoded.
+    pub(super) body: Bytes,
     pub(super) count: usize,
     pub(super) reply: oneshot::Sender<OTelSdkResult>,
 }
 
-/// The SDK-facing half: converts a batch and hands it to the export thread.
+/// The SDK-facing half: encodes a batch and hands the bytes to the export thread.
 pub(crate) struct OtlpExporter {
     jobs: mpsc::UnboundedSender<Job>,
-    resource: ResourceAttributesWithSchema,
+    resource: EncodedResource,
     preparer: Preparer,
     stats: Arc<Stats>,
 }
@@ -132,7 +129,7 @@ impl OtlpExporter {
             .map_err(|error| format!("cannot start the export thread: {error}"))?;
         Ok(Self {
             jobs,
-            resource: ResourceAttributesWithSchema::default(),
+            resource: EncodedResource::default(),
             preparer,
             stats,
         })
@@ -144,15 +141,11 @@ impl SpanExporter for OtlpExporter {
         let count = batch.len();
         self.stats.handed(count);
         self.preparer.prepare_batch(&mut batch);
-        let request = ExportTraceServiceRequest {
-            resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
-        };
+        let body = encode::request(&batch, &self.resource);
+        // The spans are dropped here, on the batch thread, before the export waits.
+        drop(batch);
         let (reply, answer) = oneshot::channel();
-        let sent = self.jobs.send(Job {
-            request,
-            count,
-            reply,
-        });
+        let sent = self.jobs.send(Job { body, count, reply });
         async move {
             if sent.is_err() {
                 return Err(OTelSdkError::AlreadyShutdown);
@@ -172,6 +165,6 @@ impl SpanExporter for OtlpExporter {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.resource = resource.into();
+        self.resource = EncodedResource::new(resource);
     }
 }

@@ -5,9 +5,7 @@ use std::{io::Write as _, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message as _;
 use tonic::{
     codec::CompressionEncoding,
@@ -15,7 +13,7 @@ use tonic::{
     transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
 };
 
-use super::codec::{rejected, SharedRequest, EXPORT_PATH};
+use super::codec::{rejected, EncodedRequest, EXPORT_PATH};
 use super::OtlpSettings;
 use crate::config::{Compression, TlsMaterial};
 
@@ -185,12 +183,12 @@ impl Transport {
     /// collector rejected.
     pub(super) async fn send(
         &mut self,
-        payload: &Arc<ExportTraceServiceRequest>,
+        payload: &Bytes,
         timeout: Duration,
     ) -> Result<u64, Failure> {
         match self {
             Transport::Grpc { client, metadata } => {
-                let mut message = tonic::Request::new(Arc::clone(payload));
+                let mut message = tonic::Request::new(payload.clone());
                 *message.metadata_mut() = metadata.clone();
                 message.set_timeout(timeout);
                 if let Err(error) = client.ready().await {
@@ -200,7 +198,7 @@ impl Transport {
                     });
                 }
                 let path = http::uri::PathAndQuery::from_static(EXPORT_PATH);
-                match client.unary(message, path, SharedRequest).await {
+                match client.unary(message, path, EncodedRequest).await {
                     Ok(response) => Ok(rejected(response.get_ref())),
                     Err(status) => Err(Failure {
                         retry: matches!(
@@ -229,7 +227,7 @@ impl Transport {
                         flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
                     builder = builder.header(http::header::CONTENT_ENCODING, "gzip");
                     encoder
-                        .write_all(&payload.encode_to_vec())
+                        .write_all(payload)
                         .and_then(|()| encoder.finish())
                         .map(Bytes::from)
                         .map_err(|error| Failure {
@@ -237,7 +235,7 @@ impl Transport {
                             retry: false,
                         })?
                 } else {
-                    Bytes::from(payload.encode_to_vec())
+                    payload.clone()
                 };
                 let mut http_request = builder.body(Full::new(body)).map_err(|error| Failure {
                     message: error.to_string(),

@@ -39,9 +39,8 @@ pub(super) async fn run(
     };
     let mut health = Health::default();
     while let Some(job) = jobs.recv().await {
-        // Shared, not cloned, between attempts; encoded straight into the
-        // transport's buffer.
-        let payload = Arc::new(job.request);
+        // Encoded once; every attempt sends the same bytes.
+        let payload = job.body;
         let now = Instant::now();
         let deadline = now
             .checked_add(settings.export_deadline)

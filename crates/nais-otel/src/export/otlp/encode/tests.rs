@@ -1,0 +1,299 @@
+//! The encoder against `opentelemetry-proto`'s conversion and prost's encoding, byte for
+//! byte, on generated batches: every kind of value, empty and non-empty strings, events,
+//! links, statuses, trace states, remote parents, several scopes and resources.
+
+use std::borrow::Cow;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use opentelemetry::trace::{
+    Event, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+};
+use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+use opentelemetry_sdk::Resource;
+use prost::Message as _;
+
+use super::{request, varint_len, EncodedResource};
+
+/// xorshift64*: the same batches on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn chance(&mut self, one_in: u64) -> bool {
+        self.below(one_in) == 0
+    }
+
+    fn text(&mut self) -> String {
+        const PIECES: &[&str] = &[
+            "",
+            "a",
+            "dog.id",
+            "/users/{id}",
+            "æøå",
+            "🐕",
+            "GET",
+            " ",
+            "\u{0}",
+            "fnr=[fnr]",
+        ];
+        let mut text = String::new();
+        for _ in 0..self.below(4) {
+            text.push_str(PIECES[self.below(PIECES.len() as u64) as usize]);
+        }
+        if self.chance(20) {
+            text.push_str(&"x".repeat(300));
+        }
+        text
+    }
+
+    fn int(&mut self) -> i64 {
+        match self.below(6) {
+            0 => 0,
+            1 => -1,
+            2 => i64::MIN,
+            3 => i64::MAX,
+            4 => self.below(300) as i64,
+            _ => self.next() as i64,
+        }
+    }
+
+    fn double(&mut self) -> f64 {
+        match self.below(7) {
+            0 => 0.0,
+            1 => -0.0,
+            2 => f64::NAN,
+            3 => f64::INFINITY,
+            4 => f64::MIN_POSITIVE,
+            5 => -1.5,
+            _ => f64::from_bits(self.next()),
+        }
+    }
+
+    fn value(&mut self) -> Value {
+        let n = self.below(4) as usize;
+        match self.below(9) {
+            0 => Value::Bool(self.chance(2)),
+            1 => Value::I64(self.int()),
+            2 => Value::F64(self.double()),
+            3 => Value::Array(Array::Bool((0..n).map(|_| self.chance(2)).collect())),
+            4 => Value::Array(Array::I64((0..n).map(|_| self.int()).collect())),
+            5 => Value::Array(Array::F64((0..n).map(|_| self.double()).collect())),
+            6 => Value::Array(Array::String(
+                (0..n).map(|_| StringValue::from(self.text())).collect(),
+            )),
+            _ => Value::String(StringValue::from(self.text())),
+        }
+    }
+
+    fn attributes(&mut self, most: u64) -> Vec<KeyValue> {
+        (0..self.below(most + 1))
+            .map(|_| KeyValue::new(self.text(), self.value()))
+            .collect()
+    }
+
+    fn time(&mut self) -> SystemTime {
+        match self.below(5) {
+            0 => UNIX_EPOCH,
+            // Before the epoch: written as 0, as by `opentelemetry-proto`.
+            1 => UNIX_EPOCH - Duration::from_secs(1),
+            _ => UNIX_EPOCH + Duration::from_nanos(self.next() >> 2),
+        }
+    }
+
+    fn span_context(&mut self) -> SpanContext {
+        let trace_state = if self.chance(4) {
+            TraceState::from_key_value([("nais", "1"), ("vendor", "a-b")]).unwrap()
+        } else {
+            TraceState::default()
+        };
+        let trace_id = if self.chance(30) {
+            TraceId::INVALID
+        } else {
+            TraceId::from(u128::from(self.next()) << 64 | u128::from(self.next()))
+        };
+        SpanContext::new(
+            trace_id,
+            SpanId::from(self.next()),
+            TraceFlags::new(self.below(256) as u8),
+            self.chance(3),
+            trace_state,
+        )
+    }
+
+    fn span(&mut self, scopes: &[InstrumentationScope]) -> SpanData {
+        let mut events = SpanEvents::default();
+        for _ in 0..self.below(3) {
+            let name = self.text();
+            let time = self.time();
+            let attributes = self.attributes(3);
+            let dropped = self.below(3) as u32;
+            events
+                .events
+                .push(Event::new(name, time, attributes, dropped));
+        }
+        events.dropped_count = self.below(2) as u32;
+        let mut links = SpanLinks::default();
+        for _ in 0..self.below(3) {
+            let cx = self.span_context();
+            let attributes = self.attributes(2);
+            let dropped = self.below(2) as u32;
+            links.links.push(Link::new(cx, attributes, dropped));
+        }
+        links.dropped_count = self.below(2) as u32;
+        let name = self.text();
+        SpanData {
+            span_context: self.span_context(),
+            parent_span_id: if self.chance(3) {
+                SpanId::INVALID
+            } else {
+                SpanId::from(self.next())
+            },
+            parent_span_is_remote: self.chance(2),
+            span_kind: [
+                SpanKind::Internal,
+                SpanKind::Server,
+                SpanKind::Client,
+                SpanKind::Producer,
+                SpanKind::Consumer,
+            ][self.below(5) as usize]
+                .clone(),
+            name: if self.chance(2) {
+                Cow::Borrowed("GET /users/{id}")
+            } else {
+                Cow::Owned(name)
+            },
+            start_time: self.time(),
+            end_time: self.time(),
+            attributes: self.attributes(8),
+            dropped_attributes_count: self.below(3) as u32,
+            events,
+            links,
+            status: match self.below(4) {
+                0 => Status::Ok,
+                1 => Status::error(self.text()),
+                _ => Status::Unset,
+            },
+            instrumentation_scope: scopes[self.below(scopes.len() as u64) as usize].clone(),
+        }
+    }
+}
+
+fn scopes() -> Vec<InstrumentationScope> {
+    vec![
+        InstrumentationScope::builder("nais-otel").build(),
+        InstrumentationScope::builder("nais-otel-tower")
+            .with_version("0.1.0")
+            .build(),
+        InstrumentationScope::builder("dogbook")
+            .with_version("2")
+            .with_schema_url("https://opentelemetry.io/schemas/1.27.0")
+            .with_attributes([KeyValue::new("team", "dogs"), KeyValue::new("n", 3)])
+            .build(),
+        InstrumentationScope::builder("").build(),
+    ]
+}
+
+fn resources() -> Vec<Resource> {
+    vec![
+        Resource::builder_empty().build(),
+        Resource::builder_empty()
+            .with_attributes([
+                KeyValue::new("service.name", "dogbook"),
+                KeyValue::new("service.namespace", "team-dogs"),
+                KeyValue::new("k8s.pod.uid", 12_i64),
+            ])
+            .build(),
+        Resource::builder_empty()
+            .with_schema_url(
+                [KeyValue::new("service.name", "kennel")],
+                "https://opentelemetry.io/schemas/1.27.0",
+            )
+            .build(),
+    ]
+}
+
+/// What `opentelemetry-proto` and prost make of `batch`.
+fn reference(batch: &[SpanData], resource: &Resource) -> Vec<u8> {
+    ExportTraceServiceRequest {
+        resource_spans: group_spans_by_resource_and_scope(
+            batch.to_vec(),
+            &ResourceAttributesWithSchema::from(resource),
+        ),
+    }
+    .encode_to_vec()
+}
+
+#[test]
+fn generated_batches_encode_as_opentelemetry_proto_does() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let scopes = scopes();
+    let resources = resources();
+    let mut spans = 0;
+    for round in 0..400 {
+        let resource = &resources[round % resources.len()];
+        // Empty batches, single spans and batches of many scopes.
+        let size = [0, 1, 2, 7, 30][round % 5];
+        let batch: Vec<SpanData> = (0..size).map(|_| rng.span(&scopes)).collect();
+        spans += batch.len();
+        let ours = request(&batch, &EncodedResource::new(resource));
+        let theirs = reference(&batch, resource);
+        assert!(
+            ours[..] == theirs[..],
+            "round {round}: {} bytes against {}; first difference at {:?}",
+            ours.len(),
+            theirs.len(),
+            ours.iter().zip(&theirs).position(|(a, b)| a != b)
+        );
+    }
+    assert!(spans > 3000, "{spans} spans compared");
+}
+
+#[test]
+fn the_default_resource_encodes_as_an_unset_one() {
+    let mut rng = Rng(7);
+    let batch: Vec<SpanData> = (0..3).map(|_| rng.span(&scopes())).collect();
+    let theirs = ExportTraceServiceRequest {
+        resource_spans: group_spans_by_resource_and_scope(
+            batch.clone(),
+            &ResourceAttributesWithSchema::default(),
+        ),
+    }
+    .encode_to_vec();
+    let ours = request(&batch, &EncodedResource::default());
+    assert!(
+        ours[..] == theirs[..],
+        "{} bytes against {}",
+        ours.len(),
+        theirs.len()
+    );
+}
+
+#[test]
+fn varint_lengths() {
+    for (value, len) in [
+        (0, 1),
+        (1, 1),
+        (127, 1),
+        (128, 2),
+        (16_383, 2),
+        (16_384, 3),
+        (u64::from(u32::MAX), 5),
+        (u64::MAX, 10),
+    ] {
+        assert_eq!(varint_len(value), len, "{value}");
+    }
+}
