@@ -19,6 +19,12 @@
 //!    the peak RSS of a process making 20,000 spans a second for N seconds with
 //!    the collector down, against the queue size. It runs first, so the peak is
 //!    the outage's.
+//! 6. realistic handler requests (`http_layer`'s router: a server layer, three nested
+//!    `#[instrument]` spans and an `info!`) served at `EXPORT_BENCH_HANDLER_RATE` a
+//!    second (5 000 by default) for `PACED`
+//!    by each stack on its documented setup, log output and export to rotel included:
+//!    the process's CPU time a request (every thread) and the request thread's, in
+//!    `ROUNDS` alternating rounds.
 //!
 //! `NAIS_OTEL_MASK=false` turns masking off in our pipeline (the only variable it
 //! reads), to measure what masking costs.
@@ -30,6 +36,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
+#[allow(dead_code)] // the HTTP benches' set-up: this bench uses its router and driver
+#[path = "support/http.rs"]
+mod support;
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -147,23 +156,7 @@ impl Pipeline {
     }
 
     fn stock(endpoint: &str) -> Pipeline {
-        // As opentelemetry-otlp's docs say: build the tonic exporter inside a
-        // tokio runtime, and keep the runtime.
-        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-        let exported = Arc::new(AtomicU64::new(0));
-        let provider = runtime.block_on(async {
-            let exporter = opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .with_endpoint(endpoint)
-                .build()
-                .expect("the stock exporter");
-            SdkTracerProvider::builder()
-                .with_batch_exporter(Counting {
-                    inner: exporter,
-                    exported: exported.clone(),
-                })
-                .build()
-        });
+        let (provider, exported, runtime) = stock_provider(endpoint);
         Pipeline::Stock {
             provider,
             exported,
@@ -190,6 +183,28 @@ impl Pipeline {
             }
         }
     }
+}
+
+/// The stock pipeline as opentelemetry-otlp's docs set it up: the tonic exporter built
+/// inside a tokio runtime that is kept, the SDK's batch processor; with the count of spans
+/// the collector accepted.
+fn stock_provider(endpoint: &str) -> (SdkTracerProvider, Arc<AtomicU64>, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let exported = Arc::new(AtomicU64::new(0));
+    let provider = runtime.block_on(async {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint)
+            .build()
+            .expect("the stock exporter");
+        SdkTracerProvider::builder()
+            .with_batch_exporter(Counting {
+                inner: exporter,
+                exported: exported.clone(),
+            })
+            .build()
+    });
+    (provider, exported, runtime)
 }
 
 fn span(tracer: &opentelemetry_sdk::trace::SdkTracer, i: u64) {
@@ -316,6 +331,184 @@ fn outage() {
     );
 }
 
+/// Requests a second in the paced handler runs (`EXPORT_BENCH_HANDLER_RATE`): by default
+/// few enough that both pipelines export every span, so every span is paid for.
+fn handler_rate() -> u64 {
+    std::env::var("EXPORT_BENCH_HANDLER_RATE")
+        .ok()
+        .and_then(|rate| rate.parse().ok())
+        .filter(|&rate| rate > 0)
+        .unwrap_or(5_000)
+}
+const PACED: Duration = Duration::from_secs(6);
+const ROUNDS: usize = 3;
+
+/// CPU time of the whole process (every thread, finished ones included) and of the calling
+/// thread.
+fn cpu_times() -> (Duration, Duration) {
+    use rustix::time::{clock_gettime, ClockId};
+    let time = |clock| {
+        let time = clock_gettime(clock);
+        Duration::new(time.tv_sec as u64, time.tv_nsec as u32)
+    };
+    (time(ClockId::ProcessCPUTime), time(ClockId::ThreadCPUTime))
+}
+
+/// One stack serving the realistic handler, exporting to rotel.
+enum HandlerPipeline {
+    Bare,
+    Ours(Box<nais_otel::Guard>),
+    Peer {
+        provider: SdkTracerProvider,
+        exported: Arc<AtomicU64>,
+        _runtime: tokio::runtime::Runtime,
+    },
+}
+
+impl HandlerPipeline {
+    /// Flushes and shuts down; returns the spans the collector accepted.
+    fn finish(self) -> u64 {
+        match self {
+            HandlerPipeline::Bare => 0,
+            HandlerPipeline::Ours(guard) => guard.shutdown().exported,
+            HandlerPipeline::Peer {
+                provider, exported, ..
+            } => {
+                let _ = provider.shutdown_with_timeout(Duration::from_secs(30));
+                exported.load(Ordering::Relaxed)
+            }
+        }
+    }
+}
+
+/// `stack` (`bare`, `nais-otel` or `otel-axum`) on its documented setup: nais-otel with
+/// `init()`'s subscriber (bridge, JSON log lines to nowhere) and `Guard::server_layer()`;
+/// `OtelAxumLayer` with tracing-opentelemetry, tracing-subscriber's fmt layer (to nowhere)
+/// and opentelemetry-otlp's exporter.
+fn handler_stack(
+    stack: &str,
+    endpoint: &str,
+) -> (support::App, tracing::Dispatch, HandlerPipeline) {
+    let router = support::realistic_router();
+    match stack {
+        "nais-otel" => {
+            let guard = nais_otel::builder()
+                .with_env_lookup(|_| None)
+                .with_globals(false)
+                .with_service_name("bench")
+                .with_endpoint(endpoint)
+                .with_log_format(nais_otel::config::LogFormat::Json)
+                .with_log_writer(std::io::sink)
+                .init()
+                .expect("init");
+            let app = support::prepared(router.layer(guard.server_layer()));
+            let dispatch = guard
+                .subscriber()
+                .expect("init() builds its subscriber")
+                .clone();
+            (
+                support::App::Router(app),
+                dispatch,
+                HandlerPipeline::Ours(Box::new(guard)),
+            )
+        }
+        "otel-axum" => {
+            let (provider, exported, runtime) = stock_provider(endpoint);
+            let app = support::prepared(
+                router.layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default()),
+            );
+            let dispatch = support::peer_subscriber_with_logs(&provider);
+            (
+                support::App::Router(app),
+                dispatch,
+                HandlerPipeline::Peer {
+                    provider,
+                    exported,
+                    _runtime: runtime,
+                },
+            )
+        }
+        _ => (
+            support::App::Router(support::prepared(router)),
+            tracing::Dispatch::none(),
+            HandlerPipeline::Bare,
+        ),
+    }
+}
+
+/// Serves `rate` requests a second for `PACED`; returns how many.
+fn paced_requests(app: &support::App, dispatch: &tracing::Dispatch, rate: u64) -> u64 {
+    tracing::dispatcher::with_default(dispatch, || {
+        let start = Instant::now();
+        let mut served = 0u64;
+        while start.elapsed() < PACED {
+            for _ in 0..100 {
+                std::hint::black_box(support::serve(app, "/users/42"));
+            }
+            served += 100;
+            let due = start + Duration::from_secs_f64(served as f64 / rate as f64);
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
+        served
+    })
+}
+
+/// The paced handler runs (item 6 of the module docs).
+fn paced_handlers(endpoint: &str) {
+    const STACKS: [&str; 3] = ["bare", "nais-otel", "otel-axum"];
+    // Per stack: (process CPU a request, request thread's CPU a request), in ns, per round.
+    let mut per_request: Vec<Vec<(f64, f64)>> = vec![Vec::new(); STACKS.len()];
+    let rate = handler_rate();
+    println!();
+    println!("paced realistic handler: {rate} requests/s for {PACED:?}, {ROUNDS} rounds");
+    println!("| round | stack | requests | spans the collector got | process CPU a request | request thread a request |");
+    println!("|---:|---|---:|---:|---:|---:|");
+    for round in 1..=ROUNDS {
+        for (index, stack) in STACKS.iter().enumerate() {
+            let (app, dispatch, pipeline) = handler_stack(stack, endpoint);
+            let (process_before, thread_before) = cpu_times();
+            let served = paced_requests(&app, &dispatch, rate);
+            drop(app);
+            drop(dispatch);
+            let exported = pipeline.finish();
+            let (process_after, thread_after) = cpu_times();
+            let process = (process_after - process_before).as_nanos() as f64 / served as f64;
+            let thread = (thread_after - thread_before).as_nanos() as f64 / served as f64;
+            per_request[index].push((process, thread));
+            println!(
+                "| {round} | {stack} | {served} | {exported} | {:.2} µs | {:.2} µs |",
+                process / 1000.0,
+                thread / 1000.0
+            );
+        }
+    }
+    let median = |values: &mut Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let medians: Vec<(f64, f64)> = per_request
+        .iter()
+        .map(|rounds| {
+            let mut process: Vec<f64> = rounds.iter().map(|r| r.0).collect();
+            let mut thread: Vec<f64> = rounds.iter().map(|r| r.1).collect();
+            (median(&mut process), median(&mut thread))
+        })
+        .collect();
+    let (bare, ours, peer) = (medians[0], medians[1], medians[2]);
+    println!(
+        "paced handler, medians over bare: process CPU +{:.2} µs (nais-otel) / +{:.2} µs (otel-axum) = {:.2}; \
+         request thread +{:.2} µs / +{:.2} µs = {:.2}",
+        (ours.0 - bare.0) / 1000.0,
+        (peer.0 - bare.0) / 1000.0,
+        (ours.0 - bare.0) / (peer.0 - bare.0),
+        (ours.1 - bare.1) / 1000.0,
+        (peer.1 - bare.1) / 1000.0,
+        (ours.1 - bare.1) / (peer.1 - bare.1),
+    );
+}
+
 fn main() {
     outage();
     let rotel = Rotel::start();
@@ -379,6 +572,8 @@ fn main() {
             exported as f64 / requests as f64
         );
     }
+
+    paced_handlers(&endpoint);
 
     let (made, exported, seconds) = run(Pipeline::ours(&endpoint), SUSTAIN, Some(RATE));
     println!(

@@ -94,7 +94,7 @@ async fn render(count: usize, compact: bool) -> usize {
     count
 }
 
-fn realistic_router() -> Router {
+pub(crate) fn realistic_router() -> Router {
     Router::new()
         .route("/users/{id}", get(realistic_handler))
         .route("/isAlive", get(handler))
@@ -117,7 +117,7 @@ fn router() -> Router {
 /// every layer, once. Served as it is, an axum router does that again for the matched
 /// route on every request, which costs the layered variants the layer's `clone` and
 /// `layer` calls (and an allocation) a request.
-fn prepared(router: Router) -> Router {
+pub(crate) fn prepared(router: Router) -> Router {
     router.with_state(())
 }
 
@@ -390,22 +390,11 @@ pub(crate) fn handler_variants(
             )
         },
         variant(
-            // A peer's documented setup with its log output: `RUST_LOG=info` as a global
-            // filter, tracing-subscriber's fmt layer (to nowhere) and tracing-opentelemetry.
             "handler-otel-axum-logs",
             "realistic handler: OtelAxumLayer + tracing-opentelemetry + fmt log line",
             realistic_router()
                 .layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default()),
-            tracing::Dispatch::new(
-                tracing_subscriber::registry()
-                    .with(tracing_subscriber::EnvFilter::new("info"))
-                    .with(
-                        tracing_subscriber::fmt::layer()
-                            .with_ansi(false)
-                            .with_writer(std::io::sink),
-                    )
-                    .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"))),
-            ),
+            peer_subscriber_with_logs(provider),
         ),
         variant(
             "handler-bare",
@@ -464,6 +453,26 @@ pub(crate) fn handler_variants(
             tracing_opentelemetry(provider),
         ),
     ]
+}
+
+/// A peer's documented setup with its log output: the global filter of
+/// init-tracing-opentelemetry (axum-tracing-opentelemetry's README uses it) with `RUST_LOG`
+/// unset, `info,otel::tracing=trace,otel=debug` (`OtelAxumLayer`'s request span is a TRACE
+/// span of target `otel::tracing`), tracing-subscriber's fmt layer (to nowhere) and
+/// tracing-opentelemetry on `provider`.
+pub(crate) fn peer_subscriber_with_logs(provider: &SdkTracerProvider) -> tracing::Dispatch {
+    tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(tracing_subscriber::EnvFilter::new(
+                "info,otel::tracing=trace,otel=debug",
+            ))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(std::io::sink),
+            )
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"))),
+    )
 }
 
 /// The per-layer filter `init()` puts in front of the bridge.
