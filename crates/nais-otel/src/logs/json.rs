@@ -61,26 +61,23 @@ impl JsonFormat {
     ) -> fmt::Result {
         let meta = event.metadata();
         out.extend_from_slice(b"{\"timestamp\":\"");
-        SystemTime.format_time(&mut Writer::new(&mut Utf8(out)))?;
+        timestamp(out, std::time::SystemTime::now())?;
         out.extend_from_slice(b"\",\"level\":\"");
         out.extend_from_slice(meta.level().as_str().as_bytes());
         out.extend_from_slice(b"\",\"target\":");
         string(out, meta.target())?;
         // The ids of the current context's span, read in place.
         opentelemetry::Context::map_current(|context| {
-            use fmt::Write as _;
             let current = context.span();
             let span_context = current.span_context();
-            if !span_context.is_valid() {
-                return Ok(());
+            if span_context.is_valid() {
+                out.extend_from_slice(b",\"trace_id\":\"");
+                hex(out, &span_context.trace_id().to_bytes());
+                out.extend_from_slice(b"\",\"span_id\":\"");
+                hex(out, &span_context.span_id().to_bytes());
+                out.push(b'"');
             }
-            write!(
-                Utf8(out),
-                ",\"trace_id\":\"{}\",\"span_id\":\"{}\"",
-                span_context.trace_id(),
-                span_context.span_id()
-            )
-        })?;
+        });
         if let Some(name) = span {
             out.extend_from_slice(b",\"span\":");
             match self.masker.mask(name) {
@@ -132,6 +129,72 @@ impl fmt::Write for Utf8<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.0.extend_from_slice(s.as_bytes());
         Ok(())
+    }
+}
+
+/// `now` in UTC as RFC 3339 with microseconds, `2026-11-29T21:06:00.123456Z`: what
+/// tracing-subscriber's `SystemTime` writes, digit by digit instead of through `fmt` for
+/// every part (a third of the line's cost). A clock before 1970 or after 9999 is left to
+/// tracing-subscriber.
+fn timestamp(out: &mut Vec<u8>, now: std::time::SystemTime) -> fmt::Result {
+    let since = now.duration_since(std::time::UNIX_EPOCH).ok();
+    let (year, month, day) = since.map_or((0, 0, 0), |since| civil_date(since.as_secs() / 86_400));
+    let Some(since) = since.filter(|_| year <= 9999) else {
+        return SystemTime.format_time(&mut Writer::new(&mut Utf8(out)));
+    };
+    let seconds = since.as_secs() % 86_400;
+    for (value, width, after) in [
+        (year, 4, b'-'),
+        (month, 2, b'-'),
+        (day, 2, b'T'),
+        (seconds / 3600, 2, b':'),
+        (seconds / 60 % 60, 2, b':'),
+        (seconds % 60, 2, b'.'),
+        (u64::from(since.subsec_micros()), 6, b'Z'),
+    ] {
+        digits(out, value, width);
+        out.push(after);
+    }
+    Ok(())
+}
+
+/// The year, month and day of `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_date(days: u64) -> (u64, u64, u64) {
+    // Days since 0000-03-01, in 400-year eras of 146 097 days.
+    let days = days + 719_468;
+    let era = days / 146_097;
+    let day_of_era = days % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    // Months from March.
+    let month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month + 2) / 5 + 1;
+    let month = if month < 10 { month + 3 } else { month - 9 };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+/// `value` in decimal, zero-padded to `width` digits.
+fn digits(out: &mut Vec<u8>, value: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut value = value;
+    let mut at = buf.len();
+    while value > 0 {
+        at -= 1;
+        buf[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+    let start = (buf.len() - width).min(at);
+    out.extend_from_slice(&buf[start..]);
+}
+
+/// `bytes` in lowercase hexadecimal, as a `TraceId`'s or `SpanId`'s `Display` writes them.
+fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for byte in bytes {
+        out.push(DIGITS[usize::from(byte >> 4)]);
+        out.push(DIGITS[usize::from(byte & 0xf)]);
     }
 }
 
@@ -259,5 +322,91 @@ impl tracing::field::Visit for FieldWriter<'_> {
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.text(field, &format!("{value:?}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    fn ours(time: std::time::SystemTime) -> String {
+        let mut out = Vec::new();
+        timestamp(&mut out, time).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Dates against httpdate's (an independent implementation), for days from 1970 to
+    /// 9999 (leap days and year ends included) and times of day across them.
+    #[test]
+    fn dates_and_times_as_httpdate_reads_them() {
+        let mut seconds: u64 = 0;
+        let last = 253_402_300_799; // 9999-12-31T23:59:59Z
+        let mut step: u64 = 1;
+        let mut checked = 0;
+        while seconds <= last {
+            let time = UNIX_EPOCH + Duration::from_secs(seconds);
+            let text = ours(time);
+            // "Sun, 06 Nov 1994 08:49:37 GMT"
+            let http = httpdate::fmt_http_date(time);
+            let parts: Vec<&str> = http.split([' ', ':']).collect();
+            let month = [
+                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+            ]
+            .iter()
+            .position(|name| *name == parts[2])
+            .unwrap()
+                + 1;
+            let expected = format!(
+                "{}-{month:02}-{}T{}:{}:{}.000000Z",
+                parts[3], parts[1], parts[4], parts[5], parts[6]
+            );
+            assert_eq!(text, expected, "{seconds} s");
+            checked += 1;
+            // Growing steps with an odd stride through the
+            // calendar (days, months, leap years, centuries).
+            seconds += step;
+            step = (step * 3 / 2 + 86_399).min(9_999_991);
+        }
+        assert!(checked > 20_000, "{checked} timestamps checked");
+    }
+
+    #[test]
+    fn microseconds_and_the_current_time_as_tracing_subscriber_writes_them() {
+        let time = UNIX_EPOCH + Duration::new(1_795_982_926, 770_123_999);
+        assert_eq!(ours(time), "2026-11-29T20:08:46.770123Z");
+        // tracing-subscriber formats its own `now`: retried when a second passes between.
+        for _ in 0..10 {
+            let before = std::time::SystemTime::now();
+            let mut theirs = String::new();
+            SystemTime
+                .format_time(&mut Writer::new(&mut theirs))
+                .unwrap();
+            let ours = ours(before);
+            if ours[..19] == theirs[..19] {
+                assert_eq!(ours.len(), theirs.len());
+                assert!(theirs.ends_with('Z'));
+                return;
+            }
+        }
+        panic!("a second passed in every one of ten tries");
+    }
+
+    #[test]
+    fn ids_as_their_display_writes_them() {
+        use opentelemetry::trace::{SpanId, TraceId};
+        let mut value: u128 = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210;
+        for _ in 0..200 {
+            let (trace_id, span_id) = (TraceId::from(value), SpanId::from(value as u64));
+            let mut out = Vec::new();
+            hex(&mut out, &trace_id.to_bytes());
+            hex(&mut out, &span_id.to_bytes());
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                format!("{trace_id}{span_id}")
+            );
+            value = value.rotate_left(7) ^ (value >> 3) ^ 0x9e37_79b9;
+        }
     }
 }
