@@ -354,33 +354,6 @@ fn cpu_times() -> (Duration, Duration) {
     (time(ClockId::ProcessCPUTime), time(ClockId::ThreadCPUTime))
 }
 
-/// One stack serving the realistic handler, exporting to rotel.
-enum HandlerPipeline {
-    Bare,
-    Ours(Box<nais_otel::Guard>),
-    Peer {
-        provider: SdkTracerProvider,
-        exported: Arc<AtomicU64>,
-        _runtime: tokio::runtime::Runtime,
-    },
-}
-
-impl HandlerPipeline {
-    /// Flushes and shuts down; returns the spans the collector accepted.
-    fn finish(self) -> u64 {
-        match self {
-            HandlerPipeline::Bare => 0,
-            HandlerPipeline::Ours(guard) => guard.shutdown().exported,
-            HandlerPipeline::Peer {
-                provider, exported, ..
-            } => {
-                let _ = provider.shutdown_with_timeout(Duration::from_secs(30));
-                exported.load(Ordering::Relaxed)
-            }
-        }
-    }
-}
-
 /// `stack` (`bare`, `nais-otel` or `otel-axum`) on its documented setup: nais-otel with
 /// `init()`'s subscriber (bridge, JSON log lines to nowhere) and `Guard::server_layer()`;
 /// `OtelAxumLayer` with tracing-opentelemetry, tracing-subscriber's fmt layer (to nowhere)
@@ -388,7 +361,7 @@ impl HandlerPipeline {
 fn handler_stack(
     stack: &str,
     endpoint: &str,
-) -> (support::App, tracing::Dispatch, HandlerPipeline) {
+) -> (support::App, tracing::Dispatch, Option<Pipeline>) {
     let router = support::realistic_router();
     match stack {
         "nais-otel" => {
@@ -409,7 +382,7 @@ fn handler_stack(
             (
                 support::App::Router(app),
                 dispatch,
-                HandlerPipeline::Ours(Box::new(guard)),
+                Some(Pipeline::Ours(Box::new(guard))),
             )
         }
         "otel-axum" => {
@@ -421,17 +394,17 @@ fn handler_stack(
             (
                 support::App::Router(app),
                 dispatch,
-                HandlerPipeline::Peer {
+                Some(Pipeline::Stock {
                     provider,
                     exported,
                     _runtime: runtime,
-                },
+                }),
             )
         }
         _ => (
             support::App::Router(support::prepared(router)),
             tracing::Dispatch::none(),
-            HandlerPipeline::Bare,
+            None,
         ),
     }
 }
@@ -472,7 +445,7 @@ fn paced_handlers(endpoint: &str) {
             let served = paced_requests(&app, &dispatch, rate);
             drop(app);
             drop(dispatch);
-            let exported = pipeline.finish();
+            let exported = pipeline.map_or(0, Pipeline::finish);
             let (process_after, thread_after) = cpu_times();
             let process = (process_after - process_before).as_nanos() as f64 / served as f64;
             let thread = (thread_after - thread_before).as_nanos() as f64 / served as f64;

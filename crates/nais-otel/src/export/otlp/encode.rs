@@ -10,7 +10,7 @@
 //! `opentelemetry-proto` and encoded by prost.
 
 use bytes::Bytes;
-use opentelemetry::trace::{SpanId, SpanKind, Status};
+use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope as ScopeMessage;
 use opentelemetry_proto::tonic::resource::v1::Resource as ResourceMessage;
@@ -83,16 +83,13 @@ pub(super) fn request(batch: &[SpanData], resource: &EncodedResource) -> Bytes {
         resource_spans += field_len(2, group.len);
     }
     let mut out = Writer(Vec::with_capacity(field_len(1, resource_spans)));
-    out.key(1, LEN);
-    out.varint(resource_spans as u64);
+    out.delimited(1, resource_spans);
     out.bytes_field(1, &resource.message);
     for group in &groups {
-        out.key(2, LEN);
-        out.varint(group.len as u64);
+        out.delimited(2, group.len);
         out.bytes_field(1, &group.message);
         for &index in &group.spans {
-            out.key(2, LEN);
-            out.varint(span_lens[index] as u64);
+            out.delimited(2, span_lens[index]);
             SpanMessage(&batch[index]).encode(&mut out);
         }
         out.string(3, group.scope.schema_url().unwrap_or_default());
@@ -128,16 +125,20 @@ trait Sink: Sized {
     fn fixed32(&mut self, value: u32);
     fn fixed64(&mut self, value: u64);
 
+    /// The key and length of a length-delimited field; its content follows.
+    fn delimited(&mut self, field: u32, len: usize) {
+        self.key(field, LEN);
+        self.varint(len as u64);
+    }
+
     /// A nested message: its key, its length, then its fields.
     fn message(&mut self, field: u32, message: &impl Encode) {
-        self.key(field, LEN);
-        self.varint(measure(message) as u64);
+        self.delimited(field, measure(message));
         message.encode(self);
     }
 
     fn bytes_field(&mut self, field: u32, bytes: &[u8]) {
-        self.key(field, LEN);
-        self.varint(bytes.len() as u64);
+        self.delimited(field, bytes.len());
         self.raw(bytes);
     }
 
@@ -261,15 +262,20 @@ fn span_flags(trace_flags: u8, parent_is_remote: bool) -> u32 {
     u32::from(trace_flags) | 0x100 | if parent_is_remote { 0x200 } else { 0 }
 }
 
+/// Fields 1 to 3 of a span and of a link: trace id, span id, trace state.
+fn context_fields(s: &mut impl Sink, cx: &SpanContext) {
+    s.bytes_field(1, &cx.trace_id().to_bytes());
+    s.bytes_field(2, &cx.span_id().to_bytes());
+    s.string(3, &cx.trace_state().header());
+}
+
 struct SpanMessage<'a>(&'a SpanData);
 
 impl Encode for SpanMessage<'_> {
     fn encode<S: Sink>(&self, s: &mut S) {
         let span = self.0;
         let cx = &span.span_context;
-        s.bytes_field(1, &cx.trace_id().to_bytes());
-        s.bytes_field(2, &cx.span_id().to_bytes());
-        s.string(3, &cx.trace_state().header());
+        context_fields(s, cx);
         if span.parent_span_id != SpanId::INVALID {
             s.bytes_field(4, &span.parent_span_id.to_bytes());
         }
@@ -327,9 +333,7 @@ impl Encode for LinkMessage<'_> {
     fn encode<S: Sink>(&self, s: &mut S) {
         let link = self.0;
         let cx = &link.span_context;
-        s.bytes_field(1, &cx.trace_id().to_bytes());
-        s.bytes_field(2, &cx.span_id().to_bytes());
-        s.string(3, &cx.trace_state().header());
+        context_fields(s, cx);
         for attribute in &link.attributes {
             s.message(4, &Attribute(attribute));
         }
