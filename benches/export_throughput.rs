@@ -21,10 +21,11 @@
 //!    the outage's.
 //! 6. realistic handler requests (`http_layer`'s router: a server layer, three nested
 //!    `#[instrument]` spans and an `info!`) served at `EXPORT_BENCH_HANDLER_RATE` a
-//!    second (5 000 by default) for `PACED`
-//!    by each stack on its documented setup, log output and export to rotel included:
-//!    the process's CPU time a request (every thread) and the request thread's, in
-//!    `ROUNDS` alternating rounds.
+//!    second (5 000 by default; a rate above what a stack can serve, such as
+//!    `100000000`, serves flat out) for `PACED` by each stack on its documented setup,
+//!    log output and export to rotel included: the process's CPU time a request (every
+//!    thread), the request thread's and the wall-clock time a request, in `ROUNDS`
+//!    alternating rounds.
 //!
 //! `NAIS_OTEL_MASK=false` turns masking off in our pipeline (the only variable it
 //! reads), to measure what masking costs.
@@ -431,29 +432,33 @@ fn paced_requests(app: &support::App, dispatch: &tracing::Dispatch, rate: u64) -
 /// The paced handler runs (item 6 of the module docs).
 fn paced_handlers(endpoint: &str) {
     const STACKS: [&str; 3] = ["bare", "nais-otel", "otel-axum"];
-    // Per stack: (process CPU a request, request thread's CPU a request), in ns, per round.
-    let mut per_request: Vec<Vec<(f64, f64)>> = vec![Vec::new(); STACKS.len()];
+    // Per stack: (process CPU a request, request thread's CPU a request, wall-clock time a
+    // request), in ns, per round.
+    let mut per_request: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); STACKS.len()];
     let rate = handler_rate();
     println!();
     println!("paced realistic handler: {rate} requests/s for {PACED:?}, {ROUNDS} rounds");
-    println!("| round | stack | requests | spans the collector got | process CPU a request | request thread a request |");
-    println!("|---:|---|---:|---:|---:|---:|");
+    println!("| round | stack | requests | spans the collector got | process CPU a request | request thread a request | wall-clock a request |");
+    println!("|---:|---|---:|---:|---:|---:|---:|");
     for round in 1..=ROUNDS {
         for (index, stack) in STACKS.iter().enumerate() {
             let (app, dispatch, pipeline) = handler_stack(stack, endpoint);
             let (process_before, thread_before) = cpu_times();
+            let started = Instant::now();
             let served = paced_requests(&app, &dispatch, rate);
+            let wall = started.elapsed().as_nanos() as f64 / served as f64;
             drop(app);
             drop(dispatch);
             let exported = pipeline.map_or(0, Pipeline::finish);
             let (process_after, thread_after) = cpu_times();
             let process = (process_after - process_before).as_nanos() as f64 / served as f64;
             let thread = (thread_after - thread_before).as_nanos() as f64 / served as f64;
-            per_request[index].push((process, thread));
+            per_request[index].push((process, thread, wall));
             println!(
-                "| {round} | {stack} | {served} | {exported} | {:.2} µs | {:.2} µs |",
+                "| {round} | {stack} | {served} | {exported} | {:.2} µs | {:.2} µs | {:.2} µs |",
                 process / 1000.0,
-                thread / 1000.0
+                thread / 1000.0,
+                wall / 1000.0
             );
         }
     }
@@ -461,24 +466,28 @@ fn paced_handlers(endpoint: &str) {
         values.sort_by(f64::total_cmp);
         values[values.len() / 2]
     };
-    let medians: Vec<(f64, f64)> = per_request
+    let medians: Vec<(f64, f64, f64)> = per_request
         .iter()
         .map(|rounds| {
             let mut process: Vec<f64> = rounds.iter().map(|r| r.0).collect();
             let mut thread: Vec<f64> = rounds.iter().map(|r| r.1).collect();
-            (median(&mut process), median(&mut thread))
+            let mut wall: Vec<f64> = rounds.iter().map(|r| r.2).collect();
+            (median(&mut process), median(&mut thread), median(&mut wall))
         })
         .collect();
     let (bare, ours, peer) = (medians[0], medians[1], medians[2]);
     println!(
         "paced handler, medians over bare: process CPU +{:.2} µs (nais-otel) / +{:.2} µs (otel-axum) = {:.2}; \
-         request thread +{:.2} µs / +{:.2} µs = {:.2}",
+         request thread +{:.2} µs / +{:.2} µs = {:.2}; wall-clock +{:.2} µs / +{:.2} µs = {:.2}",
         (ours.0 - bare.0) / 1000.0,
         (peer.0 - bare.0) / 1000.0,
         (ours.0 - bare.0) / (peer.0 - bare.0),
         (ours.1 - bare.1) / 1000.0,
         (peer.1 - bare.1) / 1000.0,
         (ours.1 - bare.1) / (peer.1 - bare.1),
+        (ours.2 - bare.2) / 1000.0,
+        (peer.2 - bare.2) / 1000.0,
+        (ours.2 - bare.2) / (peer.2 - bare.2),
     );
 }
 

@@ -152,9 +152,8 @@ where
         let mut name = Cow::Borrowed(meta.name());
         let mut kind = SpanKind::Internal;
         let mut status = Status::Unset;
-        // Sized for the fields. (A buffer from the pool the exporter hands the tower
-        // layers' buffers back to measured no faster here: its memory was last written on
-        // the export thread.)
+        // Sized for the fields. It is freed on this thread when the span ends (see
+        // `export::batch::store`), so the next span's comes from this thread's cache.
         let mut attributes = Vec::with_capacity(
             attrs.fields().len() + 3 * usize::from(self.location) + 2 * usize::from(self.threads),
         );

@@ -13,12 +13,12 @@ use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
     IdGenerator, RandomIdGenerator, Sampler, SamplingDecision, ShouldSample as _, SpanData,
-    SpanEvents, SpanLimits, SpanLinks, SpanProcessor,
+    SpanLimits, SpanLinks, SpanProcessor,
 };
 use opentelemetry_sdk::Resource;
 
 use super::record::{Extras, SpanRecord};
-use crate::export::{BatchProcessor, Finish};
+use crate::export::{BatchProcessor, Finish, SpanParts};
 
 /// The processor every span of `init()`'s pipeline ends into: the SDK's spans, and the
 /// bridge's records, which [`Finisher`] makes spans of on the export thread.
@@ -253,36 +253,21 @@ impl Finisher {
 impl Finish for Finisher {
     type Record = (SpanRecord, SpanContext, SystemTime);
 
-    fn finish(&self, (record, span_context, end): Self::Record) -> SpanData {
-        let limits = &self.limits;
+    fn parts((record, span_context, end): Self::Record) -> SpanParts {
         let mut attributes = record.attributes;
-        let mut events = SpanEvents::default();
-        let mut event_list = record.events;
-        events.dropped_count = truncate(&mut event_list, limits.max_events_per_span);
-        for event in &mut event_list {
-            event.dropped_attributes_count =
-                truncate(&mut event.attributes, limits.max_attributes_per_event);
-        }
-        events.events = event_list;
         let mut links = SpanLinks::default();
         if let Some(extras) = record.extras {
             let Extras {
-                links: mut link_list,
+                links: link_list,
                 timings,
             } = *extras;
             if let Some(timings) = timings {
                 attributes.push(KeyValue::new("busy_ns", timings.busy_ns));
                 attributes.push(KeyValue::new("idle_ns", timings.idle_ns));
             }
-            links.dropped_count = truncate(&mut link_list, limits.max_links_per_span);
-            for link in &mut link_list {
-                link.dropped_attributes_count =
-                    truncate(&mut link.attributes, limits.max_attributes_per_link);
-            }
             links.links = link_list;
         }
-        let dropped_attributes_count = truncate(&mut attributes, limits.max_attributes_per_span);
-        SpanData {
+        SpanParts {
             span_context,
             parent_span_id: record.parent_span_id,
             parent_span_is_remote: record.parent_is_remote,
@@ -291,11 +276,29 @@ impl Finish for Finisher {
             start_time: record.start,
             end_time: end,
             attributes,
-            dropped_attributes_count,
-            events,
+            dropped_attributes_count: 0,
+            events: record.events,
+            dropped_events_count: 0,
             links,
             status: record.status,
-            instrumentation_scope: self.scope.clone(),
+            scope: None,
+        }
+    }
+
+    fn finish(&self, span: &mut SpanData) {
+        let limits = &self.limits;
+        span.instrumentation_scope = self.scope.clone();
+        span.dropped_attributes_count =
+            truncate(&mut span.attributes, limits.max_attributes_per_span);
+        span.events.dropped_count = truncate(&mut span.events.events, limits.max_events_per_span);
+        for event in &mut span.events.events {
+            event.dropped_attributes_count =
+                truncate(&mut event.attributes, limits.max_attributes_per_event);
+        }
+        span.links.dropped_count = truncate(&mut span.links.links, limits.max_links_per_span);
+        for link in &mut span.links.links {
+            link.dropped_attributes_count =
+                truncate(&mut link.attributes, limits.max_attributes_per_link);
         }
     }
 }

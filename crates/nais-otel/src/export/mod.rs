@@ -11,13 +11,15 @@
 
 mod batch;
 mod console;
+#[cfg(test)]
+mod generated;
 mod otlp;
 mod prepare;
 mod stats;
 
 pub use self::stats::SpanCounts;
 pub(crate) use self::{
-    batch::{BatchProcessor, Finish},
+    batch::{BatchProcessor, Finish, SpanParts},
     console::ConsoleExporter,
     otlp::{OtlpExporter, OtlpSettings},
     prepare::{Preparer, PreparingExporter},

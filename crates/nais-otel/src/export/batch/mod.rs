@@ -7,6 +7,7 @@
 //! lock no other thread takes except the export thread when it collects, and one shared
 //! counter bounds the queue. The export thread collects every buffer on its schedule, when
 //! a batch is full, and on flush and shutdown. `docs/benchmarks.md` gives the measured gain.
+//! A buffer holds none of its thread's heap memory (see [`store`]).
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -23,6 +24,8 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
+use self::store::Ended;
+pub(crate) use self::store::SpanParts;
 use super::Stats;
 use crate::config::BatchSettings;
 
@@ -39,15 +42,18 @@ thread_local! {
         const { RefCell::new(Vec::new()) };
 }
 
-/// Turns what a thread hands over for a span that ended into a [`SpanData`], on the export
-/// thread: the tracing bridge hands over its own record, so that the `SpanData` is built,
-/// cut to the span limits and moved off the thread that ended the span.
+/// What the tracing bridge hands over for a span that ended, besides SDK spans: its parts
+/// on the thread that ended it, its scope and limits on the export thread.
 pub(crate) trait Finish: Send + 'static {
     /// What is handed over.
     type Record: Send + 'static;
 
-    /// The span `record` describes.
-    fn finish(&self, record: Self::Record) -> SpanData;
+    /// On the thread that ended the span: the parts of the span `record` describes.
+    fn parts(record: Self::Record) -> SpanParts;
+
+    /// On the export thread: gives the span made of a record's parts its scope and cuts it
+    /// to the span limits.
+    fn finish(&self, span: &mut SpanData);
 }
 
 /// For processors that only get SDK spans.
@@ -61,56 +67,39 @@ pub(crate) struct SpansOnly;
 impl Finish for SpansOnly {
     type Record = std::convert::Infallible;
 
-    fn finish(&self, record: Self::Record) -> SpanData {
+    fn parts(record: Self::Record) -> SpanParts {
         match record {}
     }
+
+    fn finish(&self, _span: &mut SpanData) {}
 }
 
 /// One thread's ended spans, waiting for the export thread.
-struct Buffer<R> {
-    ended: Mutex<Ended<R>>,
+struct Buffer {
+    ended: Mutex<Ended>,
 }
 
-/// SDK spans, and records to be finished.
-struct Ended<R> {
-    spans: Vec<SpanData>,
-    records: Vec<R>,
-}
-
-impl<R> Ended<R> {
-    const fn new() -> Self {
-        Self {
-            spans: Vec::new(),
-            records: Vec::new(),
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.spans.len() + self.records.len()
-    }
-}
-
-impl<R> Buffer<R> {
+impl Buffer {
     const fn new() -> Self {
         Self {
             ended: Mutex::new(Ended::new()),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Ended<R>> {
+    fn lock(&self) -> MutexGuard<'_, Ended> {
         // A panic while the lock was held (in `Vec::push`) leaves the spans as they were.
         self.ended.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 /// What the threads that end spans share with the export thread.
-struct Shared<R> {
+struct Shared {
     id: usize,
     /// Every thread's buffer. A buffer only this list still holds belongs to a thread that
     /// is gone; it is removed once it is empty.
-    buffers: Mutex<Vec<Arc<Buffer<R>>>>,
+    buffers: Mutex<Vec<Arc<Buffer>>>,
     /// Spans ended while a thread was being torn down, when its own buffer is gone.
-    orphans: Arc<Buffer<R>>,
+    orphans: Arc<Buffer>,
     stats: Arc<Stats>,
     /// At most this many spans wait; more are dropped and counted.
     capacity: u64,
@@ -121,18 +110,18 @@ struct Shared<R> {
     shut_down: AtomicBool,
 }
 
-impl<R: Send + 'static> Shared<R> {
+impl Shared {
     /// This thread's buffer, made the first time; the orphans' while the thread is torn
     /// down.
     #[inline]
-    fn buffer(&self) -> Arc<Buffer<R>> {
+    fn buffer(&self) -> Arc<Buffer> {
         BUFFERS
             .try_with(|buffers| {
                 let mut buffers = buffers.borrow_mut();
                 let found = buffers
                     .iter()
                     .find(|(id, _)| *id == self.id)
-                    .and_then(|(_, buffer)| buffer.clone().downcast::<Buffer<R>>().ok());
+                    .and_then(|(_, buffer)| buffer.clone().downcast::<Buffer>().ok());
                 found.unwrap_or_else(|| self.register(&mut buffers))
             })
             .unwrap_or_else(|_| self.orphans.clone())
@@ -141,7 +130,7 @@ impl<R: Send + 'static> Shared<R> {
     /// Makes this thread's buffer. Drops the buffers of processors that are gone from the
     /// thread's list.
     #[cold]
-    fn register(&self, buffers: &mut Vec<(usize, Arc<dyn Any + Send + Sync>)>) -> Arc<Buffer<R>> {
+    fn register(&self, buffers: &mut Vec<(usize, Arc<dyn Any + Send + Sync>)>) -> Arc<Buffer> {
         buffers.retain(|(_, buffer)| Arc::strong_count(buffer) > 1);
         let buffer = Arc::new(Buffer::new());
         self.all_buffers().push(buffer.clone());
@@ -149,14 +138,14 @@ impl<R: Send + 'static> Shared<R> {
         buffer
     }
 
-    fn all_buffers(&self) -> MutexGuard<'_, Vec<Arc<Buffer<R>>>> {
+    fn all_buffers(&self) -> MutexGuard<'_, Vec<Arc<Buffer>>> {
         self.buffers.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Takes every waiting span out of the buffers, a list per buffer. A thread's buffer is
     /// swapped for an empty one with room for half again as many spans as it had (up to
     /// `room`), made before the thread's lock is taken: the thread never waits for a copy.
-    fn collect(&self, room: usize) -> Vec<Ended<R>> {
+    fn collect(&self, room: usize) -> Vec<Ended> {
         self.woken.store(false, Ordering::Relaxed);
         let mut taken = Vec::new();
         let mut buffers = self.all_buffers();
@@ -165,18 +154,14 @@ impl<R: Send + 'static> Shared<R> {
             .map(|buffer| &**buffer)
             .chain([&*self.orphans])
         {
-            let (spans, records) = {
+            let fresh = {
                 let ended = buffer.lock();
-                (ended.spans.len(), ended.records.len())
-            };
-            if spans + records == 0 {
-                continue;
-            }
-            // Half again what the thread ended since the last collection: a busy thread
-            // rarely grows its buffer (each growth copies it), an idle one keeps little.
-            let fresh = Ended {
-                spans: Vec::with_capacity((spans + spans / 2).min(room)),
-                records: Vec::with_capacity((records + records / 2).min(room)),
+                if ended.len() == 0 {
+                    continue;
+                }
+                // Half again what the thread ended since the last collection: a busy thread
+                // rarely grows its buffer (each growth copies it), an idle one keeps little.
+                ended.with_room_after(room)
             };
             taken.push(std::mem::replace(&mut *buffer.lock(), fresh));
         }
@@ -206,8 +191,9 @@ enum Message {
 /// less than what waits in the buffers: spans leave the buffers before they are handed
 /// over. So a span let in here always fits, and every drop is counted exactly.
 pub(crate) struct BatchProcessor<F: Finish> {
-    shared: Arc<Shared<F::Record>>,
+    shared: Arc<Shared>,
     messages: SyncSender<Message>,
+    finish: std::marker::PhantomData<fn(F)>,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -257,6 +243,7 @@ impl<F: Finish> BatchProcessor<F> {
         Ok(Self {
             shared,
             messages,
+            finish: std::marker::PhantomData,
             worker: Mutex::new(Some(worker)),
         })
     }
@@ -291,7 +278,8 @@ impl<F: Finish> BatchProcessor<F> {
         let Some(waiting) = self.admit() else {
             return;
         };
-        self.shared.buffer().lock().records.push(record);
+        let parts = F::parts(record);
+        self.shared.buffer().lock().push(parts);
         self.wake(waiting);
     }
 
@@ -324,7 +312,8 @@ impl<F: Finish> SpanProcessor for BatchProcessor<F> {
         let Some(waiting) = self.admit() else {
             return;
         };
-        self.shared.buffer().lock().spans.push(span);
+        let parts = SpanParts::from(span);
+        self.shared.buffer().lock().push(parts);
         self.wake(waiting);
     }
 
@@ -360,7 +349,7 @@ impl<F: Finish> SpanProcessor for BatchProcessor<F> {
 
 /// The export thread.
 struct Worker<E, F: Finish> {
-    shared: Arc<Shared<F::Record>>,
+    shared: Arc<Shared>,
     exporter: E,
     finish: F,
     delay: Duration,
@@ -409,14 +398,15 @@ impl<E: SpanExporter, F: Finish> Worker<E, F> {
         let mut result = Ok(());
         let mut batch = Vec::new();
         let finish = &self.finish;
-        let spans = taken.into_iter().flat_map(|ended| {
-            ended.spans.into_iter().chain(
-                ended
-                    .records
-                    .into_iter()
-                    .map(|record| finish.finish(record)),
-            )
-        });
+        let spans = taken
+            .into_iter()
+            .flat_map(Ended::into_spans)
+            .map(|(mut span, bridge)| {
+                if bridge {
+                    finish.finish(&mut span);
+                }
+                span
+            });
         for span in spans {
             if batch.is_empty() {
                 batch.reserve_exact(left.min(self.batch_size));
@@ -435,5 +425,6 @@ impl<E: SpanExporter, F: Finish> Worker<E, F> {
     }
 }
 
+mod store;
 #[cfg(test)]
 mod tests;
