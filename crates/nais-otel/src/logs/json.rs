@@ -175,18 +175,25 @@ fn civil_date(days: u64) -> (u64, u64, u64) {
     (year, month, day)
 }
 
-/// `value` in decimal, zero-padded to `width` digits.
+/// `value` in decimal, zero-padded to `width` digits (2, 4 or 6), two digits at a time;
+/// a `value` of more digits keeps only its last `width`.
 fn digits(out: &mut Vec<u8>, value: u64, width: usize) {
-    let mut buf = [b'0'; 20];
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    let mut buf = [0u8; 6];
+    let width = width.min(buf.len());
     let mut value = value;
-    let mut at = buf.len();
-    while value > 0 {
-        at -= 1;
-        buf[at] = b'0' + (value % 10) as u8;
-        value /= 10;
+    let mut at = width;
+    while at >= 2 {
+        let pair = (value % 100) as usize * 2;
+        buf[at - 2..at].copy_from_slice(&PAIRS[pair..pair + 2]);
+        value /= 100;
+        at -= 2;
     }
-    let start = (buf.len() - width).min(at);
-    out.extend_from_slice(&buf[start..]);
+    out.extend_from_slice(&buf[..width]);
 }
 
 /// `bytes` in lowercase hexadecimal, as a `TraceId`'s or `SpanId`'s `Display` writes them.
@@ -198,9 +205,43 @@ fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
-/// Writes `text` as a JSON string, escaped.
+/// Writes `text` as a JSON string, escaped as serde_json escapes it: a text without a
+/// control character, quote or backslash (most keys, targets and messages) as it is,
+/// any other through serde_json.
 fn string(out: &mut Vec<u8>, text: &str) -> fmt::Result {
+    if !needs_escape(text.as_bytes()) {
+        out.reserve(text.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+        return Ok(());
+    }
     serde_json::to_writer(&mut *out, text).map_err(|_| fmt::Error)
+}
+
+/// Whether `bytes` hold a control character, a quote or a backslash: eight bytes at a
+/// time (the zero-byte test of "Bit Twiddling Hacks"), the rest one by one.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS != 0;
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        // A byte below 0x20 has none of the bits from 0x20 up.
+        if has_zero(word & (0xe0 * ONES))
+            || has_zero(word ^ (u64::from(b'"') * ONES))
+            || has_zero(word ^ (u64::from(b'\\') * ONES))
+        {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&byte| byte < 0x20 || byte == b'"' || byte == b'\\')
 }
 
 /// The keys every line has; an event field of the same name is left out.
@@ -212,6 +253,14 @@ const FIXED_KEYS: [&str; 6] = [
     "span_id",
     "span",
 ];
+
+thread_local! {
+    /// Where `Debug` values are formatted before they are masked and written.
+    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// The most a thread's scratch text keeps between lines.
+const SCRATCH_KEPT: usize = 4096;
 
 /// Writes an event's fields into the line as it visits them, masked.
 struct FieldWriter<'a> {
@@ -272,6 +321,14 @@ impl FieldWriter<'_> {
             self.error = true;
         }
     }
+
+    /// Writes an integer, in decimal.
+    fn integer(&mut self, field: &Field, value: impl itoa::Integer) {
+        if self.key(field) {
+            self.out
+                .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+        }
+    }
 }
 
 impl tracing::field::Visit for FieldWriter<'_> {
@@ -290,19 +347,22 @@ impl tracing::field::Visit for FieldWriter<'_> {
                 self.error = true;
             }
         } else {
-            self.value(field, value);
+            self.integer(field, value);
         }
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
         match i64::try_from(value) {
             Ok(value) => self.record_i64(field, value),
-            Err(_) => self.value(field, value),
+            Err(_) => self.integer(field, value),
         }
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.value(field, value);
+        if self.key(field) {
+            self.out
+                .extend_from_slice(if value { b"true" } else { b"false" });
+        }
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
@@ -321,7 +381,22 @@ impl tracing::field::Visit for FieldWriter<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.text(field, &format!("{value:?}"));
+        use fmt::Write as _;
+        // Formatted into this thread's scratch text, not a new `String` each time; a
+        // `Debug` that itself logs finds it taken and gets one of its own.
+        let _ = SCRATCH.try_with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut text) => {
+                text.clear();
+                if write!(text, "{value:?}").is_err() {
+                    self.error = true;
+                }
+                self.text(field, &text);
+                if text.capacity() > SCRATCH_KEPT {
+                    *text = String::new();
+                }
+            }
+            Err(_) => self.text(field, &format!("{value:?}")),
+        });
     }
 }
 
@@ -330,6 +405,86 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
+
+    /// Texts made of pieces that need escaping and pieces that do not, escaped as
+    /// serde_json escapes them.
+    #[test]
+    fn strings_as_serde_json_writes_them() {
+        const PIECES: &[&str] = &[
+            "",
+            "a",
+            "dog",
+            " ",
+            "\"",
+            "\\",
+            "/",
+            "\n",
+            "\t",
+            "\u{0}",
+            "\u{1f}",
+            "\u{7f}",
+            "æøå",
+            "🐕",
+            "fnr=12345678901",
+            "0123456789abcdef",
+            "\u{2028}",
+            "'",
+        ];
+        let mut rng = fastrand::Rng::with_seed(11);
+        for _ in 0..5000 {
+            let text: String = (0..rng.usize(0..6))
+                .map(|_| PIECES[rng.usize(..PIECES.len())])
+                .collect();
+            let mut out = Vec::new();
+            string(&mut out, &text).unwrap();
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(&text).unwrap(),
+                "{text:?}"
+            );
+        }
+    }
+
+    /// Integers and booleans as their `Display` writes them.
+    #[test]
+    fn integers_and_booleans_as_display_writes_them() {
+        struct Callsite;
+        impl tracing::callsite::Callsite for Callsite {
+            fn set_interest(&self, _: tracing::subscriber::Interest) {}
+            fn metadata(&self) -> &tracing::Metadata<'_> {
+                unreachable!("only the field names are read")
+            }
+        }
+        static CALLSITE: Callsite = Callsite;
+        let fields = tracing::field::FieldSet::new(
+            &["n", "flag", "u"],
+            tracing::callsite::Identifier(&CALLSITE),
+        );
+        let names: Vec<Field> = fields.iter().collect();
+        let masker = Masker::new(MaskConfig::disabled());
+        let mut rng = fastrand::Rng::with_seed(12);
+        let mut values: Vec<i64> = vec![0, -1, 1, i64::MIN, i64::MAX, 9, 10, 99, 100];
+        values.extend((0..2000).map(|_| rng.i64(..) >> rng.u32(0..63)));
+        for value in values {
+            let mut out = Vec::new();
+            let mut fields = FieldWriter {
+                masker: &masker,
+                out: &mut out,
+                written: Vec::new(),
+                has_message: false,
+                error: false,
+            };
+            tracing::field::Visit::record_i64(&mut fields, &names[0], value);
+            tracing::field::Visit::record_bool(&mut fields, &names[1], value % 2 == 0);
+            tracing::field::Visit::record_u64(&mut fields, &names[2], value as u64);
+            let expected = format!(
+                ",\"n\":{value},\"flag\":{},\"u\":{}",
+                value % 2 == 0,
+                value as u64
+            );
+            assert_eq!(String::from_utf8(out).unwrap(), expected);
+        }
+    }
 
     fn ours(time: std::time::SystemTime) -> String {
         let mut out = Vec::new();

@@ -131,6 +131,48 @@ mod tests {
         assert_eq!(object["span"], "lookup");
     }
 
+    /// A value whose `Debug` logs while the line it is in is written: the line comes out
+    /// whole and masked.
+    #[test]
+    fn a_debug_value_that_logs_gets_its_own_line() {
+        struct Chatty;
+        impl std::fmt::Debug for Chatty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                tracing::info!(inner = ?"01019012345", "formatting {:?}", "01019012345");
+                f.write_str("chatty 01019012345")
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let dispatch = tracing::Dispatch::new(
+            tracing_subscriber::fmt()
+                .event_format(JsonFormat::new())
+                .with_writer(move || writer.clone())
+                .finish(),
+        );
+        tracing::dispatcher::with_default(&dispatch, || {
+            tracing::info!(value = ?Chatty, "outer {:?}", Chatty);
+        });
+        let bytes = buffer.0.lock().expect("not poisoned").clone();
+        let text = String::from_utf8(bytes).expect("UTF-8");
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("one JSON object a line"))
+            .collect();
+        let outer = lines
+            .iter()
+            .find(|line| line["message"] == "outer chatty [fnr]")
+            .expect("the outer line");
+        assert_eq!(outer["value"], "chatty [fnr]");
+        // `tracing` does not dispatch an event made while one is being dispatched on the
+        // same thread; any line that does come out is masked.
+        assert!(lines
+            .iter()
+            .all(|line| line["message"] == "outer chatty [fnr]"
+                || line["message"] == "formatting \"[fnr]\""));
+        assert!(!text.contains("01019012345"), "{text}");
+    }
+
     #[test]
     fn text_lines_mask_the_whole_line() {
         let config = MaskConfig::new();

@@ -298,7 +298,7 @@ mod tests {
     /// texts borrowed and owned, events, links, statuses and scopes.
     #[test]
     fn generated_spans_come_back_as_they_went_in() {
-        let mut rng = Rng::seeded(0x5eed_0f_da7a);
+        let mut rng = Rng::seeded(0x5eed_da7a);
         let scopes = scopes();
         let mut spans = 0;
         for round in 0..200 {
