@@ -189,13 +189,19 @@ impl Ended {
     }
 
     fn push_attributes(&mut self, attributes: Vec<KeyValue>) {
-        for KeyValue { key, value, .. } in attributes {
-            let value = match value {
-                Value::String(text) => StoredValue::Text(self.store(text.as_str())),
-                other => StoredValue::Other(other),
-            };
-            self.attributes.push((key, value));
-        }
+        let text = &mut self.text;
+        self.attributes
+            .extend(attributes.into_iter().map(|KeyValue { key, value, .. }| {
+                let value = match value {
+                    Value::String(value) => {
+                        let start = text.len();
+                        text.push_str(value.as_str());
+                        StoredValue::Text(start..text.len())
+                    }
+                    other => StoredValue::Other(other),
+                };
+                (key, value)
+            }));
     }
 
     fn cow(&mut self, text: Cow<'static, str>) -> Text {
