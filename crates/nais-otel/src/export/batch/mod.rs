@@ -312,8 +312,7 @@ impl<F: Finish> SpanProcessor for BatchProcessor<F> {
         let Some(waiting) = self.admit() else {
             return;
         };
-        let parts = SpanParts::from(span);
-        self.shared.buffer().lock().push(parts);
+        self.shared.buffer().lock().push_whole(span);
         self.wake(waiting);
     }
 
