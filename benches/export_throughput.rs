@@ -478,17 +478,24 @@ fn paced_handlers(endpoint: &str) {
     let (bare, ours, peer) = (medians[0], medians[1], medians[2]);
     println!(
         "paced handler, medians over bare: process CPU +{:.2} µs (nais-otel) / +{:.2} µs (otel-axum) = {:.2}; \
-         request thread +{:.2} µs / +{:.2} µs = {:.2}; wall-clock +{:.2} µs / +{:.2} µs = {:.2}",
+         request thread +{:.2} µs / +{:.2} µs = {:.2}",
         (ours.0 - bare.0) / 1000.0,
         (peer.0 - bare.0) / 1000.0,
         (ours.0 - bare.0) / (peer.0 - bare.0),
         (ours.1 - bare.1) / 1000.0,
         (peer.1 - bare.1) / 1000.0,
         (ours.1 - bare.1) / (peer.1 - bare.1),
-        (ours.2 - bare.2) / 1000.0,
-        (peer.2 - bare.2) / 1000.0,
-        (ours.2 - bare.2) / (peer.2 - bare.2),
     );
+    // Wall-clock time a request means something only when no stack waited for its turn.
+    let paced_interval = 1e9 / rate as f64;
+    if bare.2 < 0.9 * paced_interval {
+        println!(
+            "flat out, wall-clock a request over bare: +{:.2} µs (nais-otel) / +{:.2} µs (otel-axum) = {:.2}",
+            (ours.2 - bare.2) / 1000.0,
+            (peer.2 - bare.2) / 1000.0,
+            (ours.2 - bare.2) / (peer.2 - bare.2),
+        );
+    }
 }
 
 fn main() {
