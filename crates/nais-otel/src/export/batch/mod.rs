@@ -312,7 +312,8 @@ impl<F: Finish> SpanProcessor for BatchProcessor<F> {
         let Some(waiting) = self.admit() else {
             return;
         };
-        self.shared.buffer().lock().push_whole(span);
+        let parts = SpanParts::from(span);
+        self.shared.buffer().lock().push(parts);
         self.wake(waiting);
     }
 

@@ -1,18 +1,15 @@
-//! [`Ended`]: a thread's ended spans as they wait for the export thread. The tracing
-//! bridge's spans are kept without any of that thread's heap memory; the SDK's (the tower
-//! layers' request spans) as they are.
+//! [`Ended`]: a thread's ended spans as they wait for the export thread, holding none of
+//! that thread's heap memory.
 //!
 //! Why: memory that one thread allocates and another frees makes both slow. With glibc's
 //! allocator the thread that ends spans finds its allocation cache empty on every span and
 //! takes its arena's lock, which the export thread holds as it frees that thread's spans;
-//! exporting flat out to a collector, requests took a third longer in some runs
-//! (`docs/benchmarks.md`). So a bridge span's parts are stored as they arrive: its
-//! attributes' keys and plain values moved into one list, its texts copied into one
-//! string, and the emptied vectors and strings are freed at once, on the thread that made
-//! them, whose next span reuses them. The export thread rebuilds each [`SpanData`] from the
-//! store, in memory of its own, and frees it itself. A request has one SDK span and
-//! several bridge spans and events: storing the SDK span's parts too cost the request
-//! thread about 1 300 instructions more and gained no time.
+//! exporting flat out to a collector, a request spent about a fifth of its time there
+//! (`docs/benchmarks.md`). So a span's parts are stored as they arrive: its attributes'
+//! keys and plain values moved into one list, its texts copied into one string, and the
+//! emptied vectors and strings are freed at once, on the thread that made them, whose next
+//! span reuses them. The export thread rebuilds each [`SpanData`] from the store, in
+//! memory of its own, and frees it itself.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -113,7 +110,6 @@ struct StoredSpan {
 
 /// One thread's ended spans, in the order they ended.
 pub(crate) struct Ended {
-    whole: Vec<SpanData>,
     spans: Vec<StoredSpan>,
     attributes: Vec<(Key, StoredValue)>,
     events: Vec<StoredEvent>,
@@ -123,7 +119,6 @@ pub(crate) struct Ended {
 impl Ended {
     pub(crate) const fn new() -> Self {
         Self {
-            whole: Vec::new(),
             spans: Vec::new(),
             attributes: Vec::new(),
             events: Vec::new(),
@@ -135,7 +130,6 @@ impl Ended {
     pub(crate) fn with_room_after(&self, room: usize) -> Self {
         let grown = |len: usize| len + len / 2;
         Self {
-            whole: Vec::with_capacity(grown(self.whole.len()).min(room)),
             spans: Vec::with_capacity(grown(self.spans.len()).min(room)),
             attributes: Vec::with_capacity(grown(self.attributes.len())),
             events: Vec::with_capacity(grown(self.events.len())),
@@ -145,12 +139,7 @@ impl Ended {
 
     /// How many spans wait.
     pub(crate) fn len(&self) -> usize {
-        self.spans.len() + self.whole.len()
-    }
-
-    /// Keeps `span` as it is.
-    pub(crate) fn push_whole(&mut self, span: SpanData) {
-        self.whole.push(span);
+        self.spans.len()
     }
 
     /// Stores `span`; its vectors and strings are freed here.
@@ -232,7 +221,6 @@ impl Ended {
     /// tracing bridge's (it has no scope yet: `scope` is a placeholder).
     pub(crate) fn into_spans(self) -> impl Iterator<Item = (SpanData, bool)> {
         let Self {
-            whole,
             spans,
             attributes,
             events,
@@ -240,73 +228,70 @@ impl Ended {
         } = self;
         let mut attributes = attributes.into_iter();
         let mut events = events.into_iter();
-        whole
-            .into_iter()
-            .map(|span| (span, false))
-            .chain(spans.into_iter().map(move |span| {
-                let owned = |text_of: Text| -> Cow<'static, str> {
-                    match text_of {
-                        Text::Static(text) => Cow::Borrowed(text),
-                        Text::Stored(range) => Cow::Owned(text[range].to_owned()),
-                    }
-                };
-                let take_attributes = |attributes: &mut std::vec::IntoIter<(Key, StoredValue)>,
-                                       count: usize| {
-                    attributes
-                        .by_ref()
-                        .take(count)
-                        .map(|(key, value)| {
-                            let value = match value {
-                                StoredValue::Text(range) => {
-                                    Value::String(StringValue::from(text[range].to_owned()))
-                                }
-                                StoredValue::Other(value) => value,
-                            };
-                            KeyValue::new(key, value)
-                        })
-                        .collect::<Vec<_>>()
-                };
-                let span_attributes = take_attributes(&mut attributes, span.attributes);
-                let mut span_events = SpanEvents::default();
-                span_events.dropped_count = span.dropped_events_count;
-                span_events.events = events
+        spans.into_iter().map(move |span| {
+            let owned = |text_of: Text| -> Cow<'static, str> {
+                match text_of {
+                    Text::Static(text) => Cow::Borrowed(text),
+                    Text::Stored(range) => Cow::Owned(text[range].to_owned()),
+                }
+            };
+            let take_attributes = |attributes: &mut std::vec::IntoIter<(Key, StoredValue)>,
+                                   count: usize| {
+                attributes
                     .by_ref()
-                    .take(span.events)
-                    .map(|event| {
-                        let event_attributes = take_attributes(&mut attributes, event.attributes);
-                        Event::new(
-                            owned(event.name),
-                            event.timestamp,
-                            event_attributes,
-                            event.dropped_attributes_count,
-                        )
+                    .take(count)
+                    .map(|(key, value)| {
+                        let value = match value {
+                            StoredValue::Text(range) => {
+                                Value::String(StringValue::from(text[range].to_owned()))
+                            }
+                            StoredValue::Other(value) => value,
+                        };
+                        KeyValue::new(key, value)
                     })
-                    .collect();
-                let status = match span.status {
-                    StoredStatus::Unset => Status::Unset,
-                    StoredStatus::Ok => Status::Ok,
-                    StoredStatus::Error(description) => Status::Error {
-                        description: owned(description),
-                    },
-                };
-                let bridge = span.scope.is_none();
-                let data = SpanData {
-                    span_context: span.span_context,
-                    parent_span_id: span.parent_span_id,
-                    parent_span_is_remote: span.parent_span_is_remote,
-                    span_kind: span.span_kind,
-                    name: owned(span.name),
-                    start_time: span.start_time,
-                    end_time: span.end_time,
-                    attributes: span_attributes,
-                    dropped_attributes_count: span.dropped_attributes_count,
-                    events: span_events,
-                    links: span.links,
-                    status,
-                    instrumentation_scope: span.scope.unwrap_or_default(),
-                };
-                (data, bridge)
-            }))
+                    .collect::<Vec<_>>()
+            };
+            let span_attributes = take_attributes(&mut attributes, span.attributes);
+            let mut span_events = SpanEvents::default();
+            span_events.dropped_count = span.dropped_events_count;
+            span_events.events = events
+                .by_ref()
+                .take(span.events)
+                .map(|event| {
+                    let event_attributes = take_attributes(&mut attributes, event.attributes);
+                    Event::new(
+                        owned(event.name),
+                        event.timestamp,
+                        event_attributes,
+                        event.dropped_attributes_count,
+                    )
+                })
+                .collect();
+            let status = match span.status {
+                StoredStatus::Unset => Status::Unset,
+                StoredStatus::Ok => Status::Ok,
+                StoredStatus::Error(description) => Status::Error {
+                    description: owned(description),
+                },
+            };
+            let bridge = span.scope.is_none();
+            let data = SpanData {
+                span_context: span.span_context,
+                parent_span_id: span.parent_span_id,
+                parent_span_is_remote: span.parent_span_is_remote,
+                span_kind: span.span_kind,
+                name: owned(span.name),
+                start_time: span.start_time,
+                end_time: span.end_time,
+                attributes: span_attributes,
+                dropped_attributes_count: span.dropped_attributes_count,
+                events: span_events,
+                links: span.links,
+                status,
+                instrumentation_scope: span.scope.unwrap_or_default(),
+            };
+            (data, bridge)
+        })
     }
 }
 
