@@ -70,6 +70,13 @@ enum Text {
     Stored(Range<usize>),
 }
 
+/// Appends `text` to `store`; where it is there.
+fn store(store: &mut String, text: &str) -> Range<usize> {
+    let start = store.len();
+    store.push_str(text);
+    start..store.len()
+}
+
 /// A stored attribute value: a string's text in [`Ended::text`], any other value as it was
 /// (numbers and booleans own no heap memory; arrays are rare and move as they are).
 enum StoredValue {
@@ -193,11 +200,7 @@ impl Ended {
         self.attributes
             .extend(attributes.into_iter().map(|KeyValue { key, value, .. }| {
                 let value = match value {
-                    Value::String(value) => {
-                        let start = text.len();
-                        text.push_str(value.as_str());
-                        StoredValue::Text(start..text.len())
-                    }
+                    Value::String(value) => StoredValue::Text(store(text, value.as_str())),
                     other => StoredValue::Other(other),
                 };
                 (key, value)
@@ -207,14 +210,8 @@ impl Ended {
     fn cow(&mut self, text: Cow<'static, str>) -> Text {
         match text {
             Cow::Borrowed(text) => Text::Static(text),
-            Cow::Owned(text) => Text::Stored(self.store(&text)),
+            Cow::Owned(text) => Text::Stored(store(&mut self.text, &text)),
         }
-    }
-
-    fn store(&mut self, text: &str) -> Range<usize> {
-        let start = self.text.len();
-        self.text.push_str(text);
-        start..self.text.len()
     }
 
     /// The stored spans, rebuilt in memory of the calling thread, with whether each is the
