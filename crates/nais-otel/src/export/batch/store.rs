@@ -68,7 +68,13 @@ impl From<SpanData> for SpanParts {
 enum Text {
     Static(&'static str),
     Stored(Range<usize>),
+    /// A text longer than [`COPIED_AT_MOST`], kept as it was.
+    Owned(String),
 }
+
+/// The longest text copied into the store; a longer one (a whole SQL statement, say) is
+/// kept as it was: copying it costs more than freeing it on the export thread.
+const COPIED_AT_MOST: usize = 1024;
 
 /// Appends `text` to `store`; where it is there.
 fn store(store: &mut String, text: &str) -> Range<usize> {
@@ -78,7 +84,8 @@ fn store(store: &mut String, text: &str) -> Range<usize> {
 }
 
 /// A stored attribute value: a string's text in [`Ended::text`], any other value as it was
-/// (numbers and booleans own no heap memory; arrays are rare and move as they are).
+/// (numbers and booleans own no heap memory; arrays are rare and move as they are, as does
+/// a string longer than [`COPIED_AT_MOST`]).
 enum StoredValue {
     Text(Range<usize>),
     Other(Value),
@@ -200,7 +207,9 @@ impl Ended {
         self.attributes
             .extend(attributes.into_iter().map(|KeyValue { key, value, .. }| {
                 let value = match value {
-                    Value::String(value) => StoredValue::Text(store(text, value.as_str())),
+                    Value::String(value) if value.as_str().len() <= COPIED_AT_MOST => {
+                        StoredValue::Text(store(text, value.as_str()))
+                    }
                     other => StoredValue::Other(other),
                 };
                 (key, value)
@@ -210,7 +219,10 @@ impl Ended {
     fn cow(&mut self, text: Cow<'static, str>) -> Text {
         match text {
             Cow::Borrowed(text) => Text::Static(text),
-            Cow::Owned(text) => Text::Stored(store(&mut self.text, &text)),
+            Cow::Owned(text) if text.len() <= COPIED_AT_MOST => {
+                Text::Stored(store(&mut self.text, &text))
+            }
+            Cow::Owned(text) => Text::Owned(text),
         }
     }
 
@@ -230,6 +242,7 @@ impl Ended {
                 match text_of {
                     Text::Static(text) => Cow::Borrowed(text),
                     Text::Stored(range) => Cow::Owned(text[range].to_owned()),
+                    Text::Owned(text) => Cow::Owned(text),
                 }
             };
             let take_attributes = |attributes: &mut std::vec::IntoIter<(Key, StoredValue)>,
@@ -327,6 +340,31 @@ mod tests {
             spans += batch.len();
         }
         assert!(spans > 1000, "{spans} spans compared");
+    }
+
+    /// Texts longer than what is copied (a name, a value, a status, an event's name) come
+    /// back as they went in, between short ones.
+    #[test]
+    fn long_texts_come_back_as_they_went_in() {
+        let mut rng = Rng::seeded(8);
+        let long = "dog ".repeat(COPIED_AT_MOST);
+        let mut batch: Vec<SpanData> = (0..3).map(|_| rng.span(&scopes())).collect();
+        let span = &mut batch[1];
+        span.name = Cow::Owned(long.clone());
+        span.attributes
+            .push(KeyValue::new("statement", long.clone()));
+        span.attributes
+            .push(KeyValue::new("short", "after".to_owned()));
+        span.status = Status::error(long.clone());
+        span.events
+            .events
+            .push(Event::new(long.clone(), SystemTime::UNIX_EPOCH, vec![], 0));
+        let mut ended = Ended::new();
+        for span in &batch {
+            ended.push(SpanParts::from(span.clone()));
+        }
+        let back: Vec<SpanData> = ended.into_spans().map(|(span, _)| span).collect();
+        assert_eq!(format!("{batch:?}"), format!("{back:?}"));
     }
 
     /// A span without a scope (the bridge's) comes back marked, for its scope to be set.
