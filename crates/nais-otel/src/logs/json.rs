@@ -314,7 +314,7 @@ impl FieldWriter<'_> {
         }
     }
 
-    /// Writes a number or a boolean: its `Display` text is its JSON.
+    /// Writes a finite floating-point number: its `Display` text is its JSON.
     fn value(&mut self, field: &Field, value: impl fmt::Display) {
         use fmt::Write as _;
         if self.key(field) && write!(Utf8(self.out), "{value}").is_err() {

@@ -154,15 +154,16 @@ impl Shared {
             .map(|buffer| &**buffer)
             .chain([&*self.orphans])
         {
-            let fresh = {
+            let sizes = {
                 let ended = buffer.lock();
                 if ended.len() == 0 {
                     continue;
                 }
-                // Half again what the thread ended since the last collection: a busy thread
-                // rarely grows its buffer (each growth copies it), an idle one keeps little.
-                ended.with_room_after(room)
+                ended.sizes()
             };
+            // Half again what the thread ended since the last collection: a busy thread
+            // rarely grows its buffer (each growth copies it), an idle one keeps little.
+            let fresh = Ended::with_room_after(sizes, room);
             taken.push(std::mem::replace(&mut *buffer.lock(), fresh));
         }
         // A buffer only this list holds belongs to a thread that is gone: nothing is put

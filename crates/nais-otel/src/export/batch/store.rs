@@ -122,6 +122,15 @@ struct StoredSpan {
     scope: Option<InstrumentationScope>,
 }
 
+/// What an [`Ended`] holds, counted.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sizes {
+    spans: usize,
+    attributes: usize,
+    events: usize,
+    text: usize,
+}
+
 /// One thread's ended spans, in the order they ended.
 pub(crate) struct Ended {
     spans: Vec<StoredSpan>,
@@ -140,14 +149,24 @@ impl Ended {
         }
     }
 
-    /// Empty, with room for half again what `self` holds, up to `room` spans.
-    pub(crate) fn with_room_after(&self, room: usize) -> Self {
+    /// How many spans, attributes, events and bytes of text it holds.
+    pub(crate) fn sizes(&self) -> Sizes {
+        Sizes {
+            spans: self.spans.len(),
+            attributes: self.attributes.len(),
+            events: self.events.len(),
+            text: self.text.len(),
+        }
+    }
+
+    /// Empty, with room for half again `sizes`, up to `room` spans.
+    pub(crate) fn with_room_after(sizes: Sizes, room: usize) -> Self {
         let grown = |len: usize| len + len / 2;
         Self {
-            spans: Vec::with_capacity(grown(self.spans.len()).min(room)),
-            attributes: Vec::with_capacity(grown(self.attributes.len())),
-            events: Vec::with_capacity(grown(self.events.len())),
-            text: String::with_capacity(grown(self.text.len())),
+            spans: Vec::with_capacity(grown(sizes.spans).min(room)),
+            attributes: Vec::with_capacity(grown(sizes.attributes)),
+            events: Vec::with_capacity(grown(sizes.events)),
+            text: String::with_capacity(grown(sizes.text)),
         }
     }
 
