@@ -375,9 +375,10 @@ where
         let Some(span) = ctx.span(&id) else {
             return;
         };
-        let record = span.extensions_mut().remove::<SpanRecord>();
-        drop(span);
-        let Some(mut record) = record else {
+        // Its parts are taken out in place; the registry drops what is left of the record
+        // as the span closes.
+        let mut extensions = span.extensions_mut();
+        let Some(record) = extensions.get_mut::<SpanRecord>() else {
             return;
         };
         let end = opentelemetry::time::now();

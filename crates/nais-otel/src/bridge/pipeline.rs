@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use nais_otel_propagation::span_flags;
 use opentelemetry::trace::{
-    Link, SpanContext, SpanId, SpanKind, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+    Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceFlags, TraceId,
+    TraceState,
 };
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -58,13 +59,9 @@ impl SharedProcessor {
     }
 
     #[inline]
-    fn end(&self, mut record: SpanRecord, end: SystemTime) {
+    fn end(&self, record: &mut SpanRecord, end: SystemTime) {
         if !self.inner.shut_down.load(Ordering::Relaxed) {
-            // The context is dropped here: its memory goes back to this thread's allocator
-            // cache, where the next span's context is made.
-            let span_context = record.cx.span().span_context().clone();
-            record.cx = Context::new();
-            self.inner.processor.end((record, span_context, end));
+            self.inner.processor.end(|| parts(record, end));
         }
     }
 }
@@ -223,10 +220,11 @@ impl Pipeline {
         )
     }
 
-    /// Hands a finished span to the processor; drops it when it is not recorded (not
-    /// sampled). The export thread makes a [`SpanData`] of it ([`Finisher`]).
+    /// Hands a finished span to the processor, its attributes and events taken out of
+    /// `record`; nothing when it is not recorded (not sampled). The export thread makes a
+    /// [`SpanData`] of it ([`Finisher`]).
     #[inline]
-    pub(crate) fn end(&self, record: SpanRecord, end: SystemTime) {
+    pub(crate) fn end(&self, record: &mut SpanRecord, end: SystemTime) {
         let Some(processor) = &self.processor else {
             return;
         };
@@ -250,41 +248,42 @@ impl Finisher {
     }
 }
 
-impl Finish for Finisher {
-    type Record = (SpanRecord, SpanContext, SystemTime);
-
-    fn parts((record, span_context, end): Self::Record) -> SpanParts {
-        let mut attributes = record.attributes;
-        let mut links = SpanLinks::default();
-        if let Some(extras) = record.extras {
-            let Extras {
-                links: link_list,
-                timings,
-            } = *extras;
-            if let Some(timings) = timings {
-                attributes.push(KeyValue::new("busy_ns", timings.busy_ns));
-                attributes.push(KeyValue::new("idle_ns", timings.idle_ns));
-            }
-            links.links = link_list;
+/// The parts of the span `record` describes, ended at `end`, taken out of it in place (the
+/// record is large: moving it costs more than taking its vectors); without a scope, which
+/// [`Finisher`] sets on the export thread.
+fn parts(record: &mut SpanRecord, end: SystemTime) -> SpanParts {
+    let mut attributes = std::mem::take(&mut record.attributes);
+    let mut links = SpanLinks::default();
+    if let Some(extras) = record.extras.take() {
+        let Extras {
+            links: link_list,
+            timings,
+        } = *extras;
+        if let Some(timings) = timings {
+            attributes.push(KeyValue::new("busy_ns", timings.busy_ns));
+            attributes.push(KeyValue::new("idle_ns", timings.idle_ns));
         }
-        SpanParts {
-            span_context,
-            parent_span_id: record.parent_span_id,
-            parent_span_is_remote: record.parent_is_remote,
-            span_kind: record.kind,
-            name: record.name,
-            start_time: record.start,
-            end_time: end,
-            attributes,
-            dropped_attributes_count: 0,
-            events: record.events,
-            dropped_events_count: 0,
-            links,
-            status: record.status,
-            scope: None,
-        }
+        links.links = link_list;
     }
+    SpanParts {
+        span_context: record.span_context(),
+        parent_span_id: record.parent_span_id,
+        parent_span_is_remote: record.parent_is_remote,
+        span_kind: record.kind.clone(),
+        name: std::mem::take(&mut record.name),
+        start_time: record.start,
+        end_time: end,
+        attributes,
+        dropped_attributes_count: 0,
+        events: std::mem::take(&mut record.events),
+        dropped_events_count: 0,
+        links,
+        status: std::mem::replace(&mut record.status, Status::Unset),
+        scope: None,
+    }
+}
 
+impl Finish for Finisher {
     fn finish(&self, span: &mut SpanData) {
         let limits = &self.limits;
         span.instrumentation_scope = self.scope.clone();

@@ -42,17 +42,11 @@ thread_local! {
         const { RefCell::new(Vec::new()) };
 }
 
-/// What the tracing bridge hands over for a span that ended, besides SDK spans: its parts
-/// on the thread that ended it, its scope and limits on the export thread.
+/// What the export thread does to the tracing bridge's spans, besides SDK spans: their
+/// parts arrive without a scope or limits ([`BatchProcessor::end`]).
 pub(crate) trait Finish: Send + 'static {
-    /// What is handed over.
-    type Record: Send + 'static;
-
-    /// On the thread that ended the span: the parts of the span `record` describes.
-    fn parts(record: Self::Record) -> SpanParts;
-
-    /// On the export thread: gives the span made of a record's parts its scope and cuts it
-    /// to the span limits.
+    /// On the export thread: gives the span made of a bridge span's parts its scope and
+    /// cuts it to the span limits.
     fn finish(&self, span: &mut SpanData);
 }
 
@@ -60,17 +54,11 @@ pub(crate) trait Finish: Send + 'static {
 #[derive(Debug)]
 #[cfg_attr(
     not(test),
-    expect(dead_code, reason = "the pipeline's processor has records")
+    expect(dead_code, reason = "the pipeline's processor gets bridge spans")
 )]
 pub(crate) struct SpansOnly;
 
 impl Finish for SpansOnly {
-    type Record = std::convert::Infallible;
-
-    fn parts(record: Self::Record) -> SpanParts {
-        match record {}
-    }
-
     fn finish(&self, _span: &mut SpanData) {}
 }
 
@@ -111,20 +99,26 @@ struct Shared {
 }
 
 impl Shared {
-    /// This thread's buffer, made the first time; the orphans' while the thread is torn
-    /// down.
+    /// Stores `span` in this thread's buffer, made the first time, or in the orphans' while
+    /// the thread is torn down.
     #[inline]
-    fn buffer(&self) -> Arc<Buffer> {
-        BUFFERS
-            .try_with(|buffers| {
-                let mut buffers = buffers.borrow_mut();
-                let found = buffers
-                    .iter()
-                    .find(|(id, _)| *id == self.id)
-                    .and_then(|(_, buffer)| buffer.clone().downcast::<Buffer>().ok());
-                found.unwrap_or_else(|| self.register(&mut buffers))
-            })
-            .unwrap_or_else(|_| self.orphans.clone())
+    fn push(&self, span: SpanParts) {
+        let mut span = Some(span);
+        let _ = BUFFERS.try_with(|buffers| {
+            let mut buffers = buffers.borrow_mut();
+            let found = buffers
+                .iter()
+                .find(|(id, _)| *id == self.id)
+                .and_then(|(_, buffer)| buffer.downcast_ref::<Buffer>());
+            match found {
+                Some(buffer) => buffer.lock().push(span.take()?),
+                None => self.register(&mut buffers).lock().push(span.take()?),
+            }
+            Some(())
+        });
+        if let Some(span) = span {
+            self.orphans.lock().push(span);
+        }
     }
 
     /// Makes this thread's buffer. Drops the buffers of processors that are gone from the
@@ -273,14 +267,14 @@ impl<F: Finish> BatchProcessor<F> {
         }
     }
 
-    /// Hands over `record`, finished into a span on the export thread.
+    /// Hands over a span of the tracing bridge: `parts` makes its parts (without a scope)
+    /// once it is let in; `F` finishes it on the export thread.
     #[inline]
-    pub(crate) fn end(&self, record: F::Record) {
+    pub(crate) fn end(&self, parts: impl FnOnce() -> SpanParts) {
         let Some(waiting) = self.admit() else {
             return;
         };
-        let parts = F::parts(record);
-        self.shared.buffer().lock().push(parts);
+        self.shared.push(parts());
         self.wake(waiting);
     }
 
@@ -313,8 +307,7 @@ impl<F: Finish> SpanProcessor for BatchProcessor<F> {
         let Some(waiting) = self.admit() else {
             return;
         };
-        let parts = SpanParts::from(span);
-        self.shared.buffer().lock().push(parts);
+        self.shared.push(SpanParts::from(span));
         self.wake(waiting);
     }
 
