@@ -19,7 +19,7 @@ use opentelemetry_sdk::trace::{
 use opentelemetry_sdk::Resource;
 
 use super::record::{Extras, SpanRecord};
-use crate::export::{BatchProcessor, Finish, SpanParts};
+use crate::export::{BatchProcessor, Finish, SpanParts, StoredRef};
 
 /// The processor every span of `init()`'s pipeline ends into: the SDK's spans, and the
 /// bridge's records, which [`Finisher`] makes spans of on the export thread.
@@ -284,6 +284,39 @@ fn parts(record: &mut SpanRecord, end: SystemTime) -> SpanParts {
 }
 
 impl Finish for Finisher {
+    fn stored_scope(&self, span: &StoredRef<'_>) -> Option<&InstrumentationScope> {
+        let limits = &self.limits;
+        let within =
+            |count: usize, dropped: u32, limit: u32| dropped == 0 && count <= limit as usize;
+        let links = span.links();
+        let unchanged = within(
+            span.attribute_count(),
+            span.dropped_attributes_count(),
+            limits.max_attributes_per_span,
+        ) && within(
+            span.event_count(),
+            span.dropped_events_count(),
+            limits.max_events_per_span,
+        ) && span.events().all(|event| {
+            within(
+                event.attribute_count(),
+                event.dropped_attributes_count(),
+                limits.max_attributes_per_event,
+            )
+        }) && within(
+            links.links.len(),
+            links.dropped_count,
+            limits.max_links_per_span,
+        ) && links.links.iter().all(|link| {
+            within(
+                link.attributes.len(),
+                link.dropped_attributes_count,
+                limits.max_attributes_per_link,
+            )
+        });
+        unchanged.then_some(&self.scope)
+    }
+
     fn finish(&self, span: &mut SpanData) {
         let limits = &self.limits;
         span.instrumentation_scope = self.scope.clone();

@@ -55,6 +55,9 @@ impl ConsoleExporter {
     }
 }
 
+/// Takes its spans as [`SpanData`]: a line each, for a person to read.
+impl super::StoredExport for ConsoleExporter {}
+
 impl SpanExporter for ConsoleExporter {
     fn export(&self, mut batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
         self.stats.handed(batch.len());

@@ -27,7 +27,7 @@ impl Rng {
         self.0.u64(..n)
     }
 
-    fn chance(&mut self, one_in: u64) -> bool {
+    pub(crate) fn chance(&mut self, one_in: u64) -> bool {
         self.below(one_in) == 0
     }
 
@@ -43,6 +43,9 @@ impl Rng {
             " ",
             "\u{0}",
             "fnr=[fnr]",
+            // An identity number, and a URL with credentials: what preparing changes.
+            "01019012345",
+            "https://user:secret@dogs.example/kennel",
         ];
         let mut text = String::new();
         for _ in 0..self.below(4) {
@@ -61,6 +64,7 @@ impl Rng {
             2 => i64::MIN,
             3 => i64::MAX,
             4 => self.below(300) as i64,
+            5 if self.chance(4) => 2_019_012_345,
             _ => self.next() as i64,
         }
     }
@@ -95,7 +99,15 @@ impl Rng {
 
     fn attributes(&mut self, most: u64) -> Vec<KeyValue> {
         (0..self.below(most + 1))
-            .map(|_| KeyValue::new(self.text(), self.value()))
+            .map(|_| {
+                const KEYS: &[&str] = &["url.full", "http.request.header.authorization"];
+                let key = if self.chance(8) {
+                    KEYS[self.below(KEYS.len() as u64) as usize].to_owned()
+                } else {
+                    self.text()
+                };
+                KeyValue::new(key, self.value())
+            })
             .collect()
     }
 

@@ -9,7 +9,7 @@
 //! runtime of its own: `init()` works before any runtime exists, and shutdown
 //! works from any context. The wire format comes from `opentelemetry-proto`.
 
-mod batch;
+pub(crate) mod batch;
 mod console;
 #[cfg(test)]
 mod generated;
@@ -19,7 +19,7 @@ mod stats;
 
 pub use self::stats::SpanCounts;
 pub(crate) use self::{
-    batch::{BatchProcessor, Finish, SpanParts},
+    batch::{BatchProcessor, Finish, SpanParts, StoredExport, StoredRef},
     console::ConsoleExporter,
     otlp::{OtlpExporter, OtlpSettings},
     prepare::{Preparer, PreparingExporter},

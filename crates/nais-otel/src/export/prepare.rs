@@ -1,7 +1,8 @@
-use opentelemetry::{Array, KeyValue, StringValue, Value};
+use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::privacy::{MaskConfig, Masker};
+use super::batch::{Item, StatusRef, StoredRef, ValueRef};
+use crate::privacy::{has_secret, MaskConfig, Masker};
 
 /// What happens to each span on the export thread before it is encoded:
 /// masking of identity numbers, then the attribute value length limit, which
@@ -44,6 +45,77 @@ impl Preparer {
     }
 }
 
+impl Preparer {
+    /// Prepares the export thread's items: a stored span that preparing would change is
+    /// made a [`SpanData`] and prepared; the others are left in place.
+    pub(crate) fn prepare_items(&self, items: &mut [Item<'_>]) {
+        for item in items.iter_mut() {
+            match item {
+                Item::Stored(span, scope) => {
+                    if !self.leaves_alone(span) {
+                        let mut data = span.span_data(scope);
+                        self.prepare(&mut data);
+                        *item = Item::Data(Box::new(data));
+                    }
+                }
+                Item::Data(span) => self.prepare(span),
+            }
+        }
+    }
+
+    /// Whether [`prepare`](Self::prepare) would leave a stored span as it is: no
+    /// credential, no identity number and no value over the length limit in it. Only
+    /// such a span is encoded in place; any other is made a [`SpanData`] and prepared.
+    pub(crate) fn leaves_alone(&self, span: &StoredRef<'_>) -> bool {
+        let masker = &self.masker;
+        let plain_text = |text: &str| masker.mask(text).is_none();
+        let plain_attribute = |key: &Key, value: ValueRef<'_>| {
+            let key = key.as_str();
+            let text = match value {
+                ValueRef::Text(text) => Some(text),
+                ValueRef::Value(Value::String(text)) => Some(text.as_str()),
+                ValueRef::Value(_) => None,
+            };
+            if has_secret(key, text) {
+                return false;
+            }
+            if masker.masks_key(key) {
+                let masked = match value {
+                    ValueRef::Text(text) => !plain_text(text),
+                    ValueRef::Value(value) => masker.mask_value(value).is_some(),
+                };
+                if masked {
+                    return false;
+                }
+            }
+            self.value_length_limit.is_none_or(|limit| match value {
+                ValueRef::Text(text) => truncated(text, limit).is_none(),
+                ValueRef::Value(value) => !over_limit(value, limit),
+            })
+        };
+        let status = match span.status() {
+            StatusRef::Error(description) => plain_text(description),
+            StatusRef::Unset | StatusRef::Ok => true,
+        };
+        plain_text(span.name())
+            && status
+            && span
+                .attributes()
+                .all(|(key, value)| plain_attribute(key, value))
+            && span.events().all(|event| {
+                plain_text(event.name())
+                    && event
+                        .attributes()
+                        .all(|(key, value)| plain_attribute(key, value))
+            })
+            && span.links().links.iter().all(|link| {
+                link.attributes
+                    .iter()
+                    .all(|kv| plain_attribute(&kv.key, ValueRef::Value(&kv.value)))
+            })
+    }
+}
+
 fn truncate_all(attributes: &mut [KeyValue], limit: usize) {
     for kv in attributes {
         truncate_value(&mut kv.value, limit);
@@ -67,6 +139,17 @@ fn truncate_value(value: &mut Value, limit: usize) {
             }
         }
         _ => {}
+    }
+}
+
+/// Whether [`truncate_value`] would cut `value`.
+fn over_limit(value: &Value, limit: usize) -> bool {
+    match value {
+        Value::String(text) => truncated(text.as_str(), limit).is_some(),
+        Value::Array(Array::String(items)) => items
+            .iter()
+            .any(|item| truncated(item.as_str(), limit).is_some()),
+        _ => false,
     }
 }
 
@@ -151,6 +234,9 @@ pub(crate) struct PreparingExporter<E> {
     pub(crate) preparer: Preparer,
     pub(crate) stats: std::sync::Arc<super::Stats>,
 }
+
+/// Hands its spans to `E` as [`SpanData`].
+impl<E: opentelemetry_sdk::trace::SpanExporter> super::StoredExport for PreparingExporter<E> {}
 
 impl<E: opentelemetry_sdk::trace::SpanExporter> opentelemetry_sdk::trace::SpanExporter
     for PreparingExporter<E>

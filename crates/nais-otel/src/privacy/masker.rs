@@ -110,7 +110,7 @@ impl Masker {
 
     /// The masked value, if anything in it was masked: strings, strings in
     /// arrays, and whole numbers that read as an identity number.
-    fn mask_value(&self, value: &Value) -> Option<Value> {
+    pub(crate) fn mask_value(&self, value: &Value) -> Option<Value> {
         match value {
             Value::String(text) => self
                 .mask(text.as_str())

@@ -86,6 +86,7 @@ mod masker;
 mod recognise;
 mod secrets;
 
+pub(crate) use self::secrets::has_secret;
 pub use self::{
     config::{MaskConfig, DEFAULT_KEYS, DEFAULT_REPLACEMENT},
     masker::Masker,

@@ -14,9 +14,9 @@ pub const NEVER_RECORDED_HEADERS: &[&str] = &[
 /// Drops header attributes that carry credentials and removes
 /// `user:password@` from URLs, whatever the masking settings.
 pub(super) fn strip_secrets(attributes: &mut Vec<KeyValue>) {
-    attributes.retain(|kv| !NEVER_RECORDED_HEADERS.contains(&kv.key.as_str()));
+    attributes.retain(|kv| !never_recorded(kv.key.as_str()));
     for kv in attributes.iter_mut() {
-        if !matches!(kv.key.as_str(), "url.full" | "http.url" | "url.original") {
+        if !holds_url(kv.key.as_str()) {
             continue;
         }
         if let Value::String(text) = &kv.value {
@@ -25,4 +25,18 @@ pub(super) fn strip_secrets(attributes: &mut Vec<KeyValue>) {
             }
         }
     }
+}
+
+/// Whether [`strip_secrets`] drops or changes an attribute with this key and string value.
+pub(crate) fn has_secret(key: &str, text: Option<&str>) -> bool {
+    never_recorded(key)
+        || (holds_url(key) && text.is_some_and(|text| crate::url::without_userinfo(text).is_some()))
+}
+
+fn never_recorded(key: &str) -> bool {
+    NEVER_RECORDED_HEADERS.contains(&key)
+}
+
+fn holds_url(key: &str) -> bool {
+    matches!(key, "url.full" | "http.url" | "url.original")
 }

@@ -12,20 +12,22 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use opentelemetry::Context;
+use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
-use self::store::Ended;
-pub(crate) use self::store::SpanParts;
+pub(crate) use self::store::Ended;
+pub(crate) use self::store::{EventRef, SpanParts, StatusRef, StoredRef, ValueRef};
 use super::Stats;
 use crate::config::BatchSettings;
 
@@ -48,6 +50,10 @@ pub(crate) trait Finish: Send + 'static {
     /// On the export thread: gives the span made of a bridge span's parts its scope and
     /// cuts it to the span limits.
     fn finish(&self, span: &mut SpanData);
+
+    /// The scope of a bridge span read in place, when [`finish`](Self::finish) would change
+    /// nothing else in it; `None` when it must be made a [`SpanData`] and finished.
+    fn stored_scope(&self, span: &StoredRef<'_>) -> Option<&InstrumentationScope>;
 }
 
 /// For processors that only get SDK spans.
@@ -60,6 +66,63 @@ pub(crate) struct SpansOnly;
 
 impl Finish for SpansOnly {
     fn finish(&self, _span: &mut SpanData) {}
+
+    fn stored_scope(&self, _span: &StoredRef<'_>) -> Option<&InstrumentationScope> {
+        None
+    }
+}
+
+/// A span as the export thread hands it to an exporter that takes stored spans
+/// ([`StoredExport`]).
+pub(crate) enum Item<'a> {
+    /// Read in place from a thread's buffer, with its scope.
+    Stored(StoredRef<'a>, &'a InstrumentationScope),
+    /// A span of its own: a bridge span that [`Finish`] had to cut, or one the exporter
+    /// changed.
+    Data(Box<SpanData>),
+}
+
+impl Item<'_> {
+    /// The span as a [`SpanData`] of its own (copied).
+    pub(crate) fn to_span_data(&self) -> SpanData {
+        match self {
+            Item::Stored(span, scope) => span.span_data(scope),
+            Item::Data(span) => (**span).clone(),
+        }
+    }
+}
+
+/// `span` as the export thread hands it over: in place with its scope, or, a bridge span
+/// that `finish` cuts to the span limits, made a [`SpanData`] and finished.
+pub(crate) fn stored_item<'a, F: Finish>(span: StoredRef<'a>, finish: &'a F) -> Item<'a> {
+    match span.scope().or_else(|| finish.stored_scope(&span)) {
+        Some(scope) => Item::Stored(span, scope),
+        None => {
+            let mut data = span.span_data(&InstrumentationScope::default());
+            finish.finish(&mut data);
+            Item::Data(Box::new(data))
+        }
+    }
+}
+
+/// What the export thread asks of its exporter besides [`SpanExporter`]: whether it writes
+/// spans from the threads' buffers as they are, without a [`SpanData`] each.
+pub(crate) trait StoredExport: SpanExporter {
+    /// Whether [`export_stored`](Self::export_stored) takes the batches instead of
+    /// [`SpanExporter::export`].
+    fn takes_stored(&self) -> bool {
+        false
+    }
+
+    /// Exports `items`. It may replace an item (with the span it sends instead). By
+    /// default each is copied into a [`SpanData`] for [`SpanExporter::export`].
+    fn export_stored(
+        &self,
+        items: &mut [Item<'_>],
+    ) -> Pin<Box<dyn Future<Output = OTelSdkResult> + Send + '_>> {
+        let batch = items.iter().map(Item::to_span_data).collect();
+        Box::pin(self.export(batch))
+    }
 }
 
 /// One thread's ended spans, waiting for the export thread.
@@ -211,7 +274,7 @@ impl<F: Finish> BatchProcessor<F> {
         stats: Arc<Stats>,
     ) -> io::Result<Self>
     where
-        E: SpanExporter + 'static,
+        E: StoredExport + 'static,
     {
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -350,7 +413,7 @@ struct Worker<E, F: Finish> {
     batch_size: usize,
 }
 
-impl<E: SpanExporter, F: Finish> Worker<E, F> {
+impl<E: StoredExport, F: Finish> Worker<E, F> {
     fn run(mut self, messages: &Receiver<Message>) {
         // Nothing the exporter does makes spans of its own.
         let _suppressed = Context::enter_telemetry_suppressed_scope();
@@ -389,6 +452,9 @@ impl<E: SpanExporter, F: Finish> Worker<E, F> {
         let room = usize::try_from(self.shared.capacity).unwrap_or(usize::MAX);
         let taken = self.shared.collect(room);
         let mut left: usize = taken.iter().map(Ended::len).sum();
+        if self.exporter.takes_stored() {
+            return self.export_stored(&taken, left);
+        }
         let mut result = Ok(());
         let mut batch = Vec::new();
         let finish = &self.finish;
@@ -410,6 +476,31 @@ impl<E: SpanExporter, F: Finish> Worker<E, F> {
             if batch.len() == self.batch_size || left == 0 {
                 let exported =
                     futures_executor::block_on(self.exporter.export(std::mem::take(&mut batch)));
+                if result.is_ok() {
+                    result = exported;
+                }
+            }
+        }
+        result
+    }
+
+    /// [`export`](Self::export) for an exporter that takes stored spans: the spans are read
+    /// in place from the buffers, and a bridge span becomes a [`SpanData`] only when the
+    /// span limits cut it.
+    fn export_stored(&self, taken: &[Ended], mut left: usize) -> OTelSdkResult {
+        let mut result = Ok(());
+        let mut batch = Vec::with_capacity(left.min(self.batch_size));
+        let finish = &self.finish;
+        let items = taken
+            .iter()
+            .flat_map(Ended::iter)
+            .map(|span| stored_item(span, finish));
+        for item in items {
+            batch.push(item);
+            left -= 1;
+            if batch.len() == self.batch_size || left == 0 {
+                let exported = futures_executor::block_on(self.exporter.export_stored(&mut batch));
+                batch.clear();
                 if result.is_ok() {
                     result = exported;
                 }

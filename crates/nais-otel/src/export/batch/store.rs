@@ -324,6 +324,246 @@ impl Ended {
     }
 }
 
+/// A stored span read in place, for an exporter that writes it without a [`SpanData`]
+/// (`export::otlp`'s encoder).
+#[derive(Clone, Copy)]
+pub(crate) struct StoredRef<'a> {
+    span: &'a StoredSpan,
+    /// The span's attributes, then each of its events' in turn.
+    attributes: &'a [(Key, StoredValue)],
+    events: &'a [StoredEvent],
+    text: &'a str,
+}
+
+/// An attribute value of a stored span.
+#[derive(Clone, Copy)]
+pub(crate) enum ValueRef<'a> {
+    Text(&'a str),
+    Value(&'a Value),
+}
+
+/// A stored span's status.
+#[derive(Clone, Copy)]
+pub(crate) enum StatusRef<'a> {
+    Unset,
+    Ok,
+    Error(&'a str),
+}
+
+/// An event of a stored span.
+#[derive(Clone, Copy)]
+pub(crate) struct EventRef<'a> {
+    event: &'a StoredEvent,
+    attributes: &'a [(Key, StoredValue)],
+    text: &'a str,
+}
+
+impl Ended {
+    /// The stored spans, in place, in the order they ended.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = StoredRef<'_>> {
+        let (mut attributes, mut events) = (0, 0);
+        self.spans.iter().map(move |span| {
+            let span_events = &self.events[events..events + span.events];
+            let count = span.attributes + span_events.iter().map(|e| e.attributes).sum::<usize>();
+            let stored = StoredRef {
+                span,
+                attributes: &self.attributes[attributes..attributes + count],
+                events: span_events,
+                text: &self.text,
+            };
+            attributes += count;
+            events += span.events;
+            stored
+        })
+    }
+}
+
+fn text_of<'a>(store: &'a str, text: &'a Text) -> &'a str {
+    match text {
+        Text::Static(text) => text,
+        Text::Stored(range) => &store[range.clone()],
+        Text::Owned(text) => text,
+    }
+}
+
+fn value_of<'a>(store: &'a str, value: &'a StoredValue) -> ValueRef<'a> {
+    match value {
+        StoredValue::Text(range) => ValueRef::Text(&store[range.clone()]),
+        StoredValue::Other(value) => ValueRef::Value(value),
+    }
+}
+
+fn attributes_of<'a>(
+    store: &'a str,
+    attributes: &'a [(Key, StoredValue)],
+) -> impl Iterator<Item = (&'a Key, ValueRef<'a>)> + 'a {
+    attributes
+        .iter()
+        .map(move |(key, value)| (key, value_of(store, value)))
+}
+
+fn owned_value(value: ValueRef<'_>) -> Value {
+    match value {
+        ValueRef::Text(text) => Value::String(StringValue::from(text.to_owned())),
+        ValueRef::Value(value) => value.clone(),
+    }
+}
+
+impl<'a> StoredRef<'a> {
+    pub(crate) fn span_context(&self) -> &'a SpanContext {
+        &self.span.span_context
+    }
+
+    pub(crate) fn parent_span_id(&self) -> SpanId {
+        self.span.parent_span_id
+    }
+
+    pub(crate) fn parent_span_is_remote(&self) -> bool {
+        self.span.parent_span_is_remote
+    }
+
+    pub(crate) fn span_kind(&self) -> &'a SpanKind {
+        &self.span.span_kind
+    }
+
+    pub(crate) fn name(&self) -> &'a str {
+        text_of(self.text, &self.span.name)
+    }
+
+    pub(crate) fn start_time(&self) -> SystemTime {
+        self.span.start_time
+    }
+
+    pub(crate) fn end_time(&self) -> SystemTime {
+        self.span.end_time
+    }
+
+    /// The span's own attributes.
+    pub(crate) fn attributes(&self) -> impl Iterator<Item = (&'a Key, ValueRef<'a>)> + 'a {
+        attributes_of(self.text, &self.attributes[..self.span.attributes])
+    }
+
+    pub(crate) fn attribute_count(&self) -> usize {
+        self.span.attributes
+    }
+
+    pub(crate) fn dropped_attributes_count(&self) -> u32 {
+        self.span.dropped_attributes_count
+    }
+
+    pub(crate) fn events(&self) -> impl Iterator<Item = EventRef<'a>> + 'a {
+        let text = self.text;
+        let mut rest = &self.attributes[self.span.attributes..];
+        self.events.iter().map(move |event| {
+            let (attributes, after) = rest.split_at(event.attributes);
+            rest = after;
+            EventRef {
+                event,
+                attributes,
+                text,
+            }
+        })
+    }
+
+    pub(crate) fn event_count(&self) -> usize {
+        self.events.len()
+    }
+
+    pub(crate) fn dropped_events_count(&self) -> u32 {
+        self.span.dropped_events_count
+    }
+
+    pub(crate) fn links(&self) -> &'a SpanLinks {
+        &self.span.links
+    }
+
+    pub(crate) fn status(&self) -> StatusRef<'a> {
+        match &self.span.status {
+            StoredStatus::Unset => StatusRef::Unset,
+            StoredStatus::Ok => StatusRef::Ok,
+            StoredStatus::Error(description) => StatusRef::Error(text_of(self.text, description)),
+        }
+    }
+
+    /// Its scope; `None` for the tracing bridge's spans, whose scope the export thread
+    /// sets.
+    pub(crate) fn scope(&self) -> Option<&'a InstrumentationScope> {
+        self.span.scope.as_ref()
+    }
+
+    /// The span as a [`SpanData`] of its own (copied), with `scope` when it has none.
+    pub(crate) fn span_data(self, scope: &InstrumentationScope) -> SpanData {
+        let mut events = SpanEvents::default();
+        events.dropped_count = self.dropped_events_count();
+        events.events = self
+            .events()
+            .map(|event| {
+                Event::new(
+                    event.name().to_owned(),
+                    event.timestamp(),
+                    event
+                        .attributes()
+                        .map(|(key, value)| KeyValue::new(key.clone(), owned_value(value)))
+                        .collect(),
+                    event.dropped_attributes_count(),
+                )
+            })
+            .collect();
+        let owned = |text: &Text| -> Cow<'static, str> {
+            match text {
+                Text::Static(text) => Cow::Borrowed(text),
+                other => Cow::Owned(text_of(self.text, other).to_owned()),
+            }
+        };
+        SpanData {
+            span_context: self.span.span_context.clone(),
+            parent_span_id: self.span.parent_span_id,
+            parent_span_is_remote: self.span.parent_span_is_remote,
+            span_kind: self.span.span_kind.clone(),
+            name: owned(&self.span.name),
+            start_time: self.span.start_time,
+            end_time: self.span.end_time,
+            attributes: self
+                .attributes()
+                .map(|(key, value)| KeyValue::new(key.clone(), owned_value(value)))
+                .collect(),
+            dropped_attributes_count: self.span.dropped_attributes_count,
+            events,
+            links: self.span.links.clone(),
+            status: match &self.span.status {
+                StoredStatus::Unset => Status::Unset,
+                StoredStatus::Ok => Status::Ok,
+                StoredStatus::Error(description) => Status::Error {
+                    description: owned(description),
+                },
+            },
+            instrumentation_scope: self.span.scope.clone().unwrap_or_else(|| scope.clone()),
+        }
+    }
+}
+
+impl<'a> EventRef<'a> {
+    pub(crate) fn name(&self) -> &'a str {
+        text_of(self.text, &self.event.name)
+    }
+
+    pub(crate) fn timestamp(&self) -> SystemTime {
+        self.event.timestamp
+    }
+
+    pub(crate) fn attributes(&self) -> impl Iterator<Item = (&'a Key, ValueRef<'a>)> + 'a {
+        attributes_of(self.text, self.attributes)
+    }
+
+    pub(crate) fn attribute_count(&self) -> usize {
+        self.attributes.len()
+    }
+
+    pub(crate) fn dropped_attributes_count(&self) -> u32 {
+        self.event.dropped_attributes_count
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,8 @@ struct Sizes {
     shut_down: Sender<()>,
 }
 
+impl StoredExport for Sizes {}
+
 impl SpanExporter for Sizes {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         self.stats.handed(batch.len());

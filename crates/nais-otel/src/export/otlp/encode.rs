@@ -8,15 +8,21 @@
 //!
 //! The resource and the instrumentation scopes, a few per batch, are still converted by
 //! `opentelemetry-proto` and encoded by prost.
+//!
+//! The export thread's spans are written from the threads' buffers as they are
+//! ([`request_items`]): the same fields, read in place, without a `SpanData` made and freed
+//! for each.
 
 use bytes::Bytes;
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
-use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
+use opentelemetry::{Array, InstrumentationScope, Key, KeyValue, Value};
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope as ScopeMessage;
 use opentelemetry_proto::tonic::resource::v1::Resource as ResourceMessage;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::trace::SpanData;
 use prost::Message as _;
+
+use crate::export::batch::{EventRef, Item, StatusRef, StoredRef, ValueRef};
 
 /// The resource of every request, encoded once.
 #[derive(Clone, Debug)]
@@ -53,9 +59,60 @@ impl EncodedResource {
 /// An `ExportTraceServiceRequest` with `batch` under `resource`: one `ResourceSpans`, a
 /// `ScopeSpans` for each instrumentation scope in the order the scopes first appear.
 pub(super) fn request(batch: &[SpanData], resource: &EncodedResource) -> Bytes {
+    request_of(batch, resource)
+}
+
+/// [`request`] for the export thread's items: spans read in place from the threads'
+/// buffers, and spans of their own.
+pub(super) fn request_items(items: &[Item<'_>], resource: &EncodedResource) -> Bytes {
+    request_of(items, resource)
+}
+
+/// A span the encoder writes.
+trait SpanOut {
+    fn scope(&self) -> &InstrumentationScope;
+    fn encode_span<S: Sink>(&self, s: &mut S);
+}
+
+impl SpanOut for SpanData {
+    fn scope(&self) -> &InstrumentationScope {
+        &self.instrumentation_scope
+    }
+
+    fn encode_span<S: Sink>(&self, s: &mut S) {
+        SpanMessage(self).encode(s);
+    }
+}
+
+impl SpanOut for Item<'_> {
+    fn scope(&self) -> &InstrumentationScope {
+        match self {
+            Item::Stored(_, scope) => scope,
+            Item::Data(span) => &span.instrumentation_scope,
+        }
+    }
+
+    fn encode_span<S: Sink>(&self, s: &mut S) {
+        match self {
+            Item::Stored(span, _) => StoredMessage(*span).encode(s),
+            Item::Data(span) => SpanMessage(span).encode(s),
+        }
+    }
+}
+
+/// A span as a message of its own.
+struct Out<'a, T>(&'a T);
+
+impl<T: SpanOut> Encode for Out<'_, T> {
+    fn encode<S: Sink>(&self, s: &mut S) {
+        self.0.encode_span(s);
+    }
+}
+
+fn request_of<T: SpanOut>(batch: &[T], resource: &EncodedResource) -> Bytes {
     let mut groups: Vec<Group<'_>> = Vec::new();
     for (index, span) in batch.iter().enumerate() {
-        let scope = &span.instrumentation_scope;
+        let scope = span.scope();
         match groups.iter_mut().find(|group| group.scope == scope) {
             Some(group) => group.spans.push(index),
             None => groups.push(Group {
@@ -66,10 +123,7 @@ pub(super) fn request(batch: &[SpanData], resource: &EncodedResource) -> Bytes {
             }),
         }
     }
-    let span_lens: Vec<usize> = batch
-        .iter()
-        .map(|span| measure(&SpanMessage(span)))
-        .collect();
+    let span_lens: Vec<usize> = batch.iter().map(|span| measure(&Out(span))).collect();
     let mut resource_spans =
         field_len(1, resource.message.len()) + string_len(3, &resource.schema_url);
     for group in &mut groups {
@@ -90,7 +144,7 @@ pub(super) fn request(batch: &[SpanData], resource: &EncodedResource) -> Bytes {
         out.bytes_field(1, &group.message);
         for &index in &group.spans {
             out.delimited(2, span_lens[index]);
-            SpanMessage(&batch[index]).encode(&mut out);
+            batch[index].encode_span(&mut out);
         }
         out.string(3, group.scope.schema_url().unwrap_or_default());
     }
@@ -300,6 +354,83 @@ impl Encode for SpanMessage<'_> {
             16,
             span_flags(cx.trace_flags().to_u8(), span.parent_span_is_remote),
         );
+    }
+}
+
+/// A span read in place from a thread's buffer: the same fields as [`SpanMessage`].
+struct StoredMessage<'a>(StoredRef<'a>);
+
+impl Encode for StoredMessage<'_> {
+    fn encode<S: Sink>(&self, s: &mut S) {
+        let span = &self.0;
+        let cx = span.span_context();
+        context_fields(s, cx);
+        if span.parent_span_id() != SpanId::INVALID {
+            s.bytes_field(4, &span.parent_span_id().to_bytes());
+        }
+        s.string(5, span.name());
+        s.uint(6, kind(span.span_kind()));
+        s.fixed64_field(7, nanos(span.start_time()));
+        s.fixed64_field(8, nanos(span.end_time()));
+        for (key, value) in span.attributes() {
+            s.message(9, &StoredAttribute(key, value));
+        }
+        s.uint(10, u64::from(span.dropped_attributes_count()));
+        for event in span.events() {
+            s.message(11, &StoredEventMessage(event));
+        }
+        s.uint(12, u64::from(span.dropped_events_count()));
+        let links = span.links();
+        for link in links.iter() {
+            s.message(13, &LinkMessage(link));
+        }
+        s.uint(14, u64::from(links.dropped_count));
+        s.message(15, &StoredStatusMessage(span.status()));
+        s.fixed32_field(
+            16,
+            span_flags(cx.trace_flags().to_u8(), span.parent_span_is_remote()),
+        );
+    }
+}
+
+struct StoredEventMessage<'a>(EventRef<'a>);
+
+impl Encode for StoredEventMessage<'_> {
+    fn encode<S: Sink>(&self, s: &mut S) {
+        let event = &self.0;
+        s.fixed64_field(1, nanos(event.timestamp()));
+        s.string(2, event.name());
+        for (key, value) in event.attributes() {
+            s.message(3, &StoredAttribute(key, value));
+        }
+        s.uint(4, u64::from(event.dropped_attributes_count()));
+    }
+}
+
+struct StoredStatusMessage<'a>(StatusRef<'a>);
+
+impl Encode for StoredStatusMessage<'_> {
+    fn encode<S: Sink>(&self, s: &mut S) {
+        match self.0 {
+            StatusRef::Unset => {}
+            StatusRef::Ok => s.uint(3, 1),
+            StatusRef::Error(description) => {
+                s.string(2, description);
+                s.uint(3, 2);
+            }
+        }
+    }
+}
+
+struct StoredAttribute<'a>(&'a Key, ValueRef<'a>);
+
+impl Encode for StoredAttribute<'_> {
+    fn encode<S: Sink>(&self, s: &mut S) {
+        s.string(1, self.0.as_str());
+        match self.1 {
+            ValueRef::Text(text) => s.message(2, &Element::Text(text)),
+            ValueRef::Value(value) => s.message(2, &AnyValue(value)),
+        }
     }
 }
 

@@ -11,7 +11,7 @@ mod quickack;
 mod transport;
 mod worker;
 
-use std::{fmt, future::Future, sync::Arc, thread, time::Duration};
+use std::{fmt, future::Future, pin::Pin, sync::Arc, thread, time::Duration};
 
 use bytes::Bytes;
 use opentelemetry_sdk::{
@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use self::encode::EncodedResource;
 use self::transport::{grpc_endpoint, Connection};
+use super::batch::{Item, StoredExport};
 use super::{Diagnostics, Preparer, Stats};
 use crate::config::{Compression, Protocol, TlsMaterial};
 
@@ -136,14 +137,10 @@ impl OtlpExporter {
     }
 }
 
-impl SpanExporter for OtlpExporter {
-    fn export(&self, mut batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
-        let count = batch.len();
-        self.stats.handed(count);
-        self.preparer.prepare_batch(&mut batch);
-        let body = encode::request(&batch, &self.resource);
-        // The spans are dropped here, on the batch thread, before the export waits.
-        drop(batch);
+impl OtlpExporter {
+    /// Sends an encoded request of `count` spans to the export thread; resolves with its
+    /// answer.
+    fn send(&self, body: Bytes, count: usize) -> impl Future<Output = OTelSdkResult> + Send {
         let (reply, answer) = oneshot::channel();
         let sent = self.jobs.send(Job { body, count, reply });
         async move {
@@ -156,6 +153,38 @@ impl SpanExporter for OtlpExporter {
                 ))
             })
         }
+    }
+}
+
+/// Writes the spans straight from the threads' buffers. A span that preparing would
+/// change (a credential, an identity number, a value over the length limit) is made a
+/// [`SpanData`] and prepared first.
+impl StoredExport for OtlpExporter {
+    fn takes_stored(&self) -> bool {
+        true
+    }
+
+    fn export_stored(
+        &self,
+        items: &mut [Item<'_>],
+    ) -> Pin<Box<dyn Future<Output = OTelSdkResult> + Send + '_>> {
+        let count = items.len();
+        self.stats.handed(count);
+        self.preparer.prepare_items(items);
+        let body = encode::request_items(items, &self.resource);
+        Box::pin(self.send(body, count))
+    }
+}
+
+impl SpanExporter for OtlpExporter {
+    fn export(&self, mut batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+        let count = batch.len();
+        self.stats.handed(count);
+        self.preparer.prepare_batch(&mut batch);
+        let body = encode::request(&batch, &self.resource);
+        // The spans are dropped here, on the batch thread, before the export waits.
+        drop(batch);
+        self.send(body, count)
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {

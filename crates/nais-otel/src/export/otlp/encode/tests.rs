@@ -103,3 +103,104 @@ fn varint_lengths() {
         assert_eq!(varint_len(value), len, "{value}");
     }
 }
+
+/// Spans written from the threads' buffers (`request_items`) are the bytes of the same spans
+/// made `SpanData`, finished and prepared (`request`): bridge spans with and without the
+/// span limits cutting them, identity numbers, credentials and values over the length
+/// limit, which make a span a `SpanData` of its own, among spans written in place.
+#[test]
+fn stored_spans_encode_as_their_span_data() {
+    use opentelemetry::InstrumentationScope;
+    use opentelemetry_sdk::trace::SpanLimits;
+
+    use crate::bridge::Finisher;
+    use crate::export::batch::{stored_item, Ended, Finish as _, Item, SpanParts};
+    use crate::export::Preparer;
+    use crate::privacy::MaskConfig;
+
+    let mut rng = Rng::seeded(0x5707_ed00);
+    let scopes = scopes();
+    let resource = EncodedResource::new(&resources()[1]);
+    // Limits the generated spans sometimes exceed.
+    let limits = SpanLimits {
+        max_attributes_per_span: 6,
+        max_events_per_span: 1,
+        max_links_per_span: 1,
+        max_attributes_per_event: 2,
+        max_attributes_per_link: 1,
+    };
+    let finisher = Finisher::new(limits, InstrumentationScope::builder("bridge").build());
+    let (mut in_place, mut copied, mut spans) = (0, 0, 0);
+    for round in 0..300 {
+        let preparer = Preparer::new(MaskConfig::default(), [None, Some(12)][round % 2]);
+        let batch: Vec<(SpanData, bool)> = (0..[1, 5, 20][round % 3])
+            .map(|_| {
+                let mut span = rng.span(&scopes);
+                let bridge = rng.chance(2);
+                if bridge {
+                    // As the bridge hands them over: nothing dropped yet.
+                    span.dropped_attributes_count = 0;
+                    span.events.dropped_count = 0;
+                    span.links.dropped_count = 0;
+                    for event in &mut span.events.events {
+                        event.dropped_attributes_count = 0;
+                    }
+                    for link in &mut span.links.links {
+                        link.dropped_attributes_count = 0;
+                    }
+                }
+                (span, bridge)
+            })
+            .collect();
+        let stored = || {
+            let mut ended = Ended::new();
+            for (span, bridge) in &batch {
+                let mut parts = SpanParts::from(span.clone());
+                if *bridge {
+                    parts.scope = None;
+                }
+                ended.push(parts);
+            }
+            ended
+        };
+        // The `SpanData` path: made, finished, prepared, encoded.
+        let mut expected: Vec<SpanData> = stored()
+            .into_spans()
+            .map(|(mut span, bridge)| {
+                if bridge {
+                    finisher.finish(&mut span);
+                }
+                span
+            })
+            .collect();
+        preparer.prepare_batch(&mut expected);
+        // The stored path.
+        let ended = stored();
+        let mut items: Vec<Item<'_>> = ended
+            .iter()
+            .map(|span| stored_item(span, &finisher))
+            .collect();
+        preparer.prepare_items(&mut items);
+        for item in &items {
+            match item {
+                Item::Stored(..) => in_place += 1,
+                Item::Data(_) => copied += 1,
+            }
+        }
+        spans += items.len();
+        let ours = super::request_items(&items, &resource);
+        let theirs = request(&expected, &resource);
+        assert!(
+            ours[..] == theirs[..],
+            "round {round}: {} bytes against {}; first difference at {:?}",
+            ours.len(),
+            theirs.len(),
+            ours.iter().zip(&theirs).position(|(a, b)| a != b)
+        );
+    }
+    assert!(spans > 2000, "{spans} spans compared");
+    assert!(
+        in_place > spans / 5 && copied > spans / 5,
+        "{in_place} spans written in place, {copied} copied"
+    );
+}
