@@ -22,7 +22,7 @@ use super::record::{Extras, SpanRecord};
 use crate::export::{BatchProcessor, Finish, SpanParts, StoredRef};
 
 /// The processor every span of `init()`'s pipeline ends into: the SDK's spans, and the
-/// bridge's records, which [`Finisher`] makes spans of on the export thread.
+/// bridge's spans' parts, which [`Finisher`] finishes on the export thread.
 pub(crate) type Chain = BatchProcessor<Finisher>;
 
 /// The span processors shared by the tracer provider and the bridge: the provider ends
@@ -31,8 +31,8 @@ pub(crate) type Chain = BatchProcessor<Finisher>;
 /// Why not through the provider: the SDK gives a span its ids when it starts, and a
 /// `tracing` span needs them when it is made (its children and its log lines carry them),
 /// but the SDK span would then live, with its box, `Arc` and mutex, for as long as the
-/// `tracing` span does. The bridge keeps a compact record instead and hands it to the same
-/// batch processor, whose export thread makes the [`SpanData`] ([`Finisher`]), so the span
+/// `tracing` span does. The bridge keeps a compact record instead and hands its parts to
+/// the same batch processor, whose export thread finishes them ([`Finisher`]), so the span
 /// is counted, masked, limited and exported exactly as the SDK's own spans are.
 #[derive(Clone, Debug)]
 pub(crate) struct SharedProcessor {

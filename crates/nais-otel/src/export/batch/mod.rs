@@ -39,7 +39,7 @@ static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     /// This thread's buffer in each processor it ended a span into: the processor's id and
-    /// the buffer (a `Buffer<R>` of the processor's record type).
+    /// the buffer (a `Buffer`).
     static BUFFERS: RefCell<Vec<(usize, Arc<dyn Any + Send + Sync>)>> =
         const { RefCell::new(Vec::new()) };
 }
@@ -242,8 +242,8 @@ enum Message {
 /// `max_queue_size` of them waiting (dropping and counting the rest), and exports them in
 /// batches of at most `max_export_batch_size` from a thread of its own, every
 /// `schedule_delay`, as soon as a batch is full, and on flush and shutdown. Besides SDK
-/// spans it takes records that `F` finishes into spans on the export thread
-/// ([`end`](Self::end)).
+/// spans it takes the tracing bridge's spans' parts ([`end`](Self::end)), which `F`
+/// finishes on the export thread.
 ///
 /// Spans queued minus spans handed to the exporter (which the exporters count) is never
 /// less than what waits in the buffers: spans leave the buffers before they are handed
@@ -265,7 +265,7 @@ impl<F: Finish> fmt::Debug for BatchProcessor<F> {
 }
 
 impl<F: Finish> BatchProcessor<F> {
-    /// Starts the export thread around `exporter`, with `finish` for the records. Fails only
+    /// Starts the export thread around `exporter`, with `finish` for the bridge's spans. Fails only
     /// if the thread cannot be made.
     pub(crate) fn start<E>(
         exporter: E,

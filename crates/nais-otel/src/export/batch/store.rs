@@ -8,7 +8,8 @@
 //! (`docs/benchmarks.md`). So a span's parts are stored as they arrive: its attributes'
 //! keys and plain values moved into one list, its texts copied into one string, and the
 //! emptied vectors and strings are freed at once, on the thread that made them, whose next
-//! span reuses them. The export thread rebuilds each [`SpanData`] from the store, in
+//! span reuses them. The OTLP encoder reads the stored spans in place ([`StoredRef`]);
+//! for any other exporter the export thread rebuilds each [`SpanData`] from the store, in
 //! memory of its own, and frees it itself.
 
 use std::borrow::Cow;
