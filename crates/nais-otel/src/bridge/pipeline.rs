@@ -221,8 +221,8 @@ impl Pipeline {
     }
 
     /// Hands a finished span to the processor, its attributes and events taken out of
-    /// `record`; nothing when it is not recorded (not sampled). The export thread makes a
-    /// [`SpanData`] of it ([`Finisher`]).
+    /// `record`; nothing when it is not recorded (not sampled). The export thread finishes
+    /// it ([`Finisher`]).
     #[inline]
     pub(crate) fn end(&self, record: &mut SpanRecord, end: SystemTime) {
         let Some(processor) = &self.processor else {
