@@ -458,15 +458,14 @@ impl<E: StoredExport, F: Finish> Worker<E, F> {
         let mut result = Ok(());
         let mut batch = Vec::new();
         let finish = &self.finish;
-        let spans = taken
-            .into_iter()
-            .flat_map(Ended::into_spans)
-            .map(|(mut span, bridge)| {
-                if bridge {
-                    finish.finish(&mut span);
-                }
-                span
-            });
+        let no_scope = InstrumentationScope::default();
+        let spans = taken.iter().flat_map(Ended::iter).map(|stored| {
+            let mut span = stored.span_data(&no_scope);
+            if stored.scope().is_none() {
+                finish.finish(&mut span);
+            }
+            span
+        });
         for span in spans {
             if batch.is_empty() {
                 batch.reserve_exact(left.min(self.batch_size));

@@ -245,84 +245,6 @@ impl Ended {
             Cow::Owned(text) => Text::Owned(text),
         }
     }
-
-    /// The stored spans, rebuilt in memory of the calling thread, with whether each is the
-    /// tracing bridge's (it has no scope yet: `scope` is a placeholder).
-    pub(crate) fn into_spans(self) -> impl Iterator<Item = (SpanData, bool)> {
-        let Self {
-            spans,
-            attributes,
-            events,
-            text,
-        } = self;
-        let mut attributes = attributes.into_iter();
-        let mut events = events.into_iter();
-        spans.into_iter().map(move |span| {
-            let owned = |text_of: Text| -> Cow<'static, str> {
-                match text_of {
-                    Text::Static(text) => Cow::Borrowed(text),
-                    Text::Stored(range) => Cow::Owned(text[range].to_owned()),
-                    Text::Owned(text) => Cow::Owned(text),
-                }
-            };
-            let take_attributes = |attributes: &mut std::vec::IntoIter<(Key, StoredValue)>,
-                                   count: usize| {
-                attributes
-                    .by_ref()
-                    .take(count)
-                    .map(|(key, value)| {
-                        let value = match value {
-                            StoredValue::Text(range) => {
-                                Value::String(StringValue::from(text[range].to_owned()))
-                            }
-                            StoredValue::Other(value) => value,
-                        };
-                        KeyValue::new(key, value)
-                    })
-                    .collect::<Vec<_>>()
-            };
-            let span_attributes = take_attributes(&mut attributes, span.attributes);
-            let mut span_events = SpanEvents::default();
-            span_events.dropped_count = span.dropped_events_count;
-            span_events.events = events
-                .by_ref()
-                .take(span.events)
-                .map(|event| {
-                    let event_attributes = take_attributes(&mut attributes, event.attributes);
-                    Event::new(
-                        owned(event.name),
-                        event.timestamp,
-                        event_attributes,
-                        event.dropped_attributes_count,
-                    )
-                })
-                .collect();
-            let status = match span.status {
-                StoredStatus::Unset => Status::Unset,
-                StoredStatus::Ok => Status::Ok,
-                StoredStatus::Error(description) => Status::Error {
-                    description: owned(description),
-                },
-            };
-            let bridge = span.scope.is_none();
-            let data = SpanData {
-                span_context: span.span_context,
-                parent_span_id: span.parent_span_id,
-                parent_span_is_remote: span.parent_span_is_remote,
-                span_kind: span.span_kind,
-                name: owned(span.name),
-                start_time: span.start_time,
-                end_time: span.end_time,
-                attributes: span_attributes,
-                dropped_attributes_count: span.dropped_attributes_count,
-                events: span_events,
-                links: span.links,
-                status,
-                instrumentation_scope: span.scope.unwrap_or_default(),
-            };
-            (data, bridge)
-        })
-    }
 }
 
 /// A stored span read in place, for an exporter that writes it without a [`SpanData`]
@@ -586,7 +508,10 @@ mod tests {
                 ended.push(SpanParts::from(span.clone()));
             }
             assert_eq!(ended.len(), batch.len());
-            let back: Vec<(SpanData, bool)> = ended.into_spans().collect();
+            let back: Vec<(SpanData, bool)> = ended
+                .iter()
+                .map(|span| (span.span_data(&scopes[0]), span.scope().is_none()))
+                .collect();
             assert_eq!(back.len(), batch.len());
             for (went_in, (came_back, bridge)) in batch.iter().zip(&back) {
                 assert!(!bridge);
@@ -623,11 +548,14 @@ mod tests {
         for span in &batch {
             ended.push(SpanParts::from(span.clone()));
         }
-        let back: Vec<SpanData> = ended.into_spans().map(|(span, _)| span).collect();
+        let back: Vec<SpanData> = ended
+            .iter()
+            .map(|span| span.span_data(&InstrumentationScope::default()))
+            .collect();
         assert_eq!(format!("{batch:?}"), format!("{back:?}"));
     }
 
-    /// A span without a scope (the bridge's) comes back marked, for its scope to be set.
+    /// A span without a scope (the bridge's) has none in the store, and gets the one given.
     #[test]
     fn a_span_without_a_scope_is_the_bridges() {
         let mut rng = Rng::seeded(7);
@@ -636,8 +564,9 @@ mod tests {
         parts.scope = None;
         let mut ended = Ended::new();
         ended.push(parts);
-        let (span, bridge) = ended.into_spans().next().expect("one span");
-        assert!(bridge);
-        assert_eq!(span.instrumentation_scope, InstrumentationScope::default());
+        let span = ended.iter().next().expect("one span");
+        assert!(span.scope().is_none());
+        let scope = InstrumentationScope::builder("bridge").build();
+        assert_eq!(span.span_data(&scope).instrumentation_scope, scope);
     }
 }

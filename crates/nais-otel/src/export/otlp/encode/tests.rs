@@ -43,6 +43,16 @@ fn reference(batch: &[SpanData], resource: &Resource) -> Vec<u8> {
     .encode_to_vec()
 }
 
+fn assert_same_bytes(round: usize, ours: &[u8], theirs: &[u8]) {
+    assert!(
+        ours == theirs,
+        "round {round}: {} bytes against {}; first difference at {:?}",
+        ours.len(),
+        theirs.len(),
+        ours.iter().zip(theirs).position(|(a, b)| a != b)
+    );
+}
+
 #[test]
 fn generated_batches_encode_as_opentelemetry_proto_does() {
     let mut rng = Rng::seeded(0x9e37_79b9_7f4a_7c15);
@@ -57,13 +67,7 @@ fn generated_batches_encode_as_opentelemetry_proto_does() {
         spans += batch.len();
         let ours = request(&batch, &EncodedResource::new(resource));
         let theirs = reference(&batch, resource);
-        assert!(
-            ours[..] == theirs[..],
-            "round {round}: {} bytes against {}; first difference at {:?}",
-            ours.len(),
-            theirs.len(),
-            ours.iter().zip(&theirs).position(|(a, b)| a != b)
-        );
+        assert_same_bytes(round, &ours, &theirs);
     }
     assert!(spans > 3000, "{spans} spans compared");
 }
@@ -152,22 +156,20 @@ fn stored_spans_encode_as_their_span_data() {
                 (span, bridge)
             })
             .collect();
-        let stored = || {
-            let mut ended = Ended::new();
-            for (span, bridge) in &batch {
-                let mut parts = SpanParts::from(span.clone());
-                if *bridge {
-                    parts.scope = None;
-                }
-                ended.push(parts);
+        let mut ended = Ended::new();
+        for (span, bridge) in &batch {
+            let mut parts = SpanParts::from(span.clone());
+            if *bridge {
+                parts.scope = None;
             }
-            ended
-        };
+            ended.push(parts);
+        }
         // The `SpanData` path: made, finished, prepared, encoded.
-        let mut expected: Vec<SpanData> = stored()
-            .into_spans()
-            .map(|(mut span, bridge)| {
-                if bridge {
+        let mut expected: Vec<SpanData> = ended
+            .iter()
+            .map(|stored| {
+                let mut span = stored.span_data(&InstrumentationScope::default());
+                if stored.scope().is_none() {
                     finisher.finish(&mut span);
                 }
                 span
@@ -175,7 +177,6 @@ fn stored_spans_encode_as_their_span_data() {
             .collect();
         preparer.prepare_batch(&mut expected);
         // The stored path.
-        let ended = stored();
         let mut items: Vec<Item<'_>> = ended
             .iter()
             .map(|span| stored_item(span, &finisher))
@@ -190,13 +191,7 @@ fn stored_spans_encode_as_their_span_data() {
         spans += items.len();
         let ours = super::request_items(&items, &resource);
         let theirs = request(&expected, &resource);
-        assert!(
-            ours[..] == theirs[..],
-            "round {round}: {} bytes against {}; first difference at {:?}",
-            ours.len(),
-            theirs.len(),
-            ours.iter().zip(&theirs).position(|(a, b)| a != b)
-        );
+        assert_same_bytes(round, &ours, &theirs);
     }
     assert!(spans > 2000, "{spans} spans compared");
     assert!(
