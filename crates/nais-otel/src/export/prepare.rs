@@ -43,9 +43,7 @@ impl Preparer {
             }
         }
     }
-}
 
-impl Preparer {
     /// Prepares the export thread's items: a stored span that preparing would change is
     /// made a [`SpanData`] and prepared; the others are left in place.
     pub(crate) fn prepare_items(&self, items: &mut [Item<'_>]) {
@@ -66,7 +64,7 @@ impl Preparer {
     /// Whether [`prepare`](Self::prepare) would leave a stored span as it is: no
     /// credential, no identity number and no value over the length limit in it. Only
     /// such a span is encoded in place; any other is made a [`SpanData`] and prepared.
-    pub(crate) fn leaves_alone(&self, span: &StoredRef<'_>) -> bool {
+    fn leaves_alone(&self, span: &StoredRef<'_>) -> bool {
         let masker = &self.masker;
         let plain_text = |text: &str| masker.mask(text).is_none();
         let plain_attribute = |key: &Key, value: ValueRef<'_>| {

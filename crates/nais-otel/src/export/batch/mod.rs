@@ -265,8 +265,8 @@ impl<F: Finish> fmt::Debug for BatchProcessor<F> {
 }
 
 impl<F: Finish> BatchProcessor<F> {
-    /// Starts the export thread around `exporter`, with `finish` for the bridge's spans. Fails only
-    /// if the thread cannot be made.
+    /// Starts the export thread around `exporter`, with `finish` for the bridge's spans.
+    /// Fails only if the thread cannot be made.
     pub(crate) fn start<E>(
         exporter: E,
         finish: F,
