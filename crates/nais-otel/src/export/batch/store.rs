@@ -286,11 +286,18 @@ impl Ended {
     pub(crate) fn iter(&self) -> impl Iterator<Item = StoredRef<'_>> {
         let (mut attributes, mut events) = (0, 0);
         self.spans.iter().map(move |span| {
-            let span_events = &self.events[events..events + span.events];
+            // `get`: the lists hold what `push` put in, so every range is there.
+            let span_events = self
+                .events
+                .get(events..events + span.events)
+                .unwrap_or_default();
             let count = span.attributes + span_events.iter().map(|e| e.attributes).sum::<usize>();
             let stored = StoredRef {
                 span,
-                attributes: &self.attributes[attributes..attributes + count],
+                attributes: self
+                    .attributes
+                    .get(attributes..attributes + count)
+                    .unwrap_or_default(),
                 events: span_events,
                 text: &self.text,
             };
@@ -304,14 +311,14 @@ impl Ended {
 fn text_of<'a>(store: &'a str, text: &'a Text) -> &'a str {
     match text {
         Text::Static(text) => text,
-        Text::Stored(range) => &store[range.clone()],
+        Text::Stored(range) => store.get(range.clone()).unwrap_or_default(),
         Text::Owned(text) => text,
     }
 }
 
 fn value_of<'a>(store: &'a str, value: &'a StoredValue) -> ValueRef<'a> {
     match value {
-        StoredValue::Text(range) => ValueRef::Text(&store[range.clone()]),
+        StoredValue::Text(range) => ValueRef::Text(store.get(range.clone()).unwrap_or_default()),
         StoredValue::Other(value) => ValueRef::Value(value),
     }
 }
@@ -363,7 +370,8 @@ impl<'a> StoredRef<'a> {
 
     /// The span's own attributes.
     pub(crate) fn attributes(&self) -> impl Iterator<Item = (&'a Key, ValueRef<'a>)> + 'a {
-        attributes_of(self.text, &self.attributes[..self.span.attributes])
+        let own = self.attributes.get(..self.span.attributes);
+        attributes_of(self.text, own.unwrap_or_default())
     }
 
     pub(crate) fn attribute_count(&self) -> usize {
@@ -376,9 +384,14 @@ impl<'a> StoredRef<'a> {
 
     pub(crate) fn events(&self) -> impl Iterator<Item = EventRef<'a>> + 'a {
         let text = self.text;
-        let mut rest = &self.attributes[self.span.attributes..];
+        let mut rest = self
+            .attributes
+            .get(self.span.attributes..)
+            .unwrap_or_default();
         self.events.iter().map(move |event| {
-            let (attributes, after) = rest.split_at(event.attributes);
+            let (attributes, after) = rest
+                .split_at_checked(event.attributes)
+                .unwrap_or((rest, &[]));
             rest = after;
             EventRef {
                 event,
