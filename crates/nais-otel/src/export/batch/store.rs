@@ -247,8 +247,9 @@ impl Ended {
     }
 }
 
-/// A stored span read in place, for an exporter that writes it without a [`SpanData`]
-/// (`export::otlp`'s encoder).
+/// A stored span read in place: the OTLP encoder writes it as it is
+/// (`export::otlp::encode`), and [`span_data`](Self::span_data) copies it into a
+/// [`SpanData`] for any other exporter.
 #[derive(Clone, Copy)]
 pub(crate) struct StoredRef<'a> {
     span: &'a StoredSpan,
