@@ -67,6 +67,7 @@ fn main() {
             "{variant} {:.1} ns/span",
             started.elapsed().as_nanos() as f64 / requests as f64
         );
+        eprintln!("{variant}: {:?}", guard.span_counts());
         return;
     }
     // The realistic handler's stacks run under their own subscriber.

@@ -162,10 +162,11 @@ struct Shared {
 }
 
 impl Shared {
-    /// Stores `span` in this thread's buffer, made the first time, or in the orphans' while
-    /// the thread is torn down.
+    /// Stores the span `span` makes in this thread's buffer, made the first time, or in
+    /// the orphans' while the thread is torn down. The span is made where it is stored:
+    /// moving a span's parts costs as much as making them.
     #[inline]
-    fn push(&self, span: SpanParts) {
+    fn push(&self, span: impl FnOnce() -> SpanParts) {
         let mut span = Some(span);
         let _ = BUFFERS.try_with(|buffers| {
             let mut buffers = buffers.borrow_mut();
@@ -174,13 +175,13 @@ impl Shared {
                 .find(|(id, _)| *id == self.id)
                 .and_then(|(_, buffer)| buffer.downcast_ref::<Buffer>());
             match found {
-                Some(buffer) => buffer.lock().push(span.take()?),
-                None => self.register(&mut buffers).lock().push(span.take()?),
+                Some(buffer) => buffer.lock().push(span.take()?()),
+                None => self.register(&mut buffers).lock().push(span.take()?()),
             }
             Some(())
         });
         if let Some(span) = span {
-            self.orphans.lock().push(span);
+            self.orphans.lock().push(span());
         }
     }
 
@@ -337,7 +338,7 @@ impl<F: Finish> BatchProcessor<F> {
         let Some(waiting) = self.admit() else {
             return;
         };
-        self.shared.push(parts());
+        self.shared.push(parts);
         self.wake(waiting);
     }
 
@@ -370,7 +371,7 @@ impl<F: Finish> SpanProcessor for BatchProcessor<F> {
         let Some(waiting) = self.admit() else {
             return;
         };
-        self.shared.push(SpanParts::from(span));
+        self.shared.push(|| SpanParts::from(span));
         self.wake(waiting);
     }
 

@@ -120,7 +120,9 @@ struct StoredSpan {
     dropped_events_count: u32,
     links: SpanLinks,
     status: StoredStatus,
-    scope: Option<InstrumentationScope>,
+    /// Its scope is the next one in [`Ended`]'s list; the bridge's spans have none (the
+    /// scope is large, and moving it with every span costs).
+    scoped: bool,
 }
 
 /// What an [`Ended`] holds, counted.
@@ -137,6 +139,7 @@ pub(crate) struct Ended {
     spans: Vec<StoredSpan>,
     attributes: Vec<(Key, StoredValue)>,
     events: Vec<StoredEvent>,
+    scopes: Vec<InstrumentationScope>,
     text: String,
 }
 
@@ -146,6 +149,7 @@ impl Ended {
             spans: Vec::new(),
             attributes: Vec::new(),
             events: Vec::new(),
+            scopes: Vec::new(),
             text: String::new(),
         }
     }
@@ -167,6 +171,7 @@ impl Ended {
             spans: Vec::with_capacity(grown(sizes.spans).min(room)),
             attributes: Vec::with_capacity(grown(sizes.attributes)),
             events: Vec::with_capacity(grown(sizes.events)),
+            scopes: Vec::new(),
             text: String::with_capacity(grown(sizes.text)),
         }
     }
@@ -204,6 +209,10 @@ impl Ended {
             Status::Ok => StoredStatus::Ok,
             Status::Error { description } => StoredStatus::Error(self.cow(description)),
         };
+        let scoped = span.scope.is_some();
+        if let Some(scope) = span.scope {
+            self.scopes.push(scope);
+        }
         self.spans.push(StoredSpan {
             span_context: span.span_context,
             parent_span_id: span.parent_span_id,
@@ -218,7 +227,7 @@ impl Ended {
             dropped_events_count: span.dropped_events_count,
             links: span.links,
             status,
-            scope: span.scope,
+            scoped,
         });
     }
 
@@ -256,6 +265,7 @@ pub(crate) struct StoredRef<'a> {
     /// The span's attributes, then each of its events' in turn.
     attributes: &'a [(Key, StoredValue)],
     events: &'a [StoredEvent],
+    scope: Option<&'a InstrumentationScope>,
     text: &'a str,
 }
 
@@ -286,6 +296,7 @@ impl Ended {
     /// The stored spans, in place, in the order they ended.
     pub(crate) fn iter(&self) -> impl Iterator<Item = StoredRef<'_>> {
         let (mut attributes, mut events) = (0, 0);
+        let mut scopes = self.scopes.iter();
         self.spans.iter().map(move |span| {
             // `get`: the lists hold what `push` put in, so every range is there.
             let span_events = self
@@ -300,6 +311,7 @@ impl Ended {
                     .get(attributes..attributes + count)
                     .unwrap_or_default(),
                 events: span_events,
+                scope: if span.scoped { scopes.next() } else { None },
                 text: &self.text,
             };
             attributes += count;
@@ -425,7 +437,7 @@ impl<'a> StoredRef<'a> {
     /// Its scope; `None` for the tracing bridge's spans, whose scope the export thread
     /// sets.
     pub(crate) fn scope(&self) -> Option<&'a InstrumentationScope> {
-        self.span.scope.as_ref()
+        self.scope
     }
 
     /// The span as a [`SpanData`] of its own (copied), with `scope` when it has none.
@@ -474,7 +486,7 @@ impl<'a> StoredRef<'a> {
                     description: owned(description),
                 },
             },
-            instrumentation_scope: self.span.scope.clone().unwrap_or_else(|| scope.clone()),
+            instrumentation_scope: self.scope.unwrap_or(scope).clone(),
         }
     }
 }
