@@ -157,7 +157,9 @@ where
         let mut attributes = Vec::with_capacity(
             attrs.fields().len() + 3 * usize::from(self.location) + 2 * usize::from(self.threads),
         );
-        self.extra_attributes(&mut attributes, meta);
+        if self.location || self.threads {
+            self.extra_attributes(&mut attributes, meta);
+        }
         attrs.record(&mut SpanFields {
             name: &mut name,
             kind: &mut kind,
