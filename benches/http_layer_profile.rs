@@ -82,17 +82,21 @@ fn main() {
         tracing::dispatcher::set_global_default(v.dispatch.clone())
             .expect("the only global subscriber");
     }
-    let Some((_, _, app, path)) = support::variants(&provider)
-        .into_iter()
-        .chain(handler.map(|v| (v.name, v.label, v.app, "/users/42")))
-        .find(|(name, ..)| *name == variant)
-    else {
-        panic!("unknown variant {variant}");
+    // The handler variant is kept whole until the end: it may hold the guard of its own
+    // pipeline, whose drop shuts that pipeline down.
+    let variants = support::variants(&provider);
+    let (app, path) = match &handler {
+        Some(v) => (&v.app, "/users/42"),
+        None => variants
+            .iter()
+            .find(|(name, ..)| *name == variant)
+            .map(|(_, _, app, path)| (app, *path))
+            .unwrap_or_else(|| panic!("unknown variant {variant}")),
     };
     let mut total = 0;
     let started = std::time::Instant::now();
     for _ in 0..requests {
-        total += support::serve(&app, path);
+        total += support::serve(app, path);
     }
     let elapsed = started.elapsed();
     assert_eq!(total, 5 * requests);
@@ -104,5 +108,11 @@ fn main() {
     if let Some(guard) = &guard {
         eprintln!("{variant}: {:?}", guard.span_counts());
     }
+    if let Some(v) = &handler {
+        if let Some(own) = &v._guard {
+            eprintln!("{} ({}), its own pipeline: {:?}", v.name, v.label, own.span_counts());
+        }
+    }
+    drop(handler);
     drop(guard);
 }

@@ -379,13 +379,16 @@ pub(crate) fn handler_variants(
         .subscriber()
         .expect("init() builds its subscriber")
         .clone();
+    // The server layer on the same pipeline, as a service that calls `init()` once has it:
+    // its spans and the bridge's share one batch thread.
+    let init_layer = init.server_layer();
     vec![
         HandlerVariant {
             _guard: Some(init),
             ..variant(
                 "handler-ours-init",
                 "realistic handler: nais-otel server_layer() + init()'s subscriber (bridge and JSON log line)",
-                realistic_router().layer(nais_otel::server_layer()),
+                realistic_router().layer(init_layer),
                 init_dispatch,
             )
         },
