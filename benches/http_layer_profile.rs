@@ -110,7 +110,12 @@ fn main() {
     }
     if let Some(v) = &handler {
         if let Some(own) = &v._guard {
-            eprintln!("{} ({}), its own pipeline: {:?}", v.name, v.label, own.span_counts());
+            eprintln!(
+                "{} ({}), its own pipeline: {:?}",
+                v.name,
+                v.label,
+                own.span_counts()
+            );
         }
     }
     drop(handler);

@@ -131,6 +131,7 @@ pub(crate) struct Sizes {
     spans: usize,
     attributes: usize,
     events: usize,
+    scopes: usize,
     text: usize,
 }
 
@@ -154,12 +155,13 @@ impl Ended {
         }
     }
 
-    /// How many spans, attributes, events and bytes of text it holds.
+    /// How many spans, attributes, events, scopes and bytes of text it holds.
     pub(crate) fn sizes(&self) -> Sizes {
         Sizes {
             spans: self.spans.len(),
             attributes: self.attributes.len(),
             events: self.events.len(),
+            scopes: self.scopes.len(),
             text: self.text.len(),
         }
     }
@@ -171,7 +173,7 @@ impl Ended {
             spans: Vec::with_capacity(grown(sizes.spans).min(room)),
             attributes: Vec::with_capacity(grown(sizes.attributes)),
             events: Vec::with_capacity(grown(sizes.events)),
-            scopes: Vec::new(),
+            scopes: Vec::with_capacity(grown(sizes.scopes)),
             text: String::with_capacity(grown(sizes.text)),
         }
     }
