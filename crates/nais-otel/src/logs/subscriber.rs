@@ -7,7 +7,7 @@ use tracing_subscriber::{
     filter::{EnvFilter, LevelFilter, Targets},
     fmt::writer::BoxMakeWriter,
     layer::SubscriberExt as _,
-    Layer as _,
+    Layer, Registry,
 };
 
 use crate::{
@@ -41,22 +41,25 @@ pub(crate) fn subscriber(
         Targets::new().with_default(LevelFilter::INFO),
         |filter, target| filter.with_target(*target, LevelFilter::OFF),
     );
-    let (ours, deciding, theirs) = match bridge {
+    // One layer for the spans, whichever bridge: each layer stacked on the registry costs
+    // every span's close a walk down the stack (`Layered::try_close` looks for the
+    // registry beneath it), so the stack is kept to the span layer and the log layer.
+    let span_layer: Option<Box<dyn Layer<Registry> + Send + Sync>> = match bridge {
         SpanBridge::NaisOtel(layer) if own_interest => {
-            (None, layer.map(BridgeLayer::deciding_interest), None)
+            layer.map(|layer| layer.deciding_interest().boxed())
         }
-        SpanBridge::NaisOtel(layer) => (layer, None, None),
-        SpanBridge::TracingOpenTelemetry(tracer, timings, threads, location) => (
-            None,
-            None,
+        SpanBridge::NaisOtel(layer) => layer.map(|layer| layer.with_filter(span_filter).boxed()),
+        SpanBridge::TracingOpenTelemetry(tracer, timings, threads, location) => {
             tracer.map(|tracer| {
                 tracing_opentelemetry::layer()
                     .with_tracer(tracer)
                     .with_tracked_inactivity(timings)
                     .with_threads(threads)
                     .with_location(location)
-            }),
-        ),
+                    .with_filter(span_filter)
+                    .boxed()
+            })
+        }
     };
     let log_layer = match config.log.format {
         LogFormat::Json => {
@@ -79,9 +82,7 @@ pub(crate) fn subscriber(
     };
     Dispatch::new(
         tracing_subscriber::registry()
-            .with(ours.map(|layer| layer.with_filter(span_filter.clone())))
-            .with(deciding)
-            .with(theirs.map(|layer| layer.with_filter(span_filter)))
+            .with(span_layer)
             .with(log_layer),
     )
 }
