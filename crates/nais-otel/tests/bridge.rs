@@ -573,3 +573,42 @@ fn the_random_flag_is_kept_from_the_parent_and_set_on_new_traces() {
         }
     });
 }
+
+#[test]
+fn spans_end_on_the_thread_that_drops_them_and_not_after_shutdown() {
+    let (guard, exporter) = pipeline(&[]);
+    let (parent, child) = traced(&guard, || {
+        let parent = tracing::info_span!("made here");
+        let child = parent.in_scope(|| tracing::info_span!("closed elsewhere", n = 7_u32));
+        (parent, child)
+    });
+    // A thread that has ended no span into this pipeline yet enters the child (the span's
+    // own subscriber: the thread has none), drops it, then drops its parent.
+    std::thread::spawn(move || {
+        child.in_scope(|| child.set_attribute("entered.on", "the other thread"));
+        drop(child);
+        drop(parent);
+    })
+    .join()
+    .expect("the other thread");
+    let spans = finished(&guard, &exporter);
+    let (parent, child) = (
+        named(&spans, "made here"),
+        named(&spans, "closed elsewhere"),
+    );
+    assert!(child_of(child, parent));
+    assert_eq!(attr(&child.attributes, "n"), Some(&Value::I64(7)));
+    assert_eq!(
+        attr(&child.attributes, "entered.on"),
+        Some(&Value::from("the other thread"))
+    );
+    assert!(child.end_time >= child.start_time);
+    assert_eq!(guard.span_counts().ended, 2);
+
+    // A span that closes after shutdown is not exported, and nothing panics.
+    let late = traced(&guard, || tracing::info_span!("late"));
+    assert_eq!(guard.shutdown().ended, 2);
+    drop(late);
+    let spans = exporter.get_finished_spans().expect("spans");
+    assert!(!names(&spans).contains(&"late"), "{:?}", names(&spans));
+}

@@ -19,7 +19,7 @@ use tracing_subscriber::Layer;
 
 use super::interest::wanted;
 use super::pipeline::{Pipeline, Started};
-use super::record::{EventFields, Extras, SpanFields, SpanRecord, Timings};
+use super::record::{nanos, EventFields, Extras, SpanFields, SpanRecord, Timings};
 
 /// A `tracing` layer that turns spans into OpenTelemetry spans and events into span
 /// events, on the pipeline [`crate::init`] built. See the [module docs](crate::bridge).
@@ -208,6 +208,7 @@ where
             attributes,
             status,
             events: Vec::new(),
+            processor: self.pipeline.processor_id(),
             extras: self.timings.then(|| {
                 Box::new(Extras {
                     timings: Some(Timings::new()),
@@ -372,31 +373,6 @@ where
             };
         }
     }
-
-    fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
-        let Some(span) = ctx.span(&id) else {
-            return;
-        };
-        // Its parts are taken out in place; the registry drops what is left of the record
-        // as the span closes.
-        let mut extensions = span.extensions_mut();
-        let Some(record) = extensions.get_mut::<SpanRecord>() else {
-            return;
-        };
-        let end = opentelemetry::time::now();
-        if let Some(timings) = record
-            .extras
-            .as_mut()
-            .and_then(|extras| extras.timings.as_mut())
-        {
-            timings.idle_ns += nanos(timings.last.elapsed());
-        }
-        self.pipeline.end(record, end);
-    }
-}
-
-fn nanos(duration: std::time::Duration) -> i64 {
-    i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX)
 }
 
 fn thread_number() -> i64 {

@@ -1,25 +1,23 @@
 //! Where the bridge's spans go: the sampler, the ids, the limits and the span processors
 //! of the pipeline `init()` builds.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use nais_otel_propagation::span_flags;
 use opentelemetry::trace::{
-    Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceFlags, TraceId,
-    TraceState,
+    Link, SpanContext, SpanId, SpanKind, TraceContextExt as _, TraceFlags, TraceId, TraceState,
 };
-use opentelemetry::{Context, InstrumentationScope, KeyValue};
+use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
     IdGenerator, RandomIdGenerator, Sampler, SamplingDecision, ShouldSample as _, SpanData,
-    SpanLimits, SpanLinks, SpanProcessor,
+    SpanLimits, SpanProcessor,
 };
 use opentelemetry_sdk::Resource;
 
-use super::record::{Extras, SpanRecord};
-use crate::export::{BatchProcessor, Finish, SpanParts, StoredRef};
+use super::record::SpanRecord;
+use crate::export::{BatchProcessor, Finish, StoredRef};
 
 /// The processor every span of `init()`'s pipeline ends into: the SDK's spans, and the
 /// bridge's spans' parts, which [`Finisher`] finishes on the export thread.
@@ -42,7 +40,6 @@ pub(crate) struct SharedProcessor {
 #[derive(Debug)]
 struct Shared {
     processor: Chain,
-    shut_down: AtomicBool,
 }
 
 impl SharedProcessor {
@@ -51,18 +48,13 @@ impl SharedProcessor {
     pub(crate) fn new(mut processor: Chain, resource: &Resource) -> Self {
         processor.set_resource(resource);
         Self {
-            inner: Arc::new(Shared {
-                processor,
-                shut_down: AtomicBool::new(false),
-            }),
+            inner: Arc::new(Shared { processor }),
         }
     }
 
-    #[inline]
-    fn end(&self, record: &mut SpanRecord, end: SystemTime) {
-        if !self.inner.shut_down.load(Ordering::Relaxed) {
-            self.inner.processor.end(|| parts(record, end));
-        }
+    /// The id the bridge's spans end into ([`crate::export::end_span`]).
+    fn id(&self) -> usize {
+        self.inner.processor.id()
     }
 }
 
@@ -80,7 +72,6 @@ impl SpanProcessor for SharedProcessor {
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shut_down.store(true, Ordering::Relaxed);
         self.inner.processor.shutdown_with_timeout(timeout)
     }
 
@@ -108,6 +99,8 @@ pub(crate) struct Pipeline {
     parent_or_on: bool,
     ids: RandomIdGenerator,
     processor: Option<SharedProcessor>,
+    /// The processor's id, which each span record keeps to end into.
+    processor_id: usize,
 }
 
 impl Pipeline {
@@ -120,6 +113,7 @@ impl Pipeline {
             sampler,
             parent_or_on,
             ids: RandomIdGenerator::default(),
+            processor_id: processor.as_ref().map_or(usize::MAX, SharedProcessor::id),
             processor,
         }
     }
@@ -135,6 +129,12 @@ impl Pipeline {
     /// Whether ended spans go anywhere.
     pub(crate) fn exports(&self) -> bool {
         self.processor.is_some()
+    }
+
+    /// The id of the processor spans end into ([`crate::export::end_span`]); meaningless
+    /// when spans go nowhere, as no span is recorded then.
+    pub(crate) fn processor_id(&self) -> usize {
+        self.processor_id
     }
 
     /// Starts a span under `parent`: its trace id (the parent's, or a new one), the
@@ -219,19 +219,6 @@ impl Pipeline {
             result.trace_state,
         )
     }
-
-    /// Hands a finished span to the processor, its attributes and events taken out of
-    /// `record`; nothing when it is not recorded (not sampled). The export thread finishes
-    /// it ([`Finisher`]).
-    #[inline]
-    pub(crate) fn end(&self, record: &mut SpanRecord, end: SystemTime) {
-        let Some(processor) = &self.processor else {
-            return;
-        };
-        if record.recording {
-            processor.end(record, end);
-        }
-    }
 }
 
 /// Makes the bridge's records spans, on the export thread: the span limits applied as the
@@ -245,41 +232,6 @@ pub(crate) struct Finisher {
 impl Finisher {
     pub(crate) fn new(limits: SpanLimits, scope: InstrumentationScope) -> Self {
         Self { limits, scope }
-    }
-}
-
-/// The parts of the span `record` describes, ended at `end`, taken out of it in place (the
-/// record is large: moving it costs more than taking its vectors); without a scope, which
-/// [`Finisher`] sets on the export thread.
-fn parts(record: &mut SpanRecord, end: SystemTime) -> SpanParts {
-    let mut attributes = std::mem::take(&mut record.attributes);
-    let mut links = SpanLinks::default();
-    if let Some(extras) = record.extras.take() {
-        let Extras {
-            links: link_list,
-            timings,
-        } = *extras;
-        if let Some(timings) = timings {
-            attributes.push(KeyValue::new("busy_ns", timings.busy_ns));
-            attributes.push(KeyValue::new("idle_ns", timings.idle_ns));
-        }
-        links.links = link_list;
-    }
-    SpanParts {
-        span_context: record.span_context(),
-        parent_span_id: record.parent_span_id,
-        parent_span_is_remote: record.parent_is_remote,
-        span_kind: record.kind.clone(),
-        name: std::mem::take(&mut record.name),
-        start_time: record.start,
-        end_time: end,
-        attributes,
-        dropped_attributes_count: 0,
-        events: std::mem::take(&mut record.events),
-        dropped_events_count: 0,
-        links,
-        status: std::mem::replace(&mut record.status, Status::Unset),
-        scope: None,
     }
 }
 

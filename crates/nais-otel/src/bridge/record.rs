@@ -9,7 +9,10 @@ use opentelemetry::trace::{
     Event, Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _,
 };
 use opentelemetry::{Array, Context, Key, KeyValue, StringValue, Value};
+use opentelemetry_sdk::trace::SpanLinks;
 use tracing::field::{Field, Visit};
+
+use crate::export::{end_span, SpanParts};
 
 /// The field that renames a span.
 pub(crate) const NAME_FIELD: &str = "otel.name";
@@ -24,8 +27,8 @@ pub(crate) const STATUS_DESCRIPTION_FIELD: &str = "otel.status_description";
 ///
 /// The span's ids and its sampling decision are made when the span is; `cx` is its
 /// parent's context with this span in it, the context attached while the span is
-/// entered. Everything else is gathered here and becomes a [`SpanData`] when the span
-/// closes.
+/// entered. Everything else is gathered here, and its parts go to the batch processor
+/// when the span closes: when the registry drops the record (see `Drop`).
 ///
 /// [`SpanData`]: opentelemetry_sdk::trace::SpanData
 pub(crate) struct SpanRecord {
@@ -45,6 +48,29 @@ pub(crate) struct SpanRecord {
     /// Links and timings, which most spans do without: kept out of line so the record
     /// stays small (it is moved into the registry and out again).
     pub(crate) extras: Option<Box<Extras>>,
+    /// The batch processor the span ends into, when it is recorded
+    /// ([`crate::export::end_span`]).
+    pub(crate) processor: usize,
+}
+
+/// The span ends as the registry drops its record: when the span closes, after every
+/// layer's `on_close`. Ending it here rather than in the bridge's `on_close` spares each
+/// span a registry lookup and a lock of its extensions.
+impl Drop for SpanRecord {
+    fn drop(&mut self) {
+        if !self.recording {
+            return;
+        }
+        let end = opentelemetry::time::now();
+        if let Some(timings) = self
+            .extras
+            .as_mut()
+            .and_then(|extras| extras.timings.as_mut())
+        {
+            timings.idle_ns += nanos(timings.last.elapsed());
+        }
+        end_span(self.processor, || self.take_parts(end));
+    }
 }
 
 /// The parts of a [`SpanRecord`] that most spans do without.
@@ -82,6 +108,46 @@ impl SpanRecord {
     pub(crate) fn extras(&mut self) -> &mut Extras {
         self.extras.get_or_insert_with(Box::default)
     }
+
+    /// The parts of the span, ended at `end`, taken out of the record in place (the
+    /// record is large: moving it costs more than taking its vectors); without a scope,
+    /// which the pipeline's `Finisher` sets on the export thread.
+    fn take_parts(&mut self, end: SystemTime) -> SpanParts {
+        let mut attributes = std::mem::take(&mut self.attributes);
+        let mut links = SpanLinks::default();
+        if let Some(extras) = self.extras.take() {
+            let Extras {
+                links: link_list,
+                timings,
+            } = *extras;
+            if let Some(timings) = timings {
+                attributes.push(KeyValue::new("busy_ns", timings.busy_ns));
+                attributes.push(KeyValue::new("idle_ns", timings.idle_ns));
+            }
+            links.links = link_list;
+        }
+        SpanParts {
+            span_context: self.span_context(),
+            parent_span_id: self.parent_span_id,
+            parent_span_is_remote: self.parent_is_remote,
+            span_kind: self.kind.clone(),
+            name: std::mem::take(&mut self.name),
+            start_time: self.start,
+            end_time: end,
+            attributes,
+            dropped_attributes_count: 0,
+            events: std::mem::take(&mut self.events),
+            dropped_events_count: 0,
+            links,
+            status: std::mem::replace(&mut self.status, Status::Unset),
+            scope: None,
+        }
+    }
+}
+
+/// A duration in nanoseconds, as an attribute value.
+pub(crate) fn nanos(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX)
 }
 
 // === visitors ===

@@ -19,7 +19,7 @@ mod stats;
 
 pub use self::stats::SpanCounts;
 pub(crate) use self::{
-    batch::{BatchProcessor, Finish, SpanParts, StoredExport, StoredRef},
+    batch::{end_span, BatchProcessor, Finish, SpanParts, StoredExport, StoredRef},
     console::ConsoleExporter,
     otlp::{OtlpExporter, OtlpSettings},
     prepare::{Preparer, PreparingExporter},

@@ -9,7 +9,6 @@
 //! a batch is full, and on flush and shutdown. `docs/benchmarks.md` gives the measured gain.
 //! A buffer holds none of its thread's heap memory (see [`store`]).
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -17,7 +16,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -38,10 +37,55 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
-    /// This thread's buffer in each processor it ended a span into: the processor's id and
-    /// the buffer (a `Buffer`).
-    static BUFFERS: RefCell<Vec<(usize, Arc<dyn Any + Send + Sync>)>> =
-        const { RefCell::new(Vec::new()) };
+    /// This thread's buffer in each processor it ended a span into.
+    static BUFFERS: RefCell<Vec<ThreadBuffer>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A thread's buffer in one processor, and that processor's shared state.
+struct ThreadBuffer {
+    shared: Arc<Shared>,
+    buffer: Arc<Buffer>,
+}
+
+/// Every processor's shared state by id, for a bridge span that ends on a thread with no
+/// buffer in its processor yet ([`end_span`]).
+static PROCESSORS: Mutex<Vec<(usize, Weak<Shared>)>> = Mutex::new(Vec::new());
+
+/// Hands over a span of the tracing bridge to the processor with id `processor`
+/// ([`BatchProcessor::id`]): `parts` makes its parts (without a scope) once it is let in,
+/// and the processor's `F` finishes it on the export thread.
+///
+/// The bridge's span record ends its span as it is dropped, and keeps this id rather than
+/// a handle: a handle would be a reference count that every thread changes for every span.
+/// The processor is found in this thread's buffer list, or, the first time, in the list of
+/// every processor. A processor that is gone takes nothing.
+#[inline]
+pub(crate) fn end_span(processor: usize, parts: impl FnOnce() -> SpanParts) {
+    let mut parts = Some(parts);
+    let found = BUFFERS
+        .try_with(|buffers| {
+            let buffers = buffers.borrow();
+            let Some(entry) = buffers.iter().find(|entry| entry.shared.id == processor) else {
+                return false;
+            };
+            if let Some(parts) = parts.take() {
+                entry.shared.end_into(&entry.buffer, parts);
+            }
+            true
+        })
+        .unwrap_or(false);
+    if found {
+        return;
+    }
+    let shared = PROCESSORS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .find(|(id, _)| *id == processor)
+        .and_then(|(_, shared)| shared.upgrade());
+    if let (Some(shared), Some(parts)) = (shared, parts) {
+        shared.end(parts);
+    }
 }
 
 /// What the export thread does to the tracing bridge's spans, besides SDK spans: their
@@ -158,24 +202,68 @@ struct Shared {
     batch_size: u64,
     /// The export thread has been woken and has not started collecting yet.
     woken: AtomicBool,
+    /// Wakes the export thread when a batch is waiting; taken when the processor is
+    /// dropped, so that the export thread sees its channel close.
+    waker: Mutex<Option<SyncSender<Message>>>,
+    /// Set by shutdown and when the processor is dropped: spans are dropped, and the
+    /// threads' lists let go of it.
     shut_down: AtomicBool,
 }
 
 impl Shared {
-    /// Stores the span `span` makes in this thread's buffer, made the first time, or in
-    /// the orphans' while the thread is torn down. The span is made where it is stored:
-    /// moving a span's parts costs as much as making them.
+    /// Counts a span that ended: how many were waiting before it, or `None` when it is
+    /// dropped (shut down, or no room).
     #[inline]
-    fn push(&self, span: impl FnOnce() -> SpanParts) {
+    fn admit(&self) -> Option<u64> {
+        if self.shut_down.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.stats.queue(self.capacity)
+    }
+
+    /// Wakes the export thread when a batch is waiting.
+    #[inline]
+    fn wake(&self, waiting: u64) {
+        if waiting + 1 >= self.batch_size
+            && !self.woken.load(Ordering::Relaxed)
+            && !self.woken.swap(true, Ordering::Relaxed)
+        {
+            let sent = self
+                .waker
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .is_some_and(|waker| waker.try_send(Message::Export).is_ok());
+            if !sent {
+                self.woken.store(false, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Lets in the span `span` makes and stores it in `buffer`, this thread's.
+    #[inline]
+    fn end_into(&self, buffer: &Buffer, span: impl FnOnce() -> SpanParts) {
+        let Some(waiting) = self.admit() else {
+            return;
+        };
+        buffer.lock().push(span());
+        self.wake(waiting);
+    }
+
+    /// Lets in the span `span` makes and stores it in this thread's buffer, made the first
+    /// time, or in the orphans' while the thread is torn down. The span is made where it is
+    /// stored: moving a span's parts costs as much as making them.
+    #[inline]
+    fn end(self: &Arc<Self>, span: impl FnOnce() -> SpanParts) {
+        let Some(waiting) = self.admit() else {
+            return;
+        };
         let mut span = Some(span);
         let _ = BUFFERS.try_with(|buffers| {
             let mut buffers = buffers.borrow_mut();
-            let found = buffers
-                .iter()
-                .find(|(id, _)| *id == self.id)
-                .and_then(|(_, buffer)| buffer.downcast_ref::<Buffer>());
+            let found = buffers.iter().find(|entry| entry.shared.id == self.id);
             match found {
-                Some(buffer) => buffer.lock().push(span.take()?()),
+                Some(entry) => entry.buffer.lock().push(span.take()?()),
                 None => self.register(&mut buffers).lock().push(span.take()?()),
             }
             Some(())
@@ -183,16 +271,20 @@ impl Shared {
         if let Some(span) = span {
             self.orphans.lock().push(span());
         }
+        self.wake(waiting);
     }
 
-    /// Makes this thread's buffer. Drops the buffers of processors that are gone from the
-    /// thread's list.
+    /// Makes this thread's buffer. Drops the entries of processors that are shut down or
+    /// dropped from the thread's list.
     #[cold]
-    fn register(&self, buffers: &mut Vec<(usize, Arc<dyn Any + Send + Sync>)>) -> Arc<Buffer> {
-        buffers.retain(|(_, buffer)| Arc::strong_count(buffer) > 1);
+    fn register(self: &Arc<Self>, buffers: &mut Vec<ThreadBuffer>) -> Arc<Buffer> {
+        buffers.retain(|entry| !entry.shared.shut_down.load(Ordering::Relaxed));
         let buffer = Arc::new(Buffer::new());
         self.all_buffers().push(buffer.clone());
-        buffers.push((self.id, buffer.clone()));
+        buffers.push(ThreadBuffer {
+            shared: self.clone(),
+            buffer: buffer.clone(),
+        });
         buffer
     }
 
@@ -285,10 +377,17 @@ impl<F: Finish> BatchProcessor<F> {
             capacity: batch.max_queue_size as u64,
             batch_size: batch.max_export_batch_size.max(1) as u64,
             woken: AtomicBool::new(false),
+            waker: Mutex::new(None),
             shut_down: AtomicBool::new(false),
         });
         // Room for one message of each kind that may wait at once.
         let (messages, receiver) = mpsc::sync_channel(8);
+        *shared.waker.lock().unwrap_or_else(PoisonError::into_inner) = Some(messages.clone());
+        {
+            let mut processors = PROCESSORS.lock().unwrap_or_else(PoisonError::into_inner);
+            processors.retain(|(_, shared)| shared.strong_count() > 0);
+            processors.push((shared.id, Arc::downgrade(&shared)));
+        }
         let worker = Worker {
             shared: shared.clone(),
             exporter,
@@ -307,39 +406,9 @@ impl<F: Finish> BatchProcessor<F> {
         })
     }
 
-    /// Counts a span that ended: how many were waiting before it, or `None` when it is
-    /// dropped (shut down, or no room).
-    #[inline]
-    fn admit(&self) -> Option<u64> {
-        let shared = &self.shared;
-        if shared.shut_down.load(Ordering::Relaxed) {
-            return None;
-        }
-        shared.stats.queue(shared.capacity)
-    }
-
-    /// Wakes the export thread when a batch is waiting.
-    #[inline]
-    fn wake(&self, waiting: u64) {
-        let shared = &self.shared;
-        if waiting + 1 >= shared.batch_size
-            && !shared.woken.load(Ordering::Relaxed)
-            && !shared.woken.swap(true, Ordering::Relaxed)
-            && self.messages.try_send(Message::Export).is_err()
-        {
-            shared.woken.store(false, Ordering::Relaxed);
-        }
-    }
-
-    /// Hands over a span of the tracing bridge: `parts` makes its parts (without a scope)
-    /// once it is let in; `F` finishes it on the export thread.
-    #[inline]
-    pub(crate) fn end(&self, parts: impl FnOnce() -> SpanParts) {
-        let Some(waiting) = self.admit() else {
-            return;
-        };
-        self.shared.push(parts);
-        self.wake(waiting);
+    /// This processor's id, which the tracing bridge's spans end into ([`end_span`]).
+    pub(crate) fn id(&self) -> usize {
+        self.shared.id
     }
 
     /// Sends `message` to the export thread and waits up to `timeout` for its answer.
@@ -368,11 +437,7 @@ impl<F: Finish> SpanProcessor for BatchProcessor<F> {
 
     #[inline]
     fn on_end(&self, span: SpanData) {
-        let Some(waiting) = self.admit() else {
-            return;
-        };
-        self.shared.push(|| SpanParts::from(span));
-        self.wake(waiting);
+        self.shared.end(|| SpanParts::from(span));
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -402,6 +467,19 @@ impl<F: Finish> SpanProcessor for BatchProcessor<F> {
         let _ = self
             .messages
             .try_send(Message::SetResource(resource.clone()));
+    }
+}
+
+impl<F: Finish> Drop for BatchProcessor<F> {
+    fn drop(&mut self) {
+        // The export thread stops when its channel closes. The threads' buffer lists may
+        // keep the shared state a while, but not a sender.
+        self.shared.shut_down.store(true, Ordering::Relaxed);
+        self.shared
+            .waker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
     }
 }
 
@@ -444,6 +522,12 @@ impl<E: StoredExport, F: Finish> Worker<E, F> {
                 Some(Message::SetResource(resource)) => self.exporter.set_resource(&resource),
             }
         }
+        // What a thread's list may still hold of this processor is its own buffer and this
+        // state, without the other buffers or what waits in them.
+        self.shared.shut_down.store(true, Ordering::Relaxed);
+        let buffers = std::mem::take(&mut *self.shared.all_buffers());
+        drop(buffers);
+        *self.shared.orphans.lock() = Ended::new();
     }
 
     /// Exports every waiting span, in batches of up to `batch_size` across the threads'
