@@ -99,8 +99,6 @@ pub(crate) struct Pipeline {
     parent_or_on: bool,
     ids: RandomIdGenerator,
     processor: Option<SharedProcessor>,
-    /// The processor's id, which each span record keeps to end into.
-    processor_id: usize,
 }
 
 impl Pipeline {
@@ -113,7 +111,6 @@ impl Pipeline {
             sampler,
             parent_or_on,
             ids: RandomIdGenerator::default(),
-            processor_id: processor.as_ref().map_or(usize::MAX, SharedProcessor::id),
             processor,
         }
     }
@@ -134,7 +131,9 @@ impl Pipeline {
     /// The id of the processor spans end into ([`crate::export::end_span`]); meaningless
     /// when spans go nowhere, as no span is recorded then.
     pub(crate) fn processor_id(&self) -> usize {
-        self.processor_id
+        self.processor
+            .as_ref()
+            .map_or(usize::MAX, SharedProcessor::id)
     }
 
     /// Starts a span under `parent`: its trace id (the parent's, or a new one), the

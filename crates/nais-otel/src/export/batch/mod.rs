@@ -61,31 +61,34 @@ static PROCESSORS: Mutex<Vec<(usize, Weak<Shared>)>> = Mutex::new(Vec::new());
 /// every processor. A processor that is gone takes nothing.
 #[inline]
 pub(crate) fn end_span(processor: usize, parts: impl FnOnce() -> SpanParts) {
-    let mut parts = Some(parts);
-    let found = BUFFERS
-        .try_with(|buffers| {
-            let buffers = buffers.borrow();
-            let Some(entry) = buffers.iter().find(|entry| entry.shared.id == processor) else {
-                return false;
-            };
-            if let Some(parts) = parts.take() {
-                entry.shared.end_into(&entry.buffer, parts);
-            }
-            true
-        })
-        .unwrap_or(false);
-    if found {
+    let Err(parts) = end_in_thread(processor, parts) else {
         return;
-    }
+    };
     let shared = PROCESSORS
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .iter()
         .find(|(id, _)| *id == processor)
         .and_then(|(_, shared)| shared.upgrade());
-    if let (Some(shared), Some(parts)) = (shared, parts) {
+    if let Some(shared) = shared {
         shared.end(parts);
     }
+}
+
+/// Ends the span `span` makes into this thread's buffer in processor `processor`; gives
+/// `span` back when the thread has none (or is being torn down).
+#[inline]
+fn end_in_thread<P: FnOnce() -> SpanParts>(processor: usize, span: P) -> Result<(), P> {
+    let mut span = Some(span);
+    let _ = BUFFERS.try_with(|buffers| {
+        let buffers = buffers.borrow();
+        if let Some(entry) = buffers.iter().find(|entry| entry.shared.id == processor) {
+            if let Some(span) = span.take() {
+                entry.shared.end_into(&entry.buffer, span);
+            }
+        }
+    });
+    span.map_or(Ok(()), Err)
 }
 
 /// What the export thread does to the tracing bridge's spans, besides SDK spans: their
@@ -202,9 +205,9 @@ struct Shared {
     batch_size: u64,
     /// The export thread has been woken and has not started collecting yet.
     woken: AtomicBool,
-    /// Wakes the export thread when a batch is waiting; taken when the processor is
-    /// dropped, so that the export thread sees its channel close.
-    waker: Mutex<Option<SyncSender<Message>>>,
+    /// The export thread's messages; the sender is taken when the processor is dropped, so
+    /// that the export thread sees its channel close.
+    messages: Mutex<Option<SyncSender<Message>>>,
     /// Set by shutdown and when the processor is dropped: spans are dropped, and the
     /// threads' lists let go of it.
     shut_down: AtomicBool,
@@ -227,16 +230,17 @@ impl Shared {
         if waiting + 1 >= self.batch_size
             && !self.woken.load(Ordering::Relaxed)
             && !self.woken.swap(true, Ordering::Relaxed)
+            && self.send(Message::Export).is_err()
         {
-            let sent = self
-                .waker
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .as_ref()
-                .is_some_and(|waker| waker.try_send(Message::Export).is_ok());
-            if !sent {
-                self.woken.store(false, Ordering::Relaxed);
-            }
+            self.woken.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// Sends `message` to the export thread, without waiting.
+    fn send(&self, message: Message) -> Result<(), TrySendError<Message>> {
+        match &*self.messages.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some(sender) => sender.try_send(message),
+            None => Err(TrySendError::Disconnected(message)),
         }
     }
 
@@ -255,21 +259,25 @@ impl Shared {
     /// stored: moving a span's parts costs as much as making them.
     #[inline]
     fn end(self: &Arc<Self>, span: impl FnOnce() -> SpanParts) {
+        let Err(span) = end_in_thread(self.id, span) else {
+            return;
+        };
+        self.end_first(span);
+    }
+
+    /// [`end`](Self::end) on a thread with no buffer in this processor yet, or one being
+    /// torn down.
+    #[cold]
+    fn end_first(self: &Arc<Self>, span: impl FnOnce() -> SpanParts) {
         let Some(waiting) = self.admit() else {
             return;
         };
-        let mut span = Some(span);
-        let _ = BUFFERS.try_with(|buffers| {
-            let mut buffers = buffers.borrow_mut();
-            let found = buffers.iter().find(|entry| entry.shared.id == self.id);
-            match found {
-                Some(entry) => entry.buffer.lock().push(span.take()?()),
-                None => self.register(&mut buffers).lock().push(span.take()?()),
-            }
-            Some(())
-        });
-        if let Some(span) = span {
-            self.orphans.lock().push(span());
+        let buffer = BUFFERS
+            .try_with(|buffers| self.register(&mut buffers.borrow_mut()))
+            .ok();
+        match buffer {
+            Some(buffer) => buffer.lock().push(span()),
+            None => self.orphans.lock().push(span()),
         }
         self.wake(waiting);
     }
@@ -343,7 +351,6 @@ enum Message {
 /// over. So a span let in here always fits, and every drop is counted exactly.
 pub(crate) struct BatchProcessor<F: Finish> {
     shared: Arc<Shared>,
-    messages: SyncSender<Message>,
     finish: std::marker::PhantomData<fn(F)>,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
@@ -377,12 +384,15 @@ impl<F: Finish> BatchProcessor<F> {
             capacity: batch.max_queue_size as u64,
             batch_size: batch.max_export_batch_size.max(1) as u64,
             woken: AtomicBool::new(false),
-            waker: Mutex::new(None),
+            messages: Mutex::new(None),
             shut_down: AtomicBool::new(false),
         });
         // Room for one message of each kind that may wait at once.
         let (messages, receiver) = mpsc::sync_channel(8);
-        *shared.waker.lock().unwrap_or_else(PoisonError::into_inner) = Some(messages.clone());
+        *shared
+            .messages
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(messages);
         {
             let mut processors = PROCESSORS.lock().unwrap_or_else(PoisonError::into_inner);
             processors.retain(|(_, shared)| shared.strong_count() > 0);
@@ -400,7 +410,6 @@ impl<F: Finish> BatchProcessor<F> {
             .spawn(move || worker.run(&receiver))?;
         Ok(Self {
             shared,
-            messages,
             finish: std::marker::PhantomData,
             worker: Mutex::new(Some(worker)),
         })
@@ -418,7 +427,7 @@ impl<F: Finish> BatchProcessor<F> {
         timeout: Duration,
     ) -> OTelSdkResult {
         let (reply, answer) = mpsc::sync_channel(1);
-        match self.messages.try_send(message(reply)) {
+        match self.shared.send(message(reply)) {
             Ok(()) => match answer.recv_timeout(timeout) {
                 Ok(result) => result,
                 Err(RecvTimeoutError::Timeout) => Err(OTelSdkError::Timeout(timeout)),
@@ -464,9 +473,7 @@ impl<F: Finish> SpanProcessor for BatchProcessor<F> {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        let _ = self
-            .messages
-            .try_send(Message::SetResource(resource.clone()));
+        let _ = self.shared.send(Message::SetResource(resource.clone()));
     }
 }
 
@@ -476,7 +483,7 @@ impl<F: Finish> Drop for BatchProcessor<F> {
         // keep the shared state a while, but not a sender.
         self.shared.shut_down.store(true, Ordering::Relaxed);
         self.shared
-            .waker
+            .messages
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
