@@ -37,10 +37,10 @@
 //! on every enter and exit for busy/idle time, records thread and code location, and
 //! formats unsigned integers through `Debug`. This bridge decides a span's ids and
 //! sampling when the span is made (so its context exists from the start), gathers
-//! attributes and events in a plain record, and hands that record's parts to the pipeline's
-//! batch processor as the registry drops it, when the span closes; the export thread makes
-//! the `SpanData` of it,
-//! with the span limits applied. `docs/benchmarks.md` has the figures.
+//! attributes and events in a plain record, and hands that record's parts to the
+//! pipeline's batch processor as the registry drops it, when the span closes; the export
+//! thread makes the `SpanData` of it, with the span limits applied. `docs/benchmarks.md`
+//! has the figures.
 //!
 //! # Moving from tracing-opentelemetry
 //!

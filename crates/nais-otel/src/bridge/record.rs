@@ -29,8 +29,6 @@ pub(crate) const STATUS_DESCRIPTION_FIELD: &str = "otel.status_description";
 /// parent's context with this span in it, the context attached while the span is
 /// entered. Everything else is gathered here, and its parts go to the batch processor
 /// when the span closes: when the registry drops the record (see `Drop`).
-///
-/// [`SpanData`]: opentelemetry_sdk::trace::SpanData
 pub(crate) struct SpanRecord {
     pub(crate) cx: Context,
     pub(crate) parent_span_id: SpanId,
@@ -46,7 +44,7 @@ pub(crate) struct SpanRecord {
     pub(crate) status: Status,
     pub(crate) events: Vec<Event>,
     /// Links and timings, which most spans do without: kept out of line so the record
-    /// stays small (it is moved into the registry and out again).
+    /// stays small (it is copied into the registry's box when the span is made).
     pub(crate) extras: Option<Box<Extras>>,
     /// The batch processor the span ends into, when it is recorded
     /// ([`crate::export::end_span`]).

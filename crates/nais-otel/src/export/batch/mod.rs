@@ -532,8 +532,7 @@ impl<E: StoredExport, F: Finish> Worker<E, F> {
         // What a thread's list may still hold of this processor is its own buffer and this
         // state, without the other buffers or what waits in them.
         self.shared.shut_down.store(true, Ordering::Relaxed);
-        let buffers = std::mem::take(&mut *self.shared.all_buffers());
-        drop(buffers);
+        self.shared.all_buffers().clear();
         *self.shared.orphans.lock() = Ended::new();
     }
 
