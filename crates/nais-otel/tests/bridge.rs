@@ -261,6 +261,67 @@ fn events_are_span_events_and_fields_keep_their_types() {
     assert_eq!(span.status, Status::Unset);
 }
 
+/// A newtype the way an extractor wraps a value (axum's `Path`).
+#[derive(Debug)]
+struct Wrapped<T>(T);
+
+/// Fields recorded through `Debug` or `Display`: a whole number, as an integer's own
+/// `Debug` writes it, becomes an integer (`#[instrument]` records a destructured argument
+/// so); every other text stays text, in spans and in events.
+#[test]
+fn whole_numbers_recorded_as_text_become_integers() {
+    #[tracing::instrument]
+    fn handler(Wrapped(id): Wrapped<u32>, Wrapped(offset): Wrapped<i64>, name: Wrapped<&str>) {
+        tracing::info!(n = ?12_u8, big = ?u64::MAX, "seen");
+    }
+    let (guard, exporter) = pipeline(&[]);
+    traced(&guard, || {
+        handler(Wrapped(3), Wrapped(-40), Wrapped("rex"));
+        tracing::info_span!(
+            "texts",
+            zero = ?0,
+            padded = %"007",
+            plus = %"+5",
+            minus_zero = %"-0",
+            quoted = ?"12",
+            decimal = ?2.5,
+            spaced = %" 4",
+            above_i64 = %"9223372036854775808",
+            lowest = ?i64::MIN,
+            digits = %"15",
+            words = ?Wrapped(1),
+        )
+        .in_scope(|| ());
+    });
+    let spans = finished(&guard, &exporter);
+    let span = named(&spans, "handler");
+    let a = |key| attr(&span.attributes, key).cloned();
+    assert_eq!(a("id"), Some(Value::I64(3)));
+    assert_eq!(a("offset"), Some(Value::I64(-40)));
+    assert_eq!(a("name"), Some(Value::from("Wrapped(\"rex\")")));
+    let event = &span.events.events[0];
+    let e = |key| attr(&event.attributes, key).cloned();
+    assert_eq!(e("n"), Some(Value::I64(12)));
+    assert_eq!(e("big"), Some(Value::from(u64::MAX.to_string())));
+    let texts = named(&spans, "texts");
+    let t = |key| attr(&texts.attributes, key).cloned();
+    assert_eq!(t("zero"), Some(Value::I64(0)));
+    assert_eq!(t("lowest"), Some(Value::I64(i64::MIN)));
+    assert_eq!(t("digits"), Some(Value::I64(15)));
+    for (key, text) in [
+        ("padded", "007"),
+        ("plus", "+5"),
+        ("minus_zero", "-0"),
+        ("quoted", "\"12\""),
+        ("decimal", "2.5"),
+        ("spaced", " 4"),
+        ("above_i64", "9223372036854775808"),
+        ("words", "Wrapped(1)"),
+    ] {
+        assert_eq!(t(key), Some(Value::from(text)), "{key}");
+    }
+}
+
 /// `otel.name`, `otel.kind`, `otel.status_code` and `otel.status_description`, at
 /// creation and recorded later.
 #[test]

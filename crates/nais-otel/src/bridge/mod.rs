@@ -14,15 +14,21 @@
 //!   client layer sends its `traceparent` and the JSON log lines carry its `trace_id` and
 //!   `span_id`.
 //! - Fields become attributes with their types: an integer stays an integer (a `u64`
-//!   above `i64::MAX` becomes its decimal text), a `bool` a boolean.
+//!   above `i64::MAX` becomes its decimal text), a `bool` a boolean. A field recorded
+//!   through `Debug` or `Display` (`?x`, `%x`, and `#[instrument]`'s arguments that are
+//!   neither numbers, booleans nor strings, a destructured `Path(id): Path<u32>` among
+//!   them) is its text, or an integer when that text is a whole number as an integer's
+//!   `Debug` writes it (`3`, `-40`; not `007` or `+5`).
 //! - Events inside a span become span events, named by their message, with `level`,
 //!   `target` and their fields as attributes.
 //! - `otel.name` renames the span, `otel.kind` sets its kind (`server`, `client`,
 //!   `producer`, `consumer`, `internal`), `otel.status_code` (`ok`, `error`) and
 //!   `otel.status_description` its status.
-//! - An `error` field (what `#[instrument(err)]` records) or an error value makes an
-//!   `exception` event with `exception.message`, and the span's status ERROR with that
-//!   text; any ERROR event sets the status to ERROR. The text is masked on export like
+//! - An event with an `error` field (what `#[instrument(err)]` records) or an error value
+//!   gets `exception.message` (and `exception.stacktrace`, the texts of the error's
+//!   sources, when it has any), and sets the span's status to ERROR with that text. It is
+//!   named by its message, or `exception` when it has none, as `#[instrument(err)]`'s
+//!   events. Any ERROR event sets the status to ERROR. The text is masked on export like
 //!   every status description (see [`crate::privacy`]).
 //! - [`SpanExt`] sets a remote parent, links, attributes, status and events after the
 //!   span is made, and gives its context.

@@ -242,7 +242,7 @@ impl Visit for SpanFields<'_> {
         let text = format!("{value:?}");
         if !self.special(field, &text) {
             self.attributes
-                .push(KeyValue::new(key(field), string(&text)));
+                .push(KeyValue::new(key(field), debug_value(text)));
         }
     }
 }
@@ -318,7 +318,7 @@ impl Visit for EventFields {
             self.error_field(text);
         } else {
             self.attributes
-                .push(KeyValue::new(key(field), string(&text)));
+                .push(KeyValue::new(key(field), debug_value(text)));
         }
     }
 }
@@ -342,6 +342,24 @@ fn string(value: &str) -> StringValue {
 
 fn key(field: &Field) -> Key {
     Key::from_static_str(field.name())
+}
+
+/// A field recorded through `Debug` (or `Display`): an integer when its text is a whole
+/// number as an integer's own `Debug` writes it, else the text. `#[instrument]` records
+/// a destructured argument such as `Path(id): Path<u32>` this way, and `?n` and `%n`
+/// record a number so. The integer is the text exactly: no sign but `-`, no leading
+/// zero, within `i64`; anything else stays text.
+fn debug_value(text: String) -> Value {
+    let digits = text.strip_prefix('-').unwrap_or(&text);
+    let whole = match digits.as_bytes() {
+        [b'0'] => digits.len() == text.len(),
+        [first, rest @ ..] => (b'1'..=b'9').contains(first) && rest.iter().all(u8::is_ascii_digit),
+        [] => false,
+    };
+    match whole.then(|| text.parse::<i64>().ok()).flatten() {
+        Some(number) => Value::I64(number),
+        None => Value::String(StringValue::from(text)),
+    }
 }
 
 /// A `u64` as an attribute: an integer when it fits OpenTelemetry's `i64`, else its
