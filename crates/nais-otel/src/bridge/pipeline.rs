@@ -165,7 +165,7 @@ impl Pipeline {
         };
         // The sampled flag is the sampler's, whether or not spans go anywhere: it travels
         // on to the services this one calls.
-        let (sampled, trace_state) = self.sample(parent, trace_id, name, kind, links);
+        let (sampled, trace_state) = self.sample(parent, parent_sc, trace_id, name, kind, links);
         // `random` from the parent, or set for a trace started here (see `span_flags`).
         let flags = span_flags(parent_sc, flags.with_sampled(sampled));
         let sc = SpanContext::new(trace_id, span_id, flags, false, trace_state);
@@ -191,10 +191,12 @@ impl Pipeline {
         record.parent_is_remote = started.parent_is_remote;
     }
 
-    /// The sampler's decision for a span under `parent`, and the trace state to carry.
-    pub(crate) fn sample(
+    /// The sampler's decision for a span under `parent`, whose span context is
+    /// `parent_sc`, and the trace state to carry.
+    fn sample(
         &self,
         parent: &Context,
+        parent_sc: &SpanContext,
         trace_id: TraceId,
         name: &str,
         kind: &SpanKind,
@@ -202,10 +204,8 @@ impl Pipeline {
     ) -> (bool, TraceState) {
         if self.parent_or_on {
             // What `ParentBased(AlwaysOn)` decides: the parent's flag, or sampled for a root.
-            let parent = parent.span();
-            let parent = parent.span_context();
-            return if parent.is_valid() {
-                (parent.is_sampled(), parent.trace_state().clone())
+            return if parent_sc.is_valid() {
+                (parent_sc.is_sampled(), parent_sc.trace_state().clone())
             } else {
                 (true, TraceState::default())
             };
