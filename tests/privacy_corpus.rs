@@ -202,15 +202,27 @@ mod service {
             .layer(nais_otel::server_layer());
         runtime.spawn(async move { axum::serve(listener, app).await });
         for number in corpus(super::PER_KIND) {
-            let response = support::must_get(
+            // A caller's trace state carries the number too: it is exported with
+            // every span of the trace.
+            let trace_state = format!("nav={}", number.text);
+            let response = support::get(
                 port,
                 &format!(
-                    "/person/{}?fnr={}&spaced={}",
+                    "/person/{}?fnr={}&spaced={}&twice={}",
                     number.text,
                     number.text,
-                    number.spaced().replace(' ', "%20")
+                    number.spaced().replace(' ', "%20"),
+                    number.spaced().replace(' ', "%2520")
                 ),
-            );
+                &[
+                    (
+                        "traceparent",
+                        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                    ),
+                    ("tracestate", &trace_state),
+                ],
+            )
+            .expect("GET /person");
             assert_eq!(response.status, 200, "{response:?}");
             // The handler panics: whatever the connection gets, the panic
             // message must not reach stderr as it is.
@@ -238,12 +250,28 @@ mod service {
                 person.id = %fnr,
                 kafka.key = nummer,
                 otel.name = %format!("oppslag {fnr}"),
+                db.statement = %format!("SELECT * FROM person WHERE fnr LIKE '%{fnr}%'"),
             );
             let _entered = span.enter();
             tracing::info!(fnr = %fnr, nummer, "processing");
             tracing::info!("behandler {fnr}");
             tracing::info!(person = ?Person { fnr: fnr.clone() }, "a Debug field");
             tracing::warn!("mellomrom {spaced}");
+            // Separators as `Debug` and JSON escape them, a number through `Debug`,
+            // `Display`, `i128`, a float and a sign.
+            let nbsp = format!("{}\u{a0}{}", &fnr[..6], &fnr[6..]);
+            tracing::info!(person = ?Person { fnr: nbsp }, "a non-breaking space");
+            let form_feed =
+                serde_json::json!({ "fnr": format!("{}\u{c}{}", &fnr[..6], &fnr[6..]) });
+            tracing::info!(body = %form_feed, as_debug = ?form_feed.to_string(), "escaped JSON");
+            tracing::info!(
+                debug = ?nummer,
+                display = %nummer,
+                wide = i128::from(nummer),
+                float = nummer as f64,
+                negative = -nummer,
+                "numbers in other types"
+            );
             let error = LookupError(fnr.clone());
             tracing::error!(error = &error as &dyn std::error::Error, "lookup failed");
             let _ = finn(&fnr);
@@ -260,6 +288,7 @@ mod service {
                 vec![
                     KeyValue::new("link.fnr", fnr.clone()),
                     KeyValue::new("link.nummer", nummer),
+                    KeyValue::new(format!("link.{fnr}"), true),
                 ],
                 0,
             )])
@@ -281,6 +310,7 @@ mod service {
             format!("hendelse {fnr}"),
             vec![KeyValue::new("hendelse.fnr", fnr.clone())],
         );
+        span.set_attribute(KeyValue::new(format!("person.{fnr}.found"), true));
         span.set_status(Status::error(format!("feil for {spaced}")));
         span.end();
     }
@@ -372,6 +402,27 @@ fn run_service(log_format: &str) -> Run {
     }
 }
 
+/// The first six digits of `number`, then up to twelve bytes that are no digit, then its
+/// last five: the number split by a separator in any form (`\u{a0}`, `\f`, `%2520`).
+fn split(haystack: &[u8], number: &str) -> Option<String> {
+    let (first, last) = number.as_bytes().split_at(6);
+    let digit = |at: usize| haystack.get(at).is_some_and(u8::is_ascii_digit);
+    (0..haystack.len().saturating_sub(number.len())).find_map(|at| {
+        if !haystack[at..].starts_with(first) || (at > 0 && digit(at - 1)) {
+            return None;
+        }
+        let gap_start = at + 6;
+        (1..=12).find_map(|gap| {
+            let end = gap_start + gap + 5;
+            let between = haystack.get(gap_start..gap_start + gap)?;
+            (!between.iter().any(u8::is_ascii_digit)
+                && haystack.get(gap_start + gap..end) == Some(last)
+                && !digit(end))
+            .then(|| String::from_utf8_lossy(&haystack[at..end]).into_owned())
+        })
+    })
+}
+
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
@@ -395,6 +446,14 @@ fn check(log_format: &str) {
     // Nothing in any form, anywhere.
     let mut leaks = Vec::new();
     for number in &numbers {
+        for (place, haystack) in [
+            ("the collector", &run.bytes[..]),
+            ("the output", output.as_bytes()),
+        ] {
+            if let Some(found) = split(haystack, &number.text) {
+                leaks.push(format!("{} split as {found:?} in {place}", number.kind));
+            }
+        }
         let forms = [
             number.text.clone(),
             number.spaced(),
@@ -456,6 +515,12 @@ fn check(log_format: &str) {
         assert_eq!(processing.attr_str("nummer"), Some("[fnr]"));
         assert!(span.event("behandler [fnr]").is_some(), "event name");
         assert!(span.event("mellomrom [fnr]").is_some(), "spaced number");
+        assert_eq!(
+            span.attr_str("db.statement"),
+            Some("SELECT * FROM person WHERE fnr LIKE '%[fnr]%'"),
+            "a plain percent sign before the number"
+        );
+        assert_eq!(span.trace_state, "nav=[fnr]", "the trace state, inherited");
     }
     let finn = masked_spans("finn");
     assert_eq!(finn.len(), numbers.len());
@@ -475,10 +540,19 @@ fn check(log_format: &str) {
     let linked = masked_spans("lenket [fnr]");
     assert_eq!(linked.len(), numbers.len());
     for span in linked {
-        assert_eq!(span.links[0].attributes.len(), 2, "{:?}", span.links);
+        assert_eq!(span.links[0].attributes.len(), 3, "{:?}", span.links);
         for (key, value) in &span.links[0].attributes {
-            assert_eq!(value.as_str(), Some("[fnr]"), "link attribute {key}");
+            if key == "link.[fnr]" {
+                assert_eq!(value, &AttributeValue::Bool(true), "a masked key");
+            } else {
+                assert_eq!(value.as_str(), Some("[fnr]"), "link attribute {key}");
+            }
         }
+        assert_eq!(
+            span.attr("person.[fnr].found"),
+            Some(&AttributeValue::Bool(true)),
+            "a key made at run time"
+        );
         assert_eq!(
             span.attr("fnr.liste"),
             Some(&AttributeValue::Array(vec![
@@ -504,7 +578,11 @@ fn check(log_format: &str) {
     assert_eq!(server.len(), numbers.len());
     for span in server {
         assert_eq!(span.attr_str("url.path"), Some("/person/[fnr]"));
-        assert_eq!(span.attr_str("url.query"), Some("fnr=[fnr]&spaced=[fnr]"));
+        assert_eq!(
+            span.attr_str("url.query"),
+            Some("fnr=[fnr]&spaced=[fnr]&twice=[fnr]")
+        );
+        assert_eq!(span.trace_state, "nav=[fnr]", "the caller's trace state");
     }
     // Each number shows in the log lines as the replacement, in every one of
     // its log lines: the message, the fields, the error.

@@ -13,6 +13,7 @@ use opentelemetry_sdk::trace::SpanLinks;
 use tracing::field::{Field, Visit};
 
 use crate::export::{end_span, SpanParts};
+use crate::privacy::whole_number;
 
 /// The field that renames a span.
 pub(crate) const NAME_FIELD: &str = "otel.name";
@@ -350,13 +351,7 @@ fn key(field: &Field) -> Key {
 /// record a number so. The integer is the text exactly: no sign but `-`, no leading
 /// zero, within `i64`; anything else stays text.
 fn debug_value(text: String) -> Value {
-    let digits = text.strip_prefix('-').unwrap_or(&text);
-    let whole = match digits.as_bytes() {
-        [b'0'] => digits.len() == text.len(),
-        [first, rest @ ..] => (b'1'..=b'9').contains(first) && rest.iter().all(u8::is_ascii_digit),
-        [] => false,
-    };
-    match whole.then(|| text.parse::<i64>().ok()).flatten() {
+    match whole_number(&text) {
         Some(number) => Value::I64(number),
         None => Value::String(StringValue::from(text)),
     }

@@ -69,6 +69,9 @@ impl Preparer {
         let plain_text = |text: &str| masker.mask(text).is_none();
         let plain_attribute = |key: &Key, value: ValueRef<'_>| {
             let key = key.as_str();
+            if !plain_text(key) {
+                return false;
+            }
             let text = match value {
                 ValueRef::Text(text) => Some(text),
                 ValueRef::Value(Value::String(text)) => Some(text.as_str()),
@@ -97,6 +100,7 @@ impl Preparer {
         };
         plain_text(span.name())
             && status
+            && !masker.masks_trace_state(span.span_context())
             && span
                 .attributes()
                 .all(|(key, value)| plain_attribute(key, value))
@@ -107,9 +111,11 @@ impl Preparer {
                         .all(|(key, value)| plain_attribute(key, value))
             })
             && span.links().links.iter().all(|link| {
-                link.attributes
-                    .iter()
-                    .all(|kv| plain_attribute(&kv.key, ValueRef::Value(&kv.value)))
+                !masker.masks_trace_state(&link.span_context)
+                    && link
+                        .attributes
+                        .iter()
+                        .all(|kv| plain_attribute(&kv.key, ValueRef::Value(&kv.value)))
             })
     }
 }

@@ -314,6 +314,24 @@ impl FieldWriter<'_> {
         }
     }
 
+    /// Writes the replacement for a masked number.
+    fn replacement(&mut self, field: &Field) {
+        let replacement = &self.masker.config().replacement;
+        if self.key(field) && string(self.out, replacement).is_err() {
+            self.error = true;
+        }
+    }
+
+    /// Writes the text of a field recorded through `Debug` or `Display`: masked as an
+    /// integer when it is a whole number (`?n`, `%n`, `i128`), else as text.
+    fn debug_text(&mut self, field: &Field, text: &str) {
+        if self.masker.masks_key(field.name()) && self.masker.masks_integer_text(text) {
+            self.replacement(field);
+        } else {
+            self.text(field, text);
+        }
+    }
+
     /// Writes a finite floating-point number: its `Display` text is its JSON.
     fn value(&mut self, field: &Field, value: impl fmt::Display) {
         use fmt::Write as _;
@@ -333,6 +351,11 @@ impl FieldWriter<'_> {
 
 impl tracing::field::Visit for FieldWriter<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
+        let masker = self.masker;
+        if masker.masks_key(field.name()) && masker.masks_float(value) {
+            self.replacement(field);
+            return;
+        }
         match serde_json::Number::from_f64(value) {
             Some(number) => self.value(field, number),
             None => self.text(field, &value.to_string()),
@@ -342,10 +365,7 @@ impl tracing::field::Visit for FieldWriter<'_> {
     fn record_i64(&mut self, field: &Field, value: i64) {
         let masker = self.masker;
         if masker.masks_key(field.name()) && masker.masks_integer(value) {
-            let replacement = &masker.config().replacement;
-            if self.key(field) && string(self.out, replacement).is_err() {
-                self.error = true;
-            }
+            self.replacement(field);
         } else {
             self.integer(field, value);
         }
@@ -390,12 +410,12 @@ impl tracing::field::Visit for FieldWriter<'_> {
                 if write!(text, "{value:?}").is_err() {
                     self.error = true;
                 }
-                self.text(field, &text);
+                self.debug_text(field, &text);
                 if text.capacity() > SCRATCH_KEPT {
                     *text = String::new();
                 }
             }
-            Err(_) => self.text(field, &format!("{value:?}")),
+            Err(_) => self.debug_text(field, &format!("{value:?}")),
         });
     }
 }

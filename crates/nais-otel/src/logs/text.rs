@@ -57,14 +57,16 @@ pub struct MaskingFieldsVisitor<'a> {
 
 impl tracing::field::Visit for MaskingFieldsVisitor<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.inner.record_f64(field, value);
+        if self.masker.masks_key(field.name()) && self.masker.masks_float(value) {
+            self.replacement(field);
+        } else {
+            self.inner.record_f64(field, value);
+        }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
         if self.masker.masks_key(field.name()) && self.masker.masks_integer(value) {
-            let replacement = self.masker.config().replacement.as_str();
-            self.inner
-                .record_debug(field, &format_args!("{replacement}"));
+            self.replacement(field);
         } else {
             self.inner.record_i64(field, value);
         }
@@ -90,7 +92,53 @@ impl tracing::field::Visit for MaskingFieldsVisitor<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        // A whole number recorded through `Debug` or `Display` (`?n`, `%n`, `i128`) is
+        // masked as an integer; other text is masked by `MaskingWriter`. The text is
+        // read into a buffer on the stack, which a longer text (no integer) overflows.
+        if self.masker.masks_key(field.name()) {
+            use fmt::Write as _;
+            let mut short = Short::default();
+            if write!(short, "{value:?}").is_ok() && self.masker.masks_integer_text(short.text()) {
+                self.replacement(field);
+                return;
+            }
+        }
         self.inner.record_debug(field, value);
+    }
+}
+
+/// Up to the longest text of an `i64` (20 bytes), on the stack; a longer text fails.
+#[derive(Default)]
+struct Short {
+    bytes: [u8; 20],
+    len: usize,
+}
+
+impl Short {
+    fn text(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+impl fmt::Write for Short {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let end = self.len + text.len();
+        self.bytes
+            .get_mut(self.len..end)
+            .ok_or(fmt::Error)?
+            .copy_from_slice(text.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+impl MaskingFieldsVisitor<'_> {
+    /// Writes the replacement for a masked number.
+    fn replacement(&mut self, field: &Field) {
+        use tracing::field::Visit as _;
+        let replacement = self.masker.config().replacement.as_str();
+        self.inner
+            .record_debug(field, &format_args!("{replacement}"));
     }
 }
 

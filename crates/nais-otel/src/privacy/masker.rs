@@ -2,12 +2,13 @@
 
 use std::borrow::Cow;
 
-use opentelemetry::{trace::Status, Array, KeyValue, StringValue, Value};
+use opentelemetry::trace::{SpanContext, Status, TraceState};
+use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
 use super::{
     config::MaskConfig,
-    recognise::{find, mask_with, plausible},
+    recognise::{find, mask_with, plausible, whole_number},
     secrets::strip_secrets,
 };
 
@@ -55,9 +56,9 @@ impl Masker {
         self.config.enabled && !self.exempt.iter().any(|k| k == key)
     }
 
-    /// Masks a span in place: its name, status description, and the
-    /// attributes of the span, its events and its links. Drops credential
-    /// headers and URL credentials whatever the settings.
+    /// Masks a span in place: its name, status description, trace state, and the
+    /// attributes (keys and values) of the span, its events and its links. Drops
+    /// credential headers and URL credentials whatever the settings.
     pub fn mask_span(&self, span: &mut SpanData) {
         // Credentials go whatever the masking settings say.
         strip_secrets(&mut span.attributes);
@@ -73,6 +74,7 @@ impl Masker {
         if let Some(masked) = self.mask(&span.name) {
             span.name = Cow::Owned(masked);
         }
+        self.mask_trace_state(&mut span.span_context);
         // Error descriptions carry free text: a panic message, an error's
         // `Display`, a failed request's URL.
         if let Status::Error { description } = &mut span.status {
@@ -88,18 +90,47 @@ impl Masker {
             self.mask_attributes(&mut event.attributes);
         }
         for link in span.links.links.iter_mut() {
+            self.mask_trace_state(&mut link.span_context);
             self.mask_attributes(&mut link.attributes);
         }
     }
 
-    /// Masks the values of `attributes` in place, but those of exempt keys.
+    /// Masks the trace state of `cx` in place: it came in with a request
+    /// (`tracestate`) or a remote parent, and is exported with the span. A trace
+    /// state that is no longer valid once masked is dropped.
+    fn mask_trace_state(&self, cx: &mut SpanContext) {
+        let header = cx.trace_state().header();
+        let Some(masked) = self.mask(&header) else {
+            return;
+        };
+        let trace_state = masked.parse().unwrap_or_else(|_| TraceState::default());
+        *cx = SpanContext::new(
+            cx.trace_id(),
+            cx.span_id(),
+            cx.trace_flags(),
+            cx.is_remote(),
+            trace_state,
+        );
+    }
+
+    /// Whether the trace state of `cx` holds an identity number.
+    pub(crate) fn masks_trace_state(&self, cx: &SpanContext) -> bool {
+        self.config.enabled && self.mask(&cx.trace_state().header()).is_some()
+    }
+
+    /// Masks the values of `attributes` in place, but those of exempt keys, and
+    /// every key: a key made at run time may hold a number (`person.{fnr}.found`).
     pub fn mask_attributes(&self, attributes: &mut [KeyValue]) {
         if !self.config.enabled {
             return;
         }
         for kv in attributes.iter_mut() {
             let key = kv.key.as_str();
-            if !self.exempt.is_empty() && self.exempt.iter().any(|k| k == key) {
+            let exempt = !self.exempt.is_empty() && self.exempt.iter().any(|k| k == key);
+            if let Some(masked) = self.mask(key) {
+                kv.key = Key::from(masked);
+            }
+            if exempt {
                 continue;
             }
             if let Some(masked) = self.mask_value(&kv.value) {
@@ -117,6 +148,9 @@ impl Masker {
                 .map(|masked| Value::String(StringValue::from(masked))),
             Value::I64(number) => self
                 .integer_is_number(*number)
+                .then(|| Value::String(StringValue::from(self.config.replacement.clone()))),
+            Value::F64(number) => self
+                .float_is_number(*number)
                 .then(|| Value::String(StringValue::from(self.config.replacement.clone()))),
             Value::Array(Array::String(items)) => {
                 // Nothing is copied until a string holds a number.
@@ -158,12 +192,14 @@ impl Masker {
     /// Whether an integer reads as an identity number; see the
     /// [module docs](crate::privacy#whole-numbers).
     fn integer_is_number(&self, number: i64) -> bool {
+        // A sign in front does not hide a number, as in text.
+        let number = number.unsigned_abs();
         if !(2_000_000_000..=99_999_999_999).contains(&number) {
             return false;
         }
         // The eleven digits, the lost leading zero put back; no allocation.
         let mut digits = [b'0'; 11];
-        let mut rest = number as u64;
+        let mut rest = number;
         for digit in digits.iter_mut().rev() {
             *digit = b'0' + (rest % 10) as u8;
             rest /= 10;
@@ -171,10 +207,28 @@ impl Masker {
         plausible(&digits, self.config.checksum)
     }
 
+    /// A floating-point number that is a whole number is read as that integer.
+    fn float_is_number(&self, number: f64) -> bool {
+        number.fract() == 0.0 && number.abs() < 1e11 && self.integer_is_number(number as i64)
+    }
+
     /// Whether an integer attribute or field with this value is masked; see
     /// the [module docs](crate::privacy#whole-numbers).
     pub fn masks_integer(&self, number: i64) -> bool {
         self.config.enabled && self.integer_is_number(number)
+    }
+
+    /// Whether a floating-point attribute or field with this value is masked: a
+    /// whole number is read as an integer (`22025454565.0`).
+    pub fn masks_float(&self, number: f64) -> bool {
+        self.config.enabled && self.float_is_number(number)
+    }
+
+    /// Whether a field recorded through `Debug` or `Display` whose text is this is
+    /// masked as an integer: a whole number as an integer writes it (`?n`, `%n`, and
+    /// `i128` and `u128` fields, which `tracing` records so).
+    pub fn masks_integer_text(&self, text: &str) -> bool {
+        self.config.enabled && whole_number(text).is_some_and(|n| self.integer_is_number(n))
     }
 
     /// `text` with every identity number replaced; `None` (and no allocation)
@@ -234,7 +288,8 @@ mod tests {
             (99_999_999_999, false, "eleven digits, no date"),
             (123_456_789_012, false, "twelve digits"),
             (200, false, "a status code"),
-            (-41_019_012_345, false, "negative"),
+            (-41_019_012_345, true, "negative: a sign does not hide it"),
+            (-1_732_186_400, false, "negative, otherwise not masked"),
         ];
         let masker = Masker::default();
         for (number, masked, reason) in cases {
@@ -256,6 +311,77 @@ mod tests {
             Value::Array(Array::String(vec!["7".into(), "[fnr]".into(), "1500000000".into()]))
         );
     }
+    #[test]
+    fn masks_keys_trace_states_floats_and_integer_texts() {
+        use opentelemetry::trace::{Link, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+        let masker = Masker::default();
+        let mut attributes = [
+            KeyValue::new("person.01019012345.found", true),
+            KeyValue::new("float", 41_019_012_345.0),
+            KeyValue::new("fraction", 41_019_012_345.5),
+            KeyValue::new("time", 1_732_186_400.0),
+        ];
+        masker.mask_attributes(&mut attributes);
+        assert_eq!(attributes[0].key.as_str(), "person.[fnr].found");
+        assert_eq!(attributes[1].value, Value::from("[fnr]"));
+        assert_eq!(attributes[2].value, Value::F64(41_019_012_345.5));
+        assert_eq!(attributes[3].value, Value::F64(1_732_186_400.0));
+
+        let context = |state: &str| {
+            SpanContext::new(
+                TraceId::from(1),
+                SpanId::from(2),
+                TraceFlags::SAMPLED,
+                true,
+                state.parse::<TraceState>().expect("a valid trace state"),
+            )
+        };
+        let mut span = SpanData {
+            span_context: context("nav=01019012345,other=1"),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: opentelemetry::trace::SpanKind::Server,
+            name: "span".into(),
+            start_time: std::time::SystemTime::now(),
+            end_time: std::time::SystemTime::now(),
+            attributes: vec![],
+            dropped_attributes_count: 0,
+            events: Default::default(),
+            links: Default::default(),
+            status: Status::Unset,
+            instrumentation_scope: Default::default(),
+        };
+        span.links
+            .links
+            .push(Link::with_context(context("nav=010190 12345")));
+        assert!(masker.masks_trace_state(&span.span_context));
+        masker.mask_span(&mut span);
+        assert_eq!(
+            span.span_context.trace_state().header(),
+            "nav=[fnr],other=1"
+        );
+        assert_eq!(
+            span.span_context.span_id(),
+            SpanId::from(2),
+            "the rest stays"
+        );
+        assert_eq!(
+            span.links.links[0].span_context.trace_state().header(),
+            "nav=[fnr]"
+        );
+        assert!(!masker.masks_trace_state(&context("nav=1732186400")));
+
+        assert!(masker.masks_integer_text("2019012345"));
+        assert!(masker.masks_integer_text("-41019012345"));
+        assert!(
+            !masker.masks_integer_text("02019012345"),
+            "text: the scan's"
+        );
+        assert!(!masker.masks_integer_text("1732186400"));
+        assert!(masker.masks_float(2_019_012_345.0));
+        assert!(!Masker::new(MaskConfig::disabled()).masks_float(2_019_012_345.0));
+    }
+
     #[test]
     fn masks_span_names_events_links_and_every_key() {
         use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status};

@@ -7,11 +7,18 @@
 //!
 //! # What is recognised
 //!
-//! Eleven digits, not part of a longer run of digits (a percent-escape such as
-//! `%20` before them does not count as digits), optionally split after the
-//! sixth digit by one whitespace character, a non-breaking space, a URL form
-//! of a space (`+`, `%20`) or an escaped one as JSON and `Debug` write it
-//! (`\n`, `\t`, `\r`), whose first six digits are a plausible date `DDMMYY`:
+//! Eleven digits, not part of a longer run of digits, optionally split after
+//! the sixth digit by one whitespace character (space, tab, newline, carriage
+//! return, vertical tab, form feed), a non-breaking space, a URL form of a
+//! space (`+`, `%20`, and `%2520`, encoded twice) or one of these escaped as
+//! JSON and `Debug` write them (`\n`, `\t`, `\r`, `\f`, `\u000b`, `\u000c`,
+//! `\u00a0`, `\u{b}`, `\u{c}`, `\u{a0}`, after any number of backslashes: a
+//! text escaped twice doubles them), whose first six digits are a plausible
+//! date `DDMMYY`.
+//!
+//! A `%` before digits is read both ways: as a percent-escape whose hex digits
+//! are not part of the number (`%20`, `%27`, and `%25` with the two hex digits
+//! after it), and as a plain `%` (`LIKE '%01019012345%'`). The date:
 //!
 //! * day 01–31, or 41–71 for D-numbers (day + 40);
 //! * month 01–12, 41–52 for H-numbers and synthetic test numbers (month + 40),
@@ -29,10 +36,13 @@
 //!
 //! Spans, on the export thread before anything is encoded: the span name, the
 //! error status description (a panic message, an error's text, a failed
-//! request's URL), event names (tracing log messages become span events), and
-//! the values of **every** attribute, whatever its key, on the span, its events
-//! (`exception.message` of an `#[instrument(err)]` span included) and its
-//! links: strings, strings in arrays, and whole numbers (see below).
+//! request's URL), event names (tracing log messages become span events), the
+//! trace state of the span and its links (a caller's `tracestate` is exported
+//! with the span; one no longer valid once masked is dropped), every attribute
+//! key (a key made at run time may hold a number), and the values of **every**
+//! attribute, whatever its key, on the span, its events (`exception.message` of
+//! an `#[instrument(err)]` span included) and its links: strings, strings in
+//! arrays, and whole numbers (see below).
 //!
 //! Log lines, as they are formatted: the message and every field of a JSON
 //! line ([`crate::JsonFormat`]), the whole text line ([`crate::MaskingFields`]
@@ -58,7 +68,12 @@
 //!
 //! * eleven digits whose date is plausible, or
 //! * ten digits from `2_000_000_000`, read with the lost zero (`0` + ten
-//!   digits), whose date is plausible.
+//!   digits), whose date is plausible;
+//!
+//! with or without a minus sign. A floating-point value that is a whole number
+//! is read as that integer, and so is a log field recorded through `Debug` or
+//! `Display` (`?n`, `%n`, and `i128` and `u128` fields, which `tracing` records
+//! so) whose text is a whole number.
 //!
 //! Ten-digit integers from `1_000_000_000` to `1_999_999_999` are **not**
 //! masked: they are what a unix time in seconds looks like from 2001 to 2033,
@@ -86,10 +101,10 @@ mod masker;
 mod recognise;
 mod secrets;
 
-pub(crate) use self::secrets::has_secret;
 pub use self::{
     config::{MaskConfig, DEFAULT_KEYS, DEFAULT_REPLACEMENT},
     masker::Masker,
     recognise::{contains_identity_number, mask},
     secrets::NEVER_RECORDED_HEADERS,
 };
+pub(crate) use self::{recognise::whole_number, secrets::has_secret};

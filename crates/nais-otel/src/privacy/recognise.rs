@@ -35,10 +35,23 @@ pub fn contains_identity_number(text: &str) -> bool {
     find(text.as_bytes(), 0, false).is_some()
 }
 
-/// What may stand between the sixth and seventh digit: one whitespace
-/// character (as NAIS's `\s?`), a non-breaking space, a URL-encoded space, or
-/// a whitespace character escaped as JSON and `Debug` write it.
-const SEPARATORS: [&[u8]; 12] = [
+/// The integer `text` is when it is a whole number exactly as an integer's `Debug` and
+/// `Display` write it: an optional `-`, no leading zero, within `i64`. `007`, `+5`, `-0`
+/// and `2.5` are not.
+pub(crate) fn whole_number(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let whole = match digits.as_bytes() {
+        [b'0'] => digits.len() == text.len(),
+        [first, rest @ ..] => (b'1'..=b'9').contains(first) && rest.iter().all(u8::is_ascii_digit),
+        [] => false,
+    };
+    whole.then(|| text.parse().ok()).flatten()
+}
+
+/// What may stand between the sixth and seventh digit as it is: one whitespace
+/// character (as NAIS's `\s?`), a non-breaking space, or a URL-encoded space,
+/// also encoded twice (`%2520`).
+const SEPARATORS: [&[u8]; 10] = [
     b" ",
     b"\t",
     b"\n",
@@ -48,49 +61,92 @@ const SEPARATORS: [&[u8]; 12] = [
     "\u{a0}".as_bytes(),
     b"+",
     b"%20",
-    b"\\n",
-    b"\\t",
-    b"\\r",
+    b"%2520",
 ];
 
+/// The same whitespace escaped as JSON and `Debug` write it, after one backslash or
+/// more (text escaped again, such as the `Debug` of a JSON text, doubles them).
+const ESCAPED_SEPARATORS: [&[u8]; 13] = [
+    b"n", b"t", b"r", b"f", b"u{a0}", b"u{b}", b"u{c}", b"u000b", b"u000c", b"u00a0", b"u000B",
+    b"u000C", b"u00A0",
+];
+
+/// The length of the separator at the start of `bytes`, if one is there.
+fn separator_len(bytes: &[u8]) -> Option<usize> {
+    if let Some(separator) = SEPARATORS.iter().find(|s| bytes.starts_with(s)) {
+        return Some(separator.len());
+    }
+    let backslashes = bytes.iter().take_while(|&&b| b == b'\\').count();
+    if backslashes == 0 {
+        return None;
+    }
+    let escape = &bytes[backslashes..];
+    ESCAPED_SEPARATORS
+        .iter()
+        .find(|s| escape.starts_with(s))
+        .map(|s| backslashes + s.len())
+}
+
+/// The identity number in the run of digits that starts at `start`, if it is one: eleven
+/// digits, or six, a separator and five. Returns the match, and where the run ends.
+fn number_at(bytes: &[u8], start: usize, checksum: bool) -> (Option<(usize, usize)>, usize) {
+    let run_end = digits_end(bytes, start);
+    match run_end - start {
+        11 if plausible(&bytes[start..run_end], checksum) => (Some((start, run_end)), run_end),
+        6 => {
+            let found = separator_len(&bytes[run_end..]).and_then(|separator| {
+                let second = run_end + separator;
+                let second_end = digits_end(bytes, second);
+                if second_end - second != 5 {
+                    return None;
+                }
+                let mut number = [0u8; 11];
+                number[..6].copy_from_slice(&bytes[start..run_end]);
+                number[6..].copy_from_slice(&bytes[second..second_end]);
+                plausible(&number, checksum).then_some((start, second_end))
+            });
+            (found, run_end)
+        }
+        _ => (None, run_end),
+    }
+}
+
 /// The byte range of the first identity number at or after `from`.
+///
+/// A `%` may start a percent-escape or be a plain `%` (`LIKE '%01019012345%'`), so the
+/// digits after it are read both ways: from the byte after the `%`, and after the
+/// escape (`%27`, and `%25` with its two hex digits, an escape encoded twice).
 pub(super) fn find(bytes: &[u8], from: usize, checksum: bool) -> Option<(usize, usize)> {
+    let hex = |at: usize| matches!(bytes.get(at..at + 2), Some([a, b]) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit());
     let mut i = from;
     loop {
         i = next_digit_or_percent(bytes, i);
         let &byte = bytes.get(i)?;
         if byte == b'%' {
-            // A percent-escape's hex digits (`%20`, `%27`) are not part of a
-            // number: the digits after it start a run of their own.
-            let escape = matches!(bytes.get(i + 1..i + 3), Some([a, b]) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit());
-            i += if escape { 3 } else { 1 };
+            if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                if let (Some(found), _) = number_at(bytes, i + 1, checksum) {
+                    return Some(found);
+                }
+            }
+            if !hex(i + 1) {
+                i += 1;
+                continue;
+            }
+            if bytes.get(i + 1..i + 3) == Some(b"25")
+                && hex(i + 3)
+                && bytes.get(i + 5).is_some_and(u8::is_ascii_digit)
+            {
+                if let (Some(found), _) = number_at(bytes, i + 5, checksum) {
+                    return Some(found);
+                }
+            }
+            i += 3;
             continue;
         }
         // A maximal run of digits starts at `i`.
-        let start = i;
-        let run_end = digits_end(bytes, start);
-        let run = run_end - start;
-        if run == 11 {
-            if plausible(&bytes[start..run_end], checksum) {
-                return Some((start, run_end));
-            }
-        } else if run == 6 {
-            // Six digits, one separator, five digits, nothing more.
-            for separator in SEPARATORS {
-                let second = run_end + separator.len();
-                if bytes.get(run_end..second) != Some(separator) {
-                    continue;
-                }
-                let second_end = digits_end(bytes, second);
-                if second_end - second == 5 {
-                    let mut number = [0u8; 11];
-                    number[..6].copy_from_slice(&bytes[start..run_end]);
-                    number[6..].copy_from_slice(&bytes[second..second_end]);
-                    if plausible(&number, checksum) {
-                        return Some((start, second_end));
-                    }
-                }
-            }
+        let (found, run_end) = number_at(bytes, i, checksum);
+        if found.is_some() {
+            return found;
         }
         i = run_end;
     }
@@ -213,6 +269,18 @@ mod tests {
             ("%2512345678901", None, "an escape does not make a longer run a number"),
             ("0101901 2345", None, "split in the wrong place"),
             (r#"{"m":"010190\n12345"}"#, Some(r#"{"m":"[fnr]"}"#), "an escaped newline, as JSON writes it"),
+            (r#"{"m":"010190\f12345"}"#, Some(r#"{"m":"[fnr]"}"#), "an escaped form feed, as JSON writes it"),
+            (r#"{"m":"010190\u000b12345"}"#, Some(r#"{"m":"[fnr]"}"#), "a vertical tab, as JSON writes it"),
+            (r#"{"m":"010190\u00a012345"}"#, Some(r#"{"m":"[fnr]"}"#), "a non-breaking space escaped as JSON"),
+            (r#"P { fnr: "010190\u{a0}12345" }"#, Some(r#"P { fnr: "[fnr]" }"#), "a non-breaking space, as Debug writes it"),
+            (r#""010190\u{b}12345""#, Some(r#""[fnr]""#), "a vertical tab, as Debug writes it"),
+            (r#""010190\u{c}12345""#, Some(r#""[fnr]""#), "a form feed, as Debug writes it"),
+            (r#""{\"m\":\"010190\\n12345\"}""#, Some(r#""{\"m\":\"[fnr]\"}""#), "the Debug of a JSON text: escaped twice"),
+            (r#"010190\x12345"#, None, "a backslash before something else"),
+            ("where fnr LIKE '%01019012345%'", Some("where fnr LIKE '%[fnr]%'"), "a plain percent sign before it"),
+            ("q%3DOla%252001019012345", Some("q%3DOla%2520[fnr]"), "after a space encoded twice"),
+            ("010190%252012345", Some("[fnr]"), "split by a space encoded twice"),
+            ("%2001019012345", Some("%20[fnr]"), "a longer run after a plain percent sign is no number"),
             ("", None, "empty"),
         ];
         for (input, expected, reason) in cases {
@@ -222,36 +290,35 @@ mod tests {
 
     /// The scan as one byte at a time, the way the module docs describe it.
     fn find_byte_by_byte(bytes: &[u8], from: usize) -> Option<(usize, usize)> {
+        let hex = |at: usize| matches!(bytes.get(at..at + 2), Some([a, b]) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit());
+        let digit = |at: usize| bytes.get(at).is_some_and(u8::is_ascii_digit);
         let mut i = from;
         while i < bytes.len() {
-            if !bytes[i].is_ascii_digit() {
-                i += match bytes.get(i..i + 3) {
-                    Some([b'%', a, b]) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit() => 3,
-                    _ => 1,
-                };
+            if bytes[i] == b'%' {
+                // Read as a plain `%`, as an escape, and as an escape encoded twice.
+                let mut starts = vec![];
+                if digit(i + 1) {
+                    starts.push(i + 1);
+                }
+                if hex(i + 1) && bytes[i + 1..i + 3] == *b"25" && hex(i + 3) && digit(i + 5) {
+                    starts.push(i + 5);
+                }
+                if let Some(found) = starts
+                    .into_iter()
+                    .find_map(|at| number_at(bytes, at, false).0)
+                {
+                    return Some(found);
+                }
+                i += if hex(i + 1) { 3 } else { 1 };
                 continue;
             }
-            let start = i;
-            let run_end = digits_end(bytes, start);
-            if run_end - start == 11 && plausible(&bytes[start..run_end], false) {
-                return Some((start, run_end));
+            if !digit(i) {
+                i += 1;
+                continue;
             }
-            if run_end - start == 6 {
-                for separator in SEPARATORS {
-                    let second = run_end + separator.len();
-                    if bytes.get(run_end..second) != Some(separator) {
-                        continue;
-                    }
-                    let second_end = digits_end(bytes, second);
-                    if second_end - second == 5 {
-                        let mut number = [0u8; 11];
-                        number[..6].copy_from_slice(&bytes[start..run_end]);
-                        number[6..].copy_from_slice(&bytes[second..second_end]);
-                        if plausible(&number, false) {
-                            return Some((start, second_end));
-                        }
-                    }
-                }
+            let (found, run_end) = number_at(bytes, i, false);
+            if found.is_some() {
+                return found;
             }
             i = run_end;
         }
@@ -263,7 +330,7 @@ mod tests {
         // Random texts over the bytes that matter (digits, `%`, hex letters,
         // separators, bytes next to `0`..`9` and `%` in value, non-ASCII),
         // with numbers planted at random offsets.
-        let alphabet: &[u8] = b"0123456789%%%aF/:;$&+ \t\n\x2f\x3a\xc2\xa0\xff-e";
+        let alphabet: &[u8] = b"0123456789%%%aF/:;$&+ \t\n\x2f\x3a\xc2\xa0\xff-e\\\\u{b}";
         let mut state = 0x2545_f491_4f6c_dd1d_u64;
         let mut next = |below: usize| {
             state ^= state << 13;
@@ -282,7 +349,10 @@ mod tests {
                     b"010190 12345",
                     b"41019012345",
                     b"010190%2012345",
-                ][next(4)];
+                    b"%01019012345",
+                    b"%252001019012345",
+                    b"010190\\u{a0}12345",
+                ][next(7)];
                 text.splice(at..at, number.iter().copied());
             }
             for from in [0, next(text.len() + 1)] {
