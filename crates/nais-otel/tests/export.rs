@@ -211,6 +211,57 @@ fn unreadable_certificate_is_a_problem_not_a_crash() {
     assert_eq!(problem.value, "/no/such/ca.pem");
 }
 
+/// A certificate or key file that is there but holds nothing TLS can use (broken base64,
+/// no PEM block, a key that is no key) is reported and left out: the service starts,
+/// over either protocol.
+#[test]
+fn malformed_certificate_files_are_problems_not_a_refusal() {
+    let dir = std::env::temp_dir().join(format!("nais-otel-bad-pem-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write");
+        path.display().to_string()
+    };
+    let broken = write(
+        "broken.pem",
+        "-----BEGIN CERTIFICATE-----\nAAAA!!!!\n-----END CERTIFICATE-----\n",
+    );
+    let empty = write("empty.pem", "no PEM block here\n");
+    for protocol in ["grpc", "http/protobuf"] {
+        for (ca, client_cert, client_key) in [(&broken, &broken, &empty), (&empty, &empty, &broken)]
+        {
+            let guard = nais_otel::builder()
+                .with_env_lookup(support::env(&[
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://127.0.0.1:1"),
+                    ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+                    ("OTEL_EXPORTER_OTLP_CERTIFICATE", ca),
+                    ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", client_cert),
+                    ("OTEL_EXPORTER_OTLP_CLIENT_KEY", client_key),
+                ]))
+                .with_globals(false)
+                .with_shutdown_timeout(Duration::from_millis(200))
+                .init()
+                .unwrap_or_else(|error| panic!("{protocol}: the service starts: {error}"));
+            let problems = &guard.config().problems;
+            let ca_problem = problems
+                .iter()
+                .find(|p| p.variable == "OTEL_EXPORTER_OTLP_CERTIFICATE")
+                .unwrap_or_else(|| panic!("{protocol}: the CA file is reported: {problems:?}"));
+            assert_eq!(&ca_problem.value, ca, "the path is named");
+            assert!(ca_problem.message.ends_with("ignored"), "{ca_problem}");
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.variable.starts_with("OTEL_EXPORTER_OTLP_CLIENT_")),
+                "{protocol}: the client identity is reported: {problems:?}"
+            );
+            assert!(guard.provider().is_some(), "{protocol}: spans still go out");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn protocol_set_in_code_decides_how_the_endpoint_is_read() {
     use nais_otel::config::Protocol;

@@ -4,7 +4,9 @@
 //! cannot be read is a [`ConfigProblem`] like any bad value, and the exporter
 //! receives the bytes, never a path.
 
-use std::{fmt, path::Path};
+use std::{fmt, path::Path, sync::Arc};
+
+use rustls_pki_types::{pem::PemObject as _, CertificateDer, PrivateKeyDer};
 
 use super::{exporter::TlsFiles, problem::ConfigProblem, vars::*};
 
@@ -26,9 +28,10 @@ impl fmt::Debug for TlsMaterial {
     }
 }
 
-/// Reads the TLS files for an `https` endpoint. A file that cannot be read is
-/// reported and left out, so the service still starts (and export still works
-/// where the system's roots suffice).
+/// Reads the TLS files for an `https` endpoint. A file that cannot be read, or
+/// that holds no certificate or key TLS can use, is reported and left out, so
+/// the service still starts (and export still works where the system's roots
+/// suffice).
 pub(super) fn load(
     files: &TlsFiles,
     endpoint: &str,
@@ -40,30 +43,36 @@ pub(super) fn load(
     {
         return None;
     }
-    let mut read = |variable: &'static str, path: &Path| match std::fs::read(path) {
-        Ok(pem) => Some(pem),
-        Err(error) => {
-            problems.push(ConfigProblem::new(
-                variable,
-                &path.display().to_string(),
-                format!("cannot read the file ({error}); ignored"),
-            ));
-            None
-        }
-    };
     let mut material = TlsMaterial {
         ca: files
             .certificate
             .as_deref()
-            .and_then(|path| read(OTEL_EXPORTER_OTLP_CERTIFICATE, path)),
+            .and_then(|path| read(problems, OTEL_EXPORTER_OTLP_CERTIFICATE, path)),
         identity: None,
     };
+    if let (Some(ca), Some(path)) = (&material.ca, &files.certificate) {
+        if let Err(why) = check_ca(ca) {
+            unusable(problems, OTEL_EXPORTER_OTLP_CERTIFICATE, path, why);
+            material.ca = None;
+        }
+    }
     match (&files.client_certificate, &files.client_key) {
-        (Some(cert), Some(key)) => {
-            let cert = read(OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, cert);
-            let key = read(OTEL_EXPORTER_OTLP_CLIENT_KEY, key);
+        (Some(cert_path), Some(key_path)) => {
+            let cert = read(problems, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, cert_path);
+            let key = read(problems, OTEL_EXPORTER_OTLP_CLIENT_KEY, key_path);
             if let (Some(cert), Some(key)) = (cert, key) {
-                material.identity = Some((cert, key));
+                match check_identity(&cert, &key) {
+                    Ok(()) => material.identity = Some((cert, key)),
+                    Err((Part::Certificate, why)) => unusable(
+                        problems,
+                        OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+                        cert_path,
+                        why,
+                    ),
+                    Err((Part::Key, why)) => {
+                        unusable(problems, OTEL_EXPORTER_OTLP_CLIENT_KEY, key_path, why);
+                    }
+                }
             }
         }
         (Some(cert), None) => problems.push(ConfigProblem::new(
@@ -79,4 +88,74 @@ pub(super) fn load(
         (None, None) => {}
     }
     Some(material)
+}
+
+/// The file at `path`; a problem when it cannot be read.
+fn read(problems: &mut Vec<ConfigProblem>, variable: &'static str, path: &Path) -> Option<Vec<u8>> {
+    std::fs::read(path)
+        .map_err(|error| {
+            unusable(
+                problems,
+                variable,
+                path,
+                format!("cannot read the file ({error})"),
+            )
+        })
+        .ok()
+}
+
+/// A file that is left out, and why.
+fn unusable(problems: &mut Vec<ConfigProblem>, variable: &'static str, path: &Path, why: String) {
+    problems.push(ConfigProblem::new(
+        variable,
+        &path.display().to_string(),
+        format!("{why}; ignored"),
+    ));
+}
+
+/// Which file of a client identity is unusable.
+enum Part {
+    Certificate,
+    Key,
+}
+
+/// Certificates in PEM, at least one, each one TLS can trust.
+fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| format!("not a PEM certificate ({error})"))?;
+    if certs.is_empty() {
+        return Err("no PEM certificate in it".to_owned());
+    }
+    Ok(certs)
+}
+
+/// Whether `pem` holds CA certificates TLS can trust, as the exporter reads them.
+fn check_ca(pem: &[u8]) -> Result<(), String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in certificates(pem)? {
+        roots
+            .add(cert)
+            .map_err(|error| format!("not a certificate TLS can trust ({error})"))?;
+    }
+    Ok(())
+}
+
+/// Whether a client certificate and key make an identity TLS can present.
+fn check_identity(cert: &[u8], key: &[u8]) -> Result<(), (Part, String)> {
+    let certs = certificates(cert).map_err(|why| (Part::Certificate, why))?;
+    let key = PrivateKeyDer::from_pem_slice(key)
+        .map_err(|error| (Part::Key, format!("not a PEM private key ({error})")))?;
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|error| (Part::Key, error.to_string()))?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_client_auth_cert(certs, key)
+        .map(|_| ())
+        .map_err(|error| {
+            (
+                Part::Key,
+                format!("does not fit the client certificate ({error})"),
+            )
+        })
 }
