@@ -301,3 +301,77 @@ fn batch_values_from_code_are_made_safe() {
     assert_eq!(config.batch.export_timeout, Duration::from_secs(86_400));
     assert_eq!(config.batch.max_export_batch_size, 10);
 }
+
+/// Set in the child process of `values_that_are_not_utf8_are_problems`.
+const NOT_UTF8_CHILD: &str = "NAIS_OTEL_TEST_NOT_UTF8_CHILD";
+
+/// Not a test: prints the problems the process environment gives, in the child process
+/// `values_that_are_not_utf8_are_problems` starts. Does nothing otherwise.
+#[test]
+fn not_utf8_child_process() {
+    if std::env::var_os(NOT_UTF8_CHILD).is_none() {
+        return;
+    }
+    for problem in nais_otel::builder().config().problems {
+        println!("builder {problem}");
+    }
+    for problem in nais_otel::Config::from_env().problems {
+        println!("from_env {problem}");
+    }
+}
+
+/// A value that is not UTF-8 is read as unset, and said so, naming the variable (and the
+/// value with its bad bytes replaced; a header list's never).
+#[test]
+fn values_that_are_not_utf8_are_problems() {
+    use std::os::unix::ffi::OsStringExt as _;
+    let bad = |text: &str| {
+        let mut bytes = text.as_bytes().to_vec();
+        bytes.push(0xff);
+        std::ffi::OsString::from_vec(bytes)
+    };
+    let output = std::process::Command::new(std::env::current_exe().expect("test executable"))
+        .args(["not_utf8_child_process", "--exact", "--nocapture"])
+        .env_clear()
+        .env(NOT_UTF8_CHILD, "1")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", bad("http://127.0.0.1:1"))
+        .env(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            bad("Authorization=Bearer s3cr3t"),
+        )
+        .env("NAIS_APP_NAME", bad("dogs"))
+        .env("SOMETHING_ELSE", bad("not ours"))
+        .output()
+        .expect("the child runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    for source in ["builder", "from_env"] {
+        let lines: Vec<&str> = stdout
+            .lines()
+            .filter(|line| line.starts_with(source))
+            .collect();
+        assert_eq!(lines.len(), 3, "{source}: {stdout}");
+        for variable in [
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "NAIS_APP_NAME",
+        ] {
+            assert!(
+                lines
+                    .iter()
+                    .any(|line| line.contains(variable) && line.contains("not valid UTF-8")),
+                "{source}: {variable}: {stdout}"
+            );
+        }
+        assert!(
+            lines
+                .iter()
+                .any(|line| line.contains("http://127.0.0.1:1\u{fffd}")),
+            "{stdout}"
+        );
+    }
+    assert!(
+        !stdout.contains("s3cr3t"),
+        "a header value is never shown: {stdout}"
+    );
+}

@@ -101,7 +101,9 @@ pub struct Config {
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Self {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        let mut config = Self::from_lookup(|name| std::env::var(name).ok());
+        config.problems.splice(0..0, not_utf8_problems());
+        config
     }
 
     /// Reads the environment through `lookup`, so tests need not change the
@@ -204,6 +206,32 @@ impl Config {
             .find(|kv| kv.key.as_str() == key)
             .map(|kv| kv.value.as_str().into_owned())
     }
+}
+
+/// The variables this crate reads whose value in the process environment is not UTF-8:
+/// each is read as unset, and is a problem (the value shown with its bad bytes replaced,
+/// a header list's not at all).
+pub(crate) fn not_utf8_problems() -> Vec<ConfigProblem> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| {
+            let variable = *vars::READ
+                .iter()
+                .find(|read| name.to_str() == Some(**read))?;
+            if value.to_str().is_some() {
+                return None;
+            }
+            let shown = if variable.ends_with("_HEADERS") {
+                "<redacted>".to_owned()
+            } else {
+                value.to_string_lossy().into_owned()
+            };
+            Some(ConfigProblem::new(
+                variable,
+                &shown,
+                "not valid UTF-8; read as unset",
+            ))
+        })
+        .collect()
 }
 
 /// `NAIS_OTEL_EXCLUDED_PATHS`, parsed by the middleware crate that applies it.

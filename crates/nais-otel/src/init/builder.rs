@@ -48,6 +48,8 @@ type LookupFn = dyn Fn(&str) -> Option<String> + Send + Sync;
 #[must_use]
 pub struct Builder {
     lookup: Box<LookupFn>,
+    /// The lookup is the process environment: its values that are not UTF-8 are reported.
+    reads_process_env: bool,
     service_name: Option<String>,
     resource_attributes: Vec<KeyValue>,
     sampler: Option<SamplerConfig>,
@@ -107,6 +109,7 @@ impl Builder {
     pub fn new() -> Self {
         Self {
             lookup: Box::new(|name| std::env::var(name).ok()),
+            reads_process_env: true,
             service_name: None,
             resource_attributes: Vec::new(),
             sampler: None,
@@ -139,6 +142,7 @@ impl Builder {
         lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
     ) -> Self {
         self.lookup = Box::new(lookup);
+        self.reads_process_env = false;
         self
     }
 
@@ -329,6 +333,11 @@ impl Builder {
     /// The configuration this builder would use: the environment, then code.
     pub fn config(&self) -> Config {
         let mut config = Config::read(&*self.lookup);
+        if self.reads_process_env {
+            config
+                .problems
+                .splice(0..0, crate::config::not_utf8_problems());
+        }
         if let Some(name) = &self.service_name {
             config.service_name.clone_from(name);
         }
@@ -457,16 +466,8 @@ impl Builder {
             }
         }
 
-        let report = |problem: &ConfigProblem| {
-            tracing::warn!(
-                target: "nais_otel",
-                variable = problem.variable,
-                value = %problem.value,
-                "{}", problem.message
-            );
-        };
         if self.install_globals {
-            config.problems.iter().for_each(report);
+            report_problems(&config.problems);
         }
         if config.disabled {
             tracing::info!(target: "nais_otel", "OTEL_SDK_DISABLED=true: tracing is off; no spans are made or exported");
@@ -481,5 +482,117 @@ impl Builder {
             config,
             shut_down: Mutex::new(false),
         })
+    }
+}
+
+/// Problems reported one by one for each variable; the rest are counted in one line.
+const REPORTED_PER_VARIABLE: usize = 3;
+
+/// The most of a bad value a warning shows, in bytes.
+const VALUE_SHOWN: usize = 200;
+
+/// Warns of each problem, naming the variable and the value: at most
+/// [`REPORTED_PER_VARIABLE`] a variable, each value cut to [`VALUE_SHOWN`] bytes, so a long
+/// list of bad entries makes a few short lines, not one long line an entry.
+/// [`Config::problems`] keeps every one.
+fn report_problems(problems: &[ConfigProblem]) {
+    let mut counts: Vec<(&'static str, usize)> = Vec::new();
+    for problem in problems {
+        let count = match counts.iter_mut().find(|(v, _)| *v == problem.variable) {
+            Some((_, count)) => {
+                *count += 1;
+                *count
+            }
+            None => {
+                counts.push((problem.variable, 1));
+                1
+            }
+        };
+        if count <= REPORTED_PER_VARIABLE {
+            tracing::warn!(
+                target: "nais_otel",
+                variable = problem.variable,
+                value = %shown(&problem.value),
+                "{}", problem.message
+            );
+        }
+    }
+    for (variable, count) in counts {
+        if count > REPORTED_PER_VARIABLE {
+            tracing::warn!(
+                target: "nais_otel",
+                variable,
+                "{} more problems with this variable, not reported one by one (`Guard::config().problems` has them all)",
+                count - REPORTED_PER_VARIABLE
+            );
+        }
+    }
+}
+
+/// `value`, cut to [`VALUE_SHOWN`] bytes (at a character boundary) with its length
+/// said, when it is longer.
+fn shown(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.len() <= VALUE_SHOWN {
+        return value.into();
+    }
+    let end = (0..=VALUE_SHOWN)
+        .rev()
+        .find(|&at| value.is_char_boundary(at))
+        .unwrap_or(0);
+    format!("{}… ({} bytes)", &value[..end], value.len()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a subscriber wrote.
+    #[derive(Clone, Default)]
+    struct Written(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Written {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn many_bad_entries_make_a_few_short_warnings() {
+        let entries: Vec<String> = (0..3_000).map(|i| format!("junk{i}")).collect();
+        let value = entries.join(",");
+        let mut env: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+        env.insert("OTEL_RESOURCE_ATTRIBUTES", value.clone());
+        env.insert("OTEL_PROPAGATORS", value.clone());
+        env.insert("OTEL_TRACES_SAMPLER", "sometimes".to_owned());
+        let config = crate::Config::from_lookup(|name| env.get(name).cloned());
+        assert!(config.problems.len() >= 6_000, "every problem is kept");
+        let written = Written::default();
+        let writer = written.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || report_problems(&config.problems));
+        let text = String::from_utf8(written.0.lock().expect("lock").clone()).expect("UTF-8");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3 + 1 + 3 + 1 + 1, "{text}");
+        assert!(text.len() < 4_000, "{} bytes", text.len());
+        assert!(
+            lines
+                .iter()
+                .any(|line| line.contains("more problems with this variable")
+                    && line.contains("OTEL_RESOURCE_ATTRIBUTES")),
+            "{text}"
+        );
+        assert!(
+            text.contains("value=sometimes"),
+            "a short value as it is: {text}"
+        );
+        assert!(text.contains(&format!("({} bytes)", value.len())), "{text}");
     }
 }
