@@ -106,7 +106,10 @@ pub(crate) fn resolve_endpoint(
     };
     let endpoint =
         if protocol == Protocol::HttpProtobuf && source.variable == OTEL_EXPORTER_OTLP_ENDPOINT {
-            format!("{}/v1/traces", source.url.trim_end_matches('/'))
+            // The path ends before a query or a fragment.
+            let at = source.url.find(['?', '#']).unwrap_or(source.url.len());
+            let (base, rest) = source.url.split_at(at);
+            format!("{}/v1/traces{rest}", base.trim_end_matches('/'))
         } else {
             source.url.clone()
         };
@@ -129,8 +132,14 @@ fn lowercase_scheme(endpoint: &str) -> String {
 
 /// An endpoint as it may be shown (in an error, a warning, `Debug`): anything
 /// up to the last `@` after the scheme is taken for credentials and replaced,
-/// even where a malformed URL would not count it as userinfo.
+/// even where a malformed URL would not count it as userinfo, and so is a query
+/// (`?api-key=...`).
 pub(crate) fn redacted_endpoint(endpoint: &str) -> String {
+    let endpoint = match endpoint.split_once('?') {
+        Some((before, _)) => format!("{before}?<redacted>"),
+        None => endpoint.to_owned(),
+    };
+    let endpoint = endpoint.as_str();
     let (scheme, rest) = match endpoint.split_once("://") {
         Some((scheme, rest)) => (Some(scheme), rest),
         None => (None, endpoint),

@@ -127,7 +127,19 @@ pub(super) fn key_value_list(
     pairs
 }
 
+/// `text` percent-decoded; `None` when it does not decode to UTF-8 or holds a `%` that
+/// does not start an escape (`%ZZ`), which the decoder would keep as it is.
 fn decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let escapes_ok = bytes.iter().enumerate().all(|(at, &byte)| {
+        byte != b'%'
+            || bytes
+                .get(at + 1..at + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !escapes_ok {
+        return None;
+    }
     percent_encoding::percent_decode_str(text)
         .decode_utf8()
         .ok()
@@ -142,7 +154,7 @@ mod tests {
     fn key_value_list_decodes_and_skips_bad_members() {
         let mut bad = Vec::new();
         let pairs = key_value_list(
-            "a=1, b = two%20words ,broken,=novalue,c=%E2%9C%93,d=%FF,e=x=y",
+            "a=1, b = two%20words ,broken,=novalue,c=%E2%9C%93,d=%FF,e=x=y,f=50%,g=%ZZ,h=100%25",
             |index, member| bad.push((index, member.to_owned())),
         );
         assert_eq!(
@@ -152,6 +164,7 @@ mod tests {
                 ("b".into(), "two words".into()),
                 ("c".into(), "✓".into()),
                 ("e".into(), "x=y".into()),
+                ("h".into(), "100%".into()),
             ]
         );
         assert_eq!(
@@ -159,7 +172,9 @@ mod tests {
             vec![
                 (2, "broken".to_owned()),
                 (3, "=novalue".to_owned()),
-                (5, "d=%FF".to_owned())
+                (5, "d=%FF".to_owned()),
+                (7, "f=50%".to_owned()),
+                (8, "g=%ZZ".to_owned()),
             ]
         );
     }

@@ -231,6 +231,7 @@ fn protocols_and_endpoints() {
         (&[("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")], Protocol::Grpc, "http://localhost:4317", "traces protocol wins"),
         (&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"), ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/")], Protocol::HttpProtobuf, "http://c:4318/v1/traces", "generic endpoint gets /v1/traces"),
         (&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"), ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/custom")], Protocol::HttpProtobuf, "http://c:4318/custom", "traces endpoint as is"),
+        (&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"), ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/?key=s3cr3t#f")], Protocol::HttpProtobuf, "http://c:4318/v1/traces?key=s3cr3t#f", "/v1/traces before the query"),
         (&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4317"), ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://b:4317")], Protocol::Grpc, "http://b:4317", "traces endpoint wins"),
         (&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"), ("OTEL_EXPORTER_OTLP_INSECURE", "true")], Protocol::Grpc, "http://collector:4317", "insecure without scheme"),
         (&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317")], Protocol::Grpc, "https://collector:4317", "secure by default without scheme"),
@@ -634,4 +635,17 @@ fn endpoint_scheme_case_and_credentials() {
         let all_text = format!("{config:?} {error}");
         assert!(!all_text.contains("s3cr3t"), "{value}: {all_text}");
     }
+}
+
+#[test]
+fn an_endpoint_is_shown_without_its_query() {
+    assert_eq!(
+        super::redacted_endpoint("http://c:4318/v1/traces?key=s3cr3t"),
+        "http://c:4318/v1/traces?<redacted>"
+    );
+    assert_eq!(
+        super::redacted_endpoint("https://u:p@c/x?key=s3cr3t"),
+        "https://<redacted>@c/x?<redacted>"
+    );
+    assert_eq!(super::redacted_endpoint("http://c:4317"), "http://c:4317");
 }

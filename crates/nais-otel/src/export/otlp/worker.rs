@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 
 use super::transport::{Connection, Transport};
 use super::{Job, OtlpSettings};
+use crate::config::redacted_endpoint;
 use crate::export::{Diagnostics, Stats};
 
 /// The export loop: one export at a time (the batch processor waits for each),
@@ -26,8 +27,8 @@ pub(super) async fn run(
         Ok(transport) => transport,
         Err(error) => {
             diagnostics.emit(
-                || tracing::error!(target: "nais_otel", endpoint = %settings.endpoint, %error, "cannot export spans"),
-                || format!("cannot export spans to {}: {error}", settings.endpoint),
+                || tracing::error!(target: "nais_otel", endpoint = %redacted_endpoint(&settings.endpoint), %error, "cannot export spans"),
+                || format!("cannot export spans to {}: {error}", redacted_endpoint(&settings.endpoint)),
             );
             while let Some(job) = jobs.recv().await {
                 let _ = job
@@ -113,7 +114,7 @@ impl Health {
             .lost_for_good()
             .saturating_sub(in_flight as u64);
         self.outage = Some((Instant::now(), lost_before));
-        let endpoint = &settings.endpoint;
+        let endpoint = &redacted_endpoint(&settings.endpoint);
         let queue = settings.queue_size;
         diagnostics.emit(
             || {
@@ -134,7 +135,7 @@ impl Health {
             return;
         };
         let lost = stats.snapshot().lost_for_good().saturating_sub(lost_before);
-        let endpoint = &settings.endpoint;
+        let endpoint = &redacted_endpoint(&settings.endpoint);
         let outage_ms = since.elapsed().as_millis() as u64;
         diagnostics.emit(
             || {
