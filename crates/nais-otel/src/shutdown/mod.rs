@@ -31,9 +31,10 @@
 //! 3. When every connection is closed, or after the drain timeout, whichever
 //!    comes first, `serve` returns. A connection still open then (a client
 //!    sending its request one byte a second, a request slower than the
-//!    timeout) is cut when the runtime ends: its request is never answered,
-//!    so no answered request loses a span. A second SIGTERM or Ctrl-C ends
-//!    the drain at once.
+//!    timeout) is left open, with a warning, until the runtime ends: its
+//!    handler runs on while the guard flushes and may still answer, but
+//!    spans that end after the flush are not exported, nor counted as lost.
+//!    A second SIGTERM or Ctrl-C ends the drain at once.
 //! 4. `main` returns and drops the guard: it exports what is queued, waiting
 //!    at most its shutdown timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`, 10 s).
 //!
