@@ -167,26 +167,34 @@ impl Masker {
                 }
                 Some(Value::Array(Array::String(copy)))
             }
+            Value::Array(Array::F64(items)) => {
+                self.mask_numbers(items, |n| self.float_is_number(n))
+            }
             Value::Array(Array::I64(items)) => {
-                if !items.iter().any(|n| self.integer_is_number(*n)) {
-                    return None;
-                }
-                // One element is a number: the array becomes strings, the
-                // number its replacement and the rest their digits.
-                let masked = items
-                    .iter()
-                    .map(|n| {
-                        if self.integer_is_number(*n) {
-                            StringValue::from(self.config.replacement.clone())
-                        } else {
-                            StringValue::from(n.to_string())
-                        }
-                    })
-                    .collect();
-                Some(Value::Array(Array::String(masked)))
+                self.mask_numbers(items, |n| self.integer_is_number(n))
             }
             _ => None,
         }
+    }
+
+    /// An array of numbers with one that reads as an identity number becomes strings:
+    /// that number its replacement and the rest their text. `None` when none does.
+    fn mask_numbers<T: Copy + ToString>(
+        &self,
+        items: &[T],
+        is_number: impl Fn(T) -> bool,
+    ) -> Option<Value> {
+        if !items.iter().any(|n| is_number(*n)) {
+            return None;
+        }
+        let masked = items
+            .iter()
+            .map(|n| match is_number(*n) {
+                true => StringValue::from(self.config.replacement.clone()),
+                false => StringValue::from(n.to_string()),
+            })
+            .collect();
+        Some(Value::Array(Array::String(masked)))
     }
 
     /// Whether an integer reads as an identity number; see the
@@ -326,6 +334,15 @@ mod tests {
         assert_eq!(attributes[1].value, Value::from("[fnr]"));
         assert_eq!(attributes[2].value, Value::F64(41_019_012_345.5));
         assert_eq!(attributes[3].value, Value::F64(1_732_186_400.0));
+        let mut floats = [KeyValue::new(
+            "floats",
+            Value::Array(Array::F64(vec![1.5, 41_019_012_345.0])),
+        )];
+        masker.mask_attributes(&mut floats);
+        assert_eq!(
+            floats[0].value,
+            Value::Array(Array::String(vec!["1.5".into(), "[fnr]".into()]))
+        );
 
         let context = |state: &str| {
             SpanContext::new(

@@ -9,12 +9,14 @@
 //!
 //! Eleven digits, not part of a longer run of digits, optionally split after
 //! the sixth digit by one whitespace character (space, tab, newline, carriage
-//! return, vertical tab, form feed), a non-breaking space, a URL form of a
-//! space (`+`, `%20`, and `%2520`, encoded twice) or one of these escaped as
-//! JSON and `Debug` write them (`\n`, `\t`, `\r`, `\f`, `\u000b`, `\u000c`,
-//! `\u00a0`, `\u{b}`, `\u{c}`, `\u{a0}`, after any number of backslashes: a
-//! text escaped twice doubles them), whose first six digits are a plausible
-//! date `DDMMYY`.
+//! return, vertical tab, form feed), a non-breaking space, one of these
+//! percent-encoded (`+` and `%20` for a space, `%2520` encoded twice, `%09`,
+//! `%0A`, `%0D`, `%0B`, `%0C`, `%C2%A0`), or one escaped as JSON, `Debug` and
+//! `tracing`'s text format write them (`\n`, `\t`, `\r`, `\f`, `\u000b`,
+//! `\u000c`, `\u00a0`, `\u{b}`, `\u{c}`, `\u{a0}`, `\x0b`, `\x0c`, after any
+//! number of backslashes, each as it is or percent-encoded as `%5C`: a text
+//! escaped twice doubles them), whose first six digits are a plausible date
+//! `DDMMYY`.
 //!
 //! A `%` before digits is read both ways: as a percent-escape whose hex digits
 //! are not part of the number (`%20`, `%27`, and `%25` with the two hex digits
@@ -70,8 +72,8 @@
 //! * ten digits from `2_000_000_000`, read with the lost zero (`0` + ten
 //!   digits), whose date is plausible;
 //!
-//! with or without a minus sign. A floating-point value that is a whole number
-//! is read as that integer, and so is a log field recorded through `Debug` or
+//! with or without a minus sign, alone or in an array. A floating-point value
+//! that is a whole number is read as that integer, and so is a log field recorded through `Debug` or
 //! `Display` (`?n`, `%n`, and `i128` and `u128` fields, which `tracing` records
 //! so) whose text is a whole number.
 //!

@@ -49,9 +49,10 @@ pub(crate) fn whole_number(text: &str) -> Option<i64> {
 }
 
 /// What may stand between the sixth and seventh digit as it is: one whitespace
-/// character (as NAIS's `\s?`), a non-breaking space, or a URL-encoded space,
-/// also encoded twice (`%2520`).
-const SEPARATORS: [&[u8]; 10] = [
+/// character (as NAIS's `\s?`), a non-breaking space, or a URL-encoded one
+/// (`+`, `%20`, also encoded twice, `%2520`, and the other whitespace
+/// percent-encoded, in either case).
+const SEPARATORS: [&[u8]; 16] = [
     b" ",
     b"\t",
     b"\n",
@@ -62,29 +63,48 @@ const SEPARATORS: [&[u8]; 10] = [
     b"+",
     b"%20",
     b"%2520",
+    b"%09",
+    b"%0A",
+    b"%0D",
+    b"%0B",
+    b"%0C",
+    b"%C2%A0",
 ];
 
-/// The same whitespace escaped as JSON and `Debug` write it, after one backslash or
-/// more (text escaped again, such as the `Debug` of a JSON text, doubles them).
-const ESCAPED_SEPARATORS: [&[u8]; 13] = [
+/// The same whitespace escaped as JSON, `Debug` and `tracing`'s text format write it,
+/// after one backslash or more (text escaped again, such as the `Debug` of a JSON text,
+/// doubles them), each of which may be percent-encoded (`%5C`).
+const ESCAPED_SEPARATORS: [&[u8]; 17] = [
     b"n", b"t", b"r", b"f", b"u{a0}", b"u{b}", b"u{c}", b"u000b", b"u000c", b"u00a0", b"u000B",
-    b"u000C", b"u00A0",
+    b"u000C", b"u00A0", b"x0b", b"x0c", b"x0B", b"x0C",
 ];
 
 /// The length of the separator at the start of `bytes`, if one is there.
 fn separator_len(bytes: &[u8]) -> Option<usize> {
-    if let Some(separator) = SEPARATORS.iter().find(|s| bytes.starts_with(s)) {
+    if let Some(separator) = SEPARATORS.iter().find(|s| {
+        bytes
+            .get(..s.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(s))
+    }) {
         return Some(separator.len());
     }
-    let backslashes = bytes.iter().take_while(|&&b| b == b'\\').count();
-    if backslashes == 0 {
+    // The backslashes, as they are or percent-encoded.
+    let mut at = 0;
+    loop {
+        match bytes.get(at..) {
+            Some([b'\\', ..]) => at += 1,
+            Some([b'%', b'5', b'c' | b'C', ..]) => at += 3,
+            _ => break,
+        }
+    }
+    if at == 0 {
         return None;
     }
-    let escape = &bytes[backslashes..];
+    let escape = &bytes[at..];
     ESCAPED_SEPARATORS
         .iter()
         .find(|s| escape.starts_with(s))
-        .map(|s| backslashes + s.len())
+        .map(|s| at + s.len())
 }
 
 /// The identity number in the run of digits that starts at `start`, if it is one: eleven
@@ -281,6 +301,10 @@ mod tests {
             ("q%3DOla%252001019012345", Some("q%3DOla%2520[fnr]"), "after a space encoded twice"),
             ("010190%252012345", Some("[fnr]"), "split by a space encoded twice"),
             ("%2001019012345", Some("%20[fnr]"), "a longer run after a plain percent sign is no number"),
+            ("/p/010190%0912345", Some("/p/[fnr]"), "a percent-encoded tab"),
+            ("/p/010190%c2%a012345", Some("/p/[fnr]"), "a percent-encoded non-breaking space"),
+            ("/p/010190%5Cn12345", Some("/p/[fnr]"), "an escaped newline, percent-encoded"),
+            ("lookup 010190\\x0c12345", Some("lookup [fnr]"), "a form feed as tracing's text format writes it"),
             ("", None, "empty"),
         ];
         for (input, expected, reason) in cases {
