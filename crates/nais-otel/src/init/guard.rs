@@ -117,15 +117,26 @@ impl Guard {
         let Some(provider) = &self.provider else {
             return;
         };
+        let started = std::time::Instant::now();
         let result = provider.shutdown_with_timeout(self.shutdown_timeout);
         let counts = self.stats.snapshot();
         if let Err(error) = result {
-            tracing::warn!(
-                target: "nais_otel",
-                timeout_ms = self.shutdown_timeout.as_millis() as u64,
-                %error,
-                "span export did not finish before the shutdown timeout"
-            );
+            // The provider wraps its processors' errors: the time taken tells a timeout
+            // from an export that failed at once (a collector that refused the batch).
+            if started.elapsed() >= self.shutdown_timeout {
+                tracing::warn!(
+                    target: "nais_otel",
+                    timeout_ms = self.shutdown_timeout.as_millis() as u64,
+                    %error,
+                    "span export did not finish before the shutdown timeout"
+                );
+            } else {
+                tracing::warn!(
+                    target: "nais_otel",
+                    %error,
+                    "the last span export at shutdown failed"
+                );
+            }
         }
         if counts.lost() > 0 {
             tracing::warn!(

@@ -158,9 +158,12 @@ where
             let mut server = std::pin::pin!(server);
             tracing::info!(target: "nais_otel", %address, "listening");
 
+            // The signal first: a server with no connection open finishes as soon as
+            // the signal comes, and the drain is still to be said.
             tokio::select! {
-                result = &mut server => return result,
+                biased;
                 Ok(()) = shutdown_started => {}
+                result = &mut server => return result,
             }
             let again = shutdown_signal();
             tracing::info!(
