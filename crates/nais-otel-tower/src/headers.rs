@@ -1,11 +1,12 @@
 //! The request headers a server span and its parent extraction read, looked up once.
 
-use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, HOST, USER_AGENT};
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, FORWARDED, HOST, USER_AGENT};
 
 /// Ready header names: a lookup by `&str` parses and validates the name every time.
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 /// The first value of each header the span reads, and whether the propagation headers are
 /// there.
@@ -15,6 +16,10 @@ pub(crate) struct KnownHeaders<'a> {
     pub(crate) user_agent: Option<&'a HeaderValue>,
     pub(crate) content_type: Option<&'a HeaderValue>,
     pub(crate) forwarded_for: Option<&'a HeaderValue>,
+    /// `Forwarded` (RFC 7239) and `X-Forwarded-Proto`: the scheme the client used, before
+    /// a proxy.
+    pub(crate) forwarded: Option<&'a HeaderValue>,
+    pub(crate) forwarded_proto: Option<&'a HeaderValue>,
     /// Whether there is a `traceparent` (without one there is no W3C parent to extract).
     pub(crate) traceparent: bool,
     /// Whether there is a `baggage` header.
@@ -29,6 +34,8 @@ impl<'a> KnownHeaders<'a> {
             user_agent: headers.get(USER_AGENT),
             content_type: headers.get(CONTENT_TYPE),
             forwarded_for: headers.get(X_FORWARDED_FOR),
+            forwarded: headers.get(FORWARDED),
+            forwarded_proto: headers.get(X_FORWARDED_PROTO),
             traceparent: headers.contains_key(TRACEPARENT),
             baggage: headers.contains_key(BAGGAGE),
         }

@@ -24,7 +24,8 @@
 //!   [`ServerLayer::propagator`].
 //! - Attributes (stable HTTP semantic conventions): `http.request.method` (`_OTHER` plus
 //!   `http.request.method_original` for non-standard methods), `url.path`, `url.query`,
-//!   `url.scheme` (when the URI has one), `http.route`, `server.address`/`server.port`
+//!   `url.scheme` (`Forwarded`'s `proto`, else `X-Forwarded-Proto`, else the URI's, else
+//!   `http`), `http.route`, `server.address`/`server.port`
 //!   (URI authority or `Host`), `client.address` (`X-Forwarded-For`, else the peer),
 //!   `network.peer.address`/`network.peer.port` (axum's `ConnectInfo<SocketAddr>`, or
 //!   tonic's `TcpConnectInfo` with the `tonic` feature),

@@ -126,11 +126,55 @@ pub(super) fn http_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBu
     if let Some(query) = uri.query().filter(|q| !q.is_empty()) {
         attrs.push(KeyValue::new(URL_QUERY, owned(query)));
     }
-    if let Some(scheme) = scheme(uri) {
-        attrs.push(KeyValue::new(URL_SCHEME, scheme));
-    }
+    attrs.push(KeyValue::new(URL_SCHEME, server_scheme(uri, known)));
     push_connection(&mut attrs, req, known);
     span_builder(name, SpanKind::Server, attrs)
+}
+
+/// `url.scheme` of a server span, which the conventions require: the scheme the client
+/// used, as a proxy reports it (`Forwarded`'s `proto`, else `X-Forwarded-Proto`), else
+/// the request target's (absolute-form, HTTP/2), else `http`, the plain connection the
+/// server was given (on NAIS, TLS ends at the ingress).
+fn server_scheme(uri: &http::Uri, known: &KnownHeaders<'_>) -> &'static str {
+    // The first element of a list: the proxy nearest the client.
+    fn first(value: &http::HeaderValue) -> &[u8] {
+        let bytes = value.as_bytes();
+        let end = bytes.iter().position(|&b| b == b',').unwrap_or(bytes.len());
+        &bytes[..end]
+    }
+    let forwarded = known.forwarded.and_then(|value| {
+        first(value).split(|&b| b == b';').find_map(|pair| {
+            let pair = pair.trim_ascii();
+            let (key, proto) = pair.split_at(pair.iter().position(|&b| b == b'=')?);
+            key.eq_ignore_ascii_case(b"proto")
+                .then(|| known_scheme(&proto[1..]))
+                .flatten()
+        })
+    });
+    forwarded
+        .or_else(|| {
+            known
+                .forwarded_proto
+                .and_then(|value| known_scheme(first(value)))
+        })
+        .or_else(|| scheme(uri))
+        .unwrap_or("http")
+}
+
+/// `http` or `https`, in any case, quoted or not.
+fn known_scheme(text: &[u8]) -> Option<&'static str> {
+    let text = text.trim_ascii();
+    let text = text
+        .strip_prefix(b"\"")
+        .and_then(|t| t.strip_suffix(b"\""))
+        .unwrap_or(text);
+    if text.eq_ignore_ascii_case(b"https") {
+        Some("https")
+    } else if text.eq_ignore_ascii_case(b"http") {
+        Some("http")
+    } else {
+        None
+    }
 }
 
 pub(super) fn grpc_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBuilder {

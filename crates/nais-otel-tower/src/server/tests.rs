@@ -91,16 +91,71 @@ async fn host_header_and_unknown_values_left_out() {
         "svc.team.svc.cluster.local"
     );
     assert_eq!(str_attr(&span, "client.address").unwrap(), "10.0.0.7");
-    for absent in [
-        "server.port",
-        "url.query",
-        "url.scheme",
-        "user_agent.original",
-    ] {
+    assert_eq!(
+        str_attr(&span, "url.scheme").unwrap(),
+        "http",
+        "required: the plain connection's"
+    );
+    for absent in ["server.port", "url.query", "user_agent.original"] {
         assert!(attr(&span, absent).is_none(), "{absent} must be absent");
     }
     assert!(!span.parent_span_id.to_string().is_empty());
     assert_no_empty_attributes(&span);
+}
+
+/// `url.scheme` is the client's as a proxy reports it: `Forwarded` first, then
+/// `X-Forwarded-Proto`, then the request target, then `http`.
+#[tokio::test]
+async fn url_scheme_from_the_proxy_headers() {
+    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        ("/a", &[], "http"),
+        ("https://example.com/a", &[], "https"),
+        ("/a", &[("x-forwarded-proto", "https")], "https"),
+        ("/a", &[("x-forwarded-proto", "HTTPS, http")], "https"),
+        ("/a", &[("x-forwarded-proto", "ftp")], "http"),
+        (
+            "/a",
+            &[("forwarded", "for=192.0.2.60;proto=https;by=203.0.113.43")],
+            "https",
+        ),
+        (
+            "/a",
+            &[("forwarded", "proto=\"https\", proto=http")],
+            "https",
+        ),
+        (
+            "/a",
+            &[
+                ("forwarded", "for=192.0.2.60"),
+                ("x-forwarded-proto", "https"),
+            ],
+            "https",
+        ),
+        (
+            "https://example.com/a",
+            &[("forwarded", "proto=http")],
+            "http",
+        ),
+    ];
+    for (uri, headers, scheme) in cases {
+        let h = Harness::new();
+        let mut req = Request::builder().uri(*uri);
+        for (name, value) in *headers {
+            req = req.header(*name, *value);
+        }
+        serve(
+            h.server_layer(),
+            req.body(Empty::new()).unwrap(),
+            StatusCode::OK,
+        )
+        .await;
+        let span = h.only_span();
+        assert_eq!(
+            str_attr(&span, "url.scheme").as_deref(),
+            Some(*scheme),
+            "{uri} {headers:?}"
+        );
+    }
 }
 
 #[tokio::test]
