@@ -65,8 +65,8 @@ where
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(Ok(mut res))) => {
-                let status = res.status();
-                span.on_response_head(status, res.headers_mut());
+                let (status, version) = (res.status(), res.version());
+                span.on_response_head(status, version, res.headers_mut());
                 let span = this.span.take();
                 Poll::Ready(Ok(res.map(|b| ResponseBody::new(b, span))))
             }

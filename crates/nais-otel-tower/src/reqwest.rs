@@ -32,7 +32,7 @@ use crate::attributes::{
     new_attributes, owned, push_method, ERROR_TYPE, SERVER_ADDRESS, SERVER_PORT, URL_FULL,
 };
 use crate::propagate;
-use crate::status::{record_http_status, Side};
+use crate::status::{record_http_status, record_protocol_version, Side};
 use crate::tracer::SpanStarter;
 
 /// A [`reqwest_middleware::Middleware`] that makes CLIENT spans and sends
@@ -131,7 +131,10 @@ impl Middleware for ReqwestMiddleware {
         let result = next.run(request, extensions).with_context(cx.clone()).await;
         let span = cx.span();
         match &result {
-            Ok(response) => record_http_status(&cx, Side::Client, response.status()),
+            Ok(response) => {
+                record_protocol_version(&cx, response.version());
+                record_http_status(&cx, Side::Client, response.status());
+            }
             Err(error) => {
                 let kind = match error {
                     reqwest_middleware::Error::Reqwest(e) if e.is_timeout() => "timeout",
@@ -229,6 +232,7 @@ mod tests {
         assert_eq!(attr(0, "server.address").as_deref(), Some("127.0.0.1"));
         assert_eq!(attr(0, "url.full"), Some(format!("http://{addr}/200?x=1")));
         assert_eq!(attr(0, "http.response.status_code").as_deref(), Some("200"));
+        assert_eq!(attr(0, "network.protocol.version").as_deref(), Some("1.1"));
         assert_eq!(spans[0].status, Status::Unset);
         // The server got the CLIENT span's own context: a trace started here, so sampled
         // and random.

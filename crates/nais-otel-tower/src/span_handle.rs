@@ -12,7 +12,7 @@ use opentelemetry::{Context, Value};
 
 use crate::attributes;
 use crate::grpc;
-use crate::status::{record_grpc_status, record_http_status, Side};
+use crate::status::{record_grpc_status, record_http_status, record_protocol_version, Side};
 
 /// A ready header name: a lookup by `&str` parses and validates the name every time.
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
@@ -29,7 +29,15 @@ pub(crate) struct SpanHandle {
 impl SpanHandle {
     /// Records the response head: status code, `grpc-status` header, the status rules, and
     /// the span's own `traceparent` when the layer sends it back.
-    pub(crate) fn on_response_head(&self, status: StatusCode, headers: &mut HeaderMap) {
+    pub(crate) fn on_response_head(
+        &self,
+        status: StatusCode,
+        version: http::Version,
+        headers: &mut HeaderMap,
+    ) {
+        if self.side == Side::Client {
+            record_protocol_version(&self.cx, version);
+        }
         if self.grpc {
             if let Some(code) = grpc::status_code(headers) {
                 self.on_grpc_status(code);

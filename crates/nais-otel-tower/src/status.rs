@@ -5,7 +5,10 @@ use http::StatusCode;
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{Context, KeyValue, Value};
 
-use crate::attributes::{mark_error, owned, HTTP_RESPONSE_STATUS_CODE, RPC_GRPC_STATUS_CODE};
+use crate::attributes::{
+    mark_error, owned, protocol_version, HTTP_RESPONSE_STATUS_CODE, NETWORK_PROTOCOL_VERSION,
+    RPC_GRPC_STATUS_CODE,
+};
 use crate::grpc;
 
 /// Which side of the call a span describes; the status rules differ.
@@ -43,6 +46,15 @@ pub(crate) fn record_http_status(cx: &Context, side: Side, status: StatusCode) {
     ));
     if http_is_error(side, status) {
         mark_error(cx, Value::from(owned(status.as_str())), String::new());
+    }
+}
+
+/// Records `network.protocol.version` on a client span in `cx`: the version the server
+/// answered with (the server side reads the request's).
+pub(crate) fn record_protocol_version(cx: &Context, version: http::Version) {
+    if let Some(version) = protocol_version(version) {
+        cx.span()
+            .set_attribute(KeyValue::new(NETWORK_PROTOCOL_VERSION, version));
     }
 }
 

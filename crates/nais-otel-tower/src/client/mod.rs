@@ -27,7 +27,8 @@
 //! - Attributes: `http.request.method` (+ `http.request.method_original`),
 //!   `server.address`, `server.port` (explicit, or 80/443 from the scheme), `url.full`
 //!   with any `user:password@` removed (only for absolute URIs),
-//!   `http.response.status_code`, `error.type`.
+//!   `http.response.status_code`, `network.protocol.version` (the response's),
+//!   `error.type`.
 //! - Status ERROR on 4xx and 5xx responses, on transport errors (`error.type` is the
 //!   error's type name), and on every gRPC code but OK.
 //! - The client span's own `traceparent`/`tracestate` are injected into the request

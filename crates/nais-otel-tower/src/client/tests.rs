@@ -58,6 +58,11 @@ async fn attributes_credentials_stripped_and_own_context_injected() {
     assert_eq!(int_attr(&span, "server.port"), Some(443));
     assert_eq!(str_attr(&span, "http.request.method").unwrap(), "GET");
     assert_eq!(int_attr(&span, "http.response.status_code"), Some(200));
+    assert_eq!(
+        str_attr(&span, "network.protocol.version").unwrap(),
+        "1.1",
+        "the response's version"
+    );
     assert!(attr(&span, "error.type").is_none());
     assert_eq!(
         traceparent,
