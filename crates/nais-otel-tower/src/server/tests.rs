@@ -107,7 +107,9 @@ async fn host_header_and_unknown_values_left_out() {
 /// `X-Forwarded-Proto`, then the request target, then `http`.
 #[tokio::test]
 async fn url_scheme_from_the_proxy_headers() {
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    /// A request target, its headers, and the scheme its span gets.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case<'_>] = &[
         ("/a", &[], "http"),
         ("https://example.com/a", &[], "https"),
         ("/a", &[("x-forwarded-proto", "https")], "https"),
