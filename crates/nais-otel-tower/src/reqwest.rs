@@ -93,6 +93,12 @@ impl ReqwestMiddleware {
         let name = push_method(&mut attributes, request.method());
         let url = request.url();
         if let Some(host) = url.host_str() {
+            // An IPv6 address without its brackets, as the client layer and the server
+            // write it.
+            let host = host
+                .strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .unwrap_or(host);
             attributes.push(KeyValue::new(SERVER_ADDRESS, owned(host)));
         }
         if let Some(port) = url.port_or_known_default() {
@@ -248,5 +254,27 @@ mod tests {
         assert_eq!(attr(1, "error.type").as_deref(), Some("404"));
         assert!(matches!(spans[2].status, Status::Error { .. }));
         assert_eq!(attr(2, "error.type").as_deref(), Some("connect"));
+    }
+
+    #[test]
+    fn an_ipv6_server_address_has_no_brackets() {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let middleware = ReqwestMiddleware::new().tracer(provider.tracer("test"));
+        let request = reqwest::Request::new(
+            http::Method::GET,
+            "http://[::1]:8080/x".parse().expect("a URL"),
+        );
+        let cx = middleware.span(&request);
+        cx.span().end();
+        let spans = exporter.get_finished_spans().expect("spans");
+        let address = spans[0]
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == "server.address")
+            .map(|kv| kv.value.as_str().into_owned());
+        assert_eq!(address.as_deref(), Some("::1"));
     }
 }
