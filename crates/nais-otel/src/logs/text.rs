@@ -98,8 +98,14 @@ impl tracing::field::Visit for MaskingFieldsVisitor<'_> {
         if self.masker.masks_key(field.name()) {
             use fmt::Write as _;
             let mut short = Short::default();
-            if write!(short, "{value:?}").is_ok() && self.masker.masks_integer_text(short.text()) {
-                self.replacement(field);
+            if write!(short, "{value:?}").is_ok() {
+                // Written from the buffer: the value is formatted once.
+                if self.masker.masks_integer_text(short.text()) {
+                    self.replacement(field);
+                } else {
+                    self.inner
+                        .record_debug(field, &format_args!("{}", short.text()));
+                }
                 return;
             }
         }
