@@ -20,7 +20,7 @@ pub(crate) mod parse;
 mod problem;
 mod resource;
 mod sampling;
-mod tls;
+pub(crate) mod tls;
 mod vars;
 
 use std::time::Duration;

@@ -114,12 +114,12 @@ fn unusable(problems: &mut Vec<ConfigProblem>, variable: &'static str, path: &Pa
 }
 
 /// Which file of a client identity is unusable.
-enum Part {
+pub(crate) enum Part {
     Certificate,
     Key,
 }
 
-/// Certificates in PEM, at least one, each one TLS can trust.
+/// Certificates in PEM, at least one.
 fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
@@ -130,9 +130,8 @@ fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
     Ok(certs)
 }
 
-/// Whether `pem` holds CA certificates TLS can trust, as the exporter reads them.
-fn check_ca(pem: &[u8]) -> Result<(), String> {
-    let mut roots = rustls::RootCertStore::empty();
+/// Adds the CA certificates in `pem` to `roots`: each one TLS can trust, at least one.
+pub(crate) fn add_ca(roots: &mut rustls::RootCertStore, pem: &[u8]) -> Result<(), String> {
     for cert in certificates(pem)? {
         roots
             .add(cert)
@@ -141,21 +140,39 @@ fn check_ca(pem: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether a client certificate and key make an identity TLS can present.
-fn check_identity(cert: &[u8], key: &[u8]) -> Result<(), (Part, String)> {
+/// A rustls client configuration trusting `roots`, with the ring provider named
+/// explicitly (no process-wide provider choice can make it fail), presenting the client
+/// certificate and key in `identity` when there is one.
+pub(crate) fn client_config(
+    roots: rustls::RootCertStore,
+    identity: Option<(&[u8], &[u8])>,
+) -> Result<rustls::ClientConfig, (Part, String)> {
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|error| (Part::Key, error.to_string()))?
+    .with_root_certificates(roots);
+    let Some((cert, key)) = identity else {
+        return Ok(builder.with_no_client_auth());
+    };
     let certs = certificates(cert).map_err(|why| (Part::Certificate, why))?;
     let key = PrivateKeyDer::from_pem_slice(key)
         .map_err(|error| (Part::Key, format!("not a PEM private key ({error})")))?;
-    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|error| (Part::Key, error.to_string()))?
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_client_auth_cert(certs, key)
-        .map(|_| ())
-        .map_err(|error| {
-            (
-                Part::Key,
-                format!("does not fit the client certificate ({error})"),
-            )
-        })
+    builder.with_client_auth_cert(certs, key).map_err(|error| {
+        (
+            Part::Key,
+            format!("does not fit the client certificate ({error})"),
+        )
+    })
+}
+
+/// Whether `pem` holds CA certificates TLS can trust, as the exporter reads them.
+fn check_ca(pem: &[u8]) -> Result<(), String> {
+    add_ca(&mut rustls::RootCertStore::empty(), pem)
+}
+
+/// Whether a client certificate and key make an identity TLS can present.
+fn check_identity(cert: &[u8], key: &[u8]) -> Result<(), (Part, String)> {
+    client_config(rustls::RootCertStore::empty(), Some((cert, key))).map(|_| ())
 }

@@ -1,7 +1,7 @@
 //! One export attempt over OTLP/gRPC (tonic) or OTLP/HTTP (hyper), with the TLS and
 //! headers `init()` resolved.
 
-use std::{io::Write as _, sync::Arc, time::Duration};
+use std::{io::Write as _, time::Duration};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
@@ -15,7 +15,7 @@ use tonic::{
 
 use super::codec::{rejected, EncodedRequest, EXPORT_PATH};
 use super::OtlpSettings;
-use crate::config::{Compression, TlsMaterial};
+use crate::config::{tls, Compression, TlsMaterial};
 
 /// The TLS material as each transport takes it.
 impl TlsMaterial {
@@ -37,7 +37,6 @@ impl TlsMaterial {
     /// provider named explicitly, so no process-wide provider choice can make
     /// it fail.
     pub(super) fn rustls(&self) -> Result<rustls::ClientConfig, String> {
-        use rustls_pki_types::{pem::PemObject as _, CertificateDer, PrivateKeyDer};
         let mut roots = rustls::RootCertStore::empty();
         for cert in rustls_native_certs::load_native_certs().certs {
             // A system certificate rustls cannot use is skipped, as browsers do.
@@ -45,32 +44,13 @@ impl TlsMaterial {
         }
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         if let Some(ca) = &self.ca {
-            for cert in CertificateDer::pem_slice_iter(ca) {
-                let cert = cert.map_err(|error| format!("CA certificate: {error}"))?;
-                roots
-                    .add(cert)
-                    .map_err(|error| format!("CA certificate: {error}"))?;
-            }
+            tls::add_ca(&mut roots, ca).map_err(|why| format!("CA certificate: {why}"))?;
         }
-        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|error| error.to_string())?
-        .with_root_certificates(roots);
-        match &self.identity {
-            Some((cert, key)) => {
-                let certs = CertificateDer::pem_slice_iter(cert)
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|error| format!("client certificate: {error}"))?;
-                let key = PrivateKeyDer::from_pem_slice(key)
-                    .map_err(|error| format!("client key: {error}"))?;
-                builder
-                    .with_client_auth_cert(certs, key)
-                    .map_err(|error| format!("client certificate: {error}"))
-            }
-            None => Ok(builder.with_no_client_auth()),
-        }
+        let identity = self
+            .identity
+            .as_ref()
+            .map(|(cert, key)| (cert.as_slice(), key.as_slice()));
+        tls::client_config(roots, identity).map_err(|(_, why)| format!("client identity: {why}"))
     }
 }
 
