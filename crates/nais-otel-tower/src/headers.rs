@@ -7,6 +7,7 @@ const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// The first value of each header the span reads, and whether the propagation headers are
 /// there.
@@ -16,10 +17,13 @@ pub(crate) struct KnownHeaders<'a> {
     pub(crate) user_agent: Option<&'a HeaderValue>,
     pub(crate) content_type: Option<&'a HeaderValue>,
     pub(crate) forwarded_for: Option<&'a HeaderValue>,
-    /// `Forwarded` (RFC 7239) and `X-Forwarded-Proto`: the scheme the client used, before
-    /// a proxy.
+    /// `Forwarded` (RFC 7239): the client, the host it asked for and the scheme it used,
+    /// as the proxies saw them.
     pub(crate) forwarded: Option<&'a HeaderValue>,
+    /// `X-Forwarded-Proto`: the scheme the client used, before a proxy.
     pub(crate) forwarded_proto: Option<&'a HeaderValue>,
+    /// `X-Forwarded-Host`: the host the client asked for, before a proxy.
+    pub(crate) forwarded_host: Option<&'a HeaderValue>,
     /// Whether there is a `traceparent` (without one there is no W3C parent to extract).
     pub(crate) traceparent: bool,
     /// Whether there is a `baggage` header.
@@ -36,6 +40,7 @@ impl<'a> KnownHeaders<'a> {
             forwarded_for: headers.get(X_FORWARDED_FOR),
             forwarded: headers.get(FORWARDED),
             forwarded_proto: headers.get(X_FORWARDED_PROTO),
+            forwarded_host: headers.get(X_FORWARDED_HOST),
             traceparent: headers.contains_key(TRACEPARENT),
             baggage: headers.contains_key(BAGGAGE),
         }

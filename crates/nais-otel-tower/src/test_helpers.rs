@@ -72,6 +72,7 @@ pub(crate) fn str_attr(span: &SpanData, key: &str) -> Option<String> {
 pub(crate) fn int_attr(span: &SpanData, key: &str) -> Option<i64> {
     match attr(span, key) {
         Some(Value::I64(v)) => Some(*v),
+        None => None,
         other => panic!("{key} is not an int: {other:?}"),
     }
 }

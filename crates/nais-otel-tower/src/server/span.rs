@@ -13,12 +13,7 @@ use crate::headers::KnownHeaders;
 
 /// The attributes every server span has, HTTP or gRPC.
 fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>, known: &KnownHeaders<'_>) {
-    let authority = req
-        .uri()
-        .authority()
-        .map(|a| a.as_str())
-        .or_else(|| known.host.and_then(|h| h.to_str().ok()));
-    if let Some((host, port)) = authority.and_then(split_host_port) {
+    if let Some((host, port)) = server_authority(req, known).and_then(split_host_port) {
         attrs.push(KeyValue::new(SERVER_ADDRESS, owned(host)));
         if let Some(port) = port {
             attrs.push(KeyValue::new(SERVER_PORT, i64::from(port)));
@@ -34,23 +29,35 @@ fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>, known: &Known
     {
         attrs.push(KeyValue::new(USER_AGENT_ORIGINAL, owned(ua)));
     }
-    push_peer(attrs, req, known.forwarded_for);
+    push_peer(attrs, req, known);
 }
 
-/// `client.address` (the first `X-Forwarded-For` entry, else the peer), and
-/// `network.peer.address`/`network.peer.port` when the server put the peer's address in
-/// the request: axum's `ConnectInfo<SocketAddr>` (feature `axum`) or tonic's
-/// `TcpConnectInfo` (feature `tonic`).
-fn push_peer<B>(
-    attrs: &mut Vec<KeyValue>,
-    req: &Request<B>,
-    forwarded_for: Option<&http::HeaderValue>,
-) {
-    let forwarded = forwarded_for
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.split(',').next())
-        .map(str::trim)
-        .filter(|h| !h.is_empty());
+/// Where `server.address` and `server.port` come from, both from the same source: the
+/// host the client asked for as a proxy reports it (`Forwarded`'s `host`, else the first
+/// `X-Forwarded-Host`), else the request target's authority (absolute-form, HTTP/2's
+/// `:authority`), else `Host`.
+fn server_authority<'a, B>(req: &'a Request<B>, known: &KnownHeaders<'a>) -> Option<&'a str> {
+    known
+        .forwarded
+        .and_then(|value| forwarded_param(value, b"host"))
+        .or_else(|| known.forwarded_host.map(first_element))
+        .and_then(|host| std::str::from_utf8(host).ok())
+        .filter(|host| !host.is_empty())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .or_else(|| known.host.and_then(|h| h.to_str().ok()))
+}
+
+/// `client.address` (the client as a proxy reports it: `Forwarded`'s `for`, else the
+/// first `X-Forwarded-For` entry; else the peer), and `network.peer.address`/
+/// `network.peer.port` when the server put the peer's address in the request: axum's
+/// `ConnectInfo<SocketAddr>` (feature `axum`) or tonic's `TcpConnectInfo` (feature
+/// `tonic`).
+fn push_peer<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>, known: &KnownHeaders<'_>) {
+    let forwarded = known
+        .forwarded
+        .and_then(|value| forwarded_param(value, b"for"))
+        .and_then(client_node)
+        .or_else(|| known.forwarded_for.map(first_element).and_then(client_node));
     if let Some(peer) = peer_address(req) {
         let ip = StringValue::from(peer.ip().to_string());
         if forwarded.is_none() {
@@ -62,6 +69,46 @@ fn push_peer<B>(
     if let Some(client) = forwarded {
         attrs.push(KeyValue::new(CLIENT_ADDRESS, owned(client)));
     }
+}
+
+/// The first element of a comma-separated list, trimmed: the proxy nearest the client.
+fn first_element(value: &http::HeaderValue) -> &[u8] {
+    let bytes = value.as_bytes();
+    let end = bytes.iter().position(|&b| b == b',').unwrap_or(bytes.len());
+    bytes[..end].trim_ascii()
+}
+
+/// The value of parameter `name` (any case) in a `Forwarded` header's first element
+/// (RFC 7239), its quotes removed: `for=192.0.2.60;proto=https` gives `https` for `proto`.
+fn forwarded_param<'a>(value: &'a http::HeaderValue, name: &[u8]) -> Option<&'a [u8]> {
+    first_element(value).split(|&b| b == b';').find_map(|pair| {
+        let pair = pair.trim_ascii();
+        let (key, value) = pair.split_at(pair.iter().position(|&b| b == b'=')?);
+        let value = value[1..].trim_ascii();
+        key.trim_ascii().eq_ignore_ascii_case(name).then(|| {
+            value
+                .strip_prefix(b"\"")
+                .and_then(|v| v.strip_suffix(b"\""))
+                .unwrap_or(value)
+        })
+    })
+}
+
+/// The client's address in a `Forwarded` `for=` node or an `X-Forwarded-For` entry,
+/// without a port: `192.0.2.43:47011` and `[2001:db8:cafe::17]:4711` give the address,
+/// `2001:db8::1` stays whole. `unknown` and obfuscated identifiers (`_hidden`) name no
+/// address.
+fn client_node(node: &[u8]) -> Option<&str> {
+    let node = std::str::from_utf8(node).ok()?;
+    let address = match node.strip_prefix('[') {
+        Some(v6) => v6.split_once(']')?.0,
+        None => match node.split_once(':') {
+            Some((v4, port)) if !port.contains(':') => v4,
+            _ => node,
+        },
+    };
+    (!address.is_empty() && !address.starts_with('_') && !address.eq_ignore_ascii_case("unknown"))
+        .then_some(address)
 }
 
 /// The peer's address, as the server put it in the request's extensions.
@@ -136,38 +183,21 @@ pub(super) fn http_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBu
 /// the request target's (absolute-form, HTTP/2), else `http`, the plain connection the
 /// server was given (on NAIS, TLS ends at the ingress).
 fn server_scheme(uri: &http::Uri, known: &KnownHeaders<'_>) -> &'static str {
-    // The first element of a list: the proxy nearest the client.
-    fn first(value: &http::HeaderValue) -> &[u8] {
-        let bytes = value.as_bytes();
-        let end = bytes.iter().position(|&b| b == b',').unwrap_or(bytes.len());
-        &bytes[..end]
-    }
-    let forwarded = known.forwarded.and_then(|value| {
-        first(value).split(|&b| b == b';').find_map(|pair| {
-            let pair = pair.trim_ascii();
-            let (key, proto) = pair.split_at(pair.iter().position(|&b| b == b'=')?);
-            key.eq_ignore_ascii_case(b"proto")
-                .then(|| known_scheme(&proto[1..]))
-                .flatten()
-        })
-    });
-    forwarded
+    known
+        .forwarded
+        .and_then(|value| forwarded_param(value, b"proto"))
+        .and_then(known_scheme)
         .or_else(|| {
             known
                 .forwarded_proto
-                .and_then(|value| known_scheme(first(value)))
+                .and_then(|value| known_scheme(first_element(value)))
         })
         .or_else(|| scheme(uri))
         .unwrap_or("http")
 }
 
-/// `http` or `https`, in any case, quoted or not.
+/// `http` or `https`, in any case.
 fn known_scheme(text: &[u8]) -> Option<&'static str> {
-    let text = text.trim_ascii();
-    let text = text
-        .strip_prefix(b"\"")
-        .and_then(|t| t.strip_suffix(b"\""))
-        .unwrap_or(text);
     if text.eq_ignore_ascii_case(b"https") {
         Some("https")
     } else if text.eq_ignore_ascii_case(b"http") {

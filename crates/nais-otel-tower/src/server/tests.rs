@@ -160,6 +160,103 @@ async fn url_scheme_from_the_proxy_headers() {
     }
 }
 
+/// `server.address`/`server.port` and `client.address` are what the client used, as a
+/// proxy reports it: `Forwarded` first, then `X-Forwarded-Host`/`X-Forwarded-For`, then
+/// the request itself. Address and port come from the same source.
+#[tokio::test]
+async fn server_and_client_address_from_the_proxy_headers() {
+    /// Headers, and the span's `server.address`, `server.port` and `client.address`.
+    type Case<'a> = (
+        &'a [(&'a str, &'a str)],
+        Option<&'a str>,
+        Option<i64>,
+        Option<&'a str>,
+    );
+    let cases: &[Case<'_>] = &[
+        (&[("host", "svc:8080")], Some("svc"), Some(8080), None),
+        (
+            &[
+                ("host", "svc:8080"),
+                ("x-forwarded-host", "dogbook.example, svc"),
+            ],
+            Some("dogbook.example"),
+            None,
+            None,
+        ),
+        (
+            &[
+                ("host", "svc:8080"),
+                ("x-forwarded-host", "dogbook.example:8443"),
+                (
+                    "forwarded",
+                    "for=\"[2001:db8:cafe::17]:4711\";Host=\"api.example:444\", for=10.0.0.1",
+                ),
+                ("x-forwarded-for", "192.0.2.9"),
+            ],
+            Some("api.example"),
+            Some(444),
+            Some("2001:db8:cafe::17"),
+        ),
+        (
+            &[
+                ("forwarded", "for=_hidden;proto=https"),
+                ("x-forwarded-for", " 192.0.2.43:47011 , 10.0.0.1"),
+            ],
+            None,
+            None,
+            Some("192.0.2.43"),
+        ),
+        (
+            &[
+                ("forwarded", "for=unknown"),
+                ("x-forwarded-for", "2001:db8::1"),
+            ],
+            None,
+            None,
+            Some("2001:db8::1"),
+        ),
+        (
+            &[("forwarded", "For=192.0.2.60")],
+            None,
+            None,
+            Some("192.0.2.60"),
+        ),
+        (&[("x-forwarded-for", "unknown")], None, None, None),
+        (
+            &[("host", "svc"), ("x-forwarded-host", "")],
+            Some("svc"),
+            None,
+            None,
+        ),
+    ];
+    for (headers, address, port, client) in cases {
+        let h = Harness::new();
+        let mut req = Request::builder().uri("/a");
+        for (name, value) in *headers {
+            req = req.header(*name, *value);
+        }
+        serve(
+            h.server_layer(),
+            req.body(Empty::new()).unwrap(),
+            StatusCode::OK,
+        )
+        .await;
+        let span = h.only_span();
+        assert_eq!(
+            str_attr(&span, "server.address").as_deref(),
+            *address,
+            "{headers:?}"
+        );
+        assert_eq!(int_attr(&span, "server.port"), *port, "{headers:?}");
+        assert_eq!(
+            str_attr(&span, "client.address").as_deref(),
+            *client,
+            "{headers:?}"
+        );
+        assert_no_empty_attributes(&span);
+    }
+}
+
 #[tokio::test]
 async fn non_standard_method_is_other() {
     let h = Harness::new();
