@@ -82,6 +82,7 @@ mod status;
 mod tracer;
 
 pub mod client;
+pub mod redact;
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub mod reqwest;

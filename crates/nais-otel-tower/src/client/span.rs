@@ -51,11 +51,12 @@ pub(super) fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
     span_builder(name, SpanKind::Client, attrs)
 }
 
-/// The absolute URI without `user:password@`; `None` for a relative URI.
+/// The absolute URI, redacted ([`crate::redact::redact_url`]: credentials, signatures
+/// and tokens); `None` for a relative URI.
 pub(crate) fn url_full(uri: &Uri) -> Option<String> {
     let scheme = uri.scheme_str()?;
     let authority = uri.authority()?.as_str();
-    let host_port = authority.rsplit('@').next().unwrap_or(authority);
     let path_and_query = uri.path_and_query().map_or("", |pq| pq.as_str());
-    Some(format!("{scheme}://{host_port}{path_and_query}"))
+    let full = format!("{scheme}://{authority}{path_and_query}");
+    Some(crate::redact::redact_url(&full).unwrap_or(full))
 }

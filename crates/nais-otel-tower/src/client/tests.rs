@@ -36,10 +36,10 @@ async fn send(h: &Harness, req: Request<Empty<Bytes>>, status: StatusCode) -> Op
 }
 
 #[tokio::test]
-async fn attributes_credentials_stripped_and_own_context_injected() {
+async fn attributes_credentials_redacted_and_own_context_injected() {
     let h = Harness::new();
     let req = Request::builder()
-        .uri("https://user:s3cret@api.example.com/v1/things?q=1")
+        .uri("https://user:s3cret@api.example.com/v1/things?q=1&sig=s3cret")
         .body(Empty::new())
         .unwrap();
     let traceparent = send(&h, req, StatusCode::OK).await.unwrap();
@@ -49,7 +49,7 @@ async fn attributes_credentials_stripped_and_own_context_injected() {
     assert_eq!(span.status, Status::Unset);
     assert_eq!(
         str_attr(&span, "url.full").unwrap(),
-        "https://api.example.com/v1/things?q=1"
+        "https://REDACTED:REDACTED@api.example.com/v1/things?q=1&sig=REDACTED"
     );
     assert_eq!(
         str_attr(&span, "server.address").unwrap(),

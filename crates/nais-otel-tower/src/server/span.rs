@@ -171,7 +171,11 @@ pub(super) fn http_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBu
         }
     };
     if let Some(query) = uri.query().filter(|q| !q.is_empty()) {
-        attrs.push(KeyValue::new(URL_QUERY, owned(query)));
+        let query = match crate::redact::redact_query(query) {
+            Some(redacted) => StringValue::from(redacted),
+            None => owned(query),
+        };
+        attrs.push(KeyValue::new(URL_QUERY, query));
     }
     attrs.push(KeyValue::new(URL_SCHEME, server_scheme(uri, known)));
     push_connection(&mut attrs, req, known);

@@ -39,7 +39,7 @@ async fn serve(
 async fn http_attributes_and_remote_parent() {
     let h = Harness::new();
     let req = Request::builder()
-        .uri("http://example.com:8080/users/42?expand=true")
+        .uri("http://example.com:8080/users/42?expand=true&X-Amz-Signature=c2VjcmV0")
         .header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"))
         .header("user-agent", "curl/8.5")
         .body(Empty::new())
@@ -57,7 +57,10 @@ async fn http_attributes_and_remote_parent() {
     assert!(span.parent_span_is_remote);
     assert_eq!(str_attr(&span, "http.request.method").unwrap(), "GET");
     assert_eq!(str_attr(&span, "url.path").unwrap(), "/users/42");
-    assert_eq!(str_attr(&span, "url.query").unwrap(), "expand=true");
+    assert_eq!(
+        str_attr(&span, "url.query").unwrap(),
+        "expand=true&X-Amz-Signature=REDACTED"
+    );
     assert_eq!(str_attr(&span, "url.scheme").unwrap(), "http");
     assert_eq!(str_attr(&span, "server.address").unwrap(), "example.com");
     assert_eq!(int_attr(&span, "server.port"), Some(8080));

@@ -43,9 +43,11 @@ impl Rng {
             " ",
             "\u{0}",
             "fnr=[fnr]",
-            // An identity number, and a URL with credentials: what preparing changes.
+            // An identity number, and URLs with credentials and a signature: what
+            // preparing changes.
             "01019012345",
             "https://user:secret@dogs.example/kennel",
+            "/photo?sig=c2VjcmV0&size=2",
         ];
         let mut text = String::new();
         for _ in 0..self.below(4) {
@@ -100,7 +102,8 @@ impl Rng {
     fn attributes(&mut self, most: u64) -> Vec<KeyValue> {
         (0..self.below(most + 1))
             .map(|_| {
-                const KEYS: &[&str] = &["url.full", "http.request.header.authorization"];
+                const KEYS: &[&str] =
+                    &["url.full", "url.query", "http.request.header.authorization"];
                 let key = if self.chance(8) {
                     KEYS[self.below(KEYS.len() as u64) as usize].to_owned()
                 } else {

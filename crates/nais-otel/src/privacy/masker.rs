@@ -440,7 +440,10 @@ mod tests {
                 .map(|kv| kv.value.as_str().into_owned())
         };
         assert_eq!(attr("url.path").as_deref(), Some("/person/***"));
-        assert_eq!(attr("url.full").as_deref(), Some("https://x/person/***"));
+        assert_eq!(
+            attr("url.full").as_deref(),
+            Some("https://REDACTED:REDACTED@x/person/***")
+        );
         assert_eq!(attr("custom.id").as_deref(), Some("***"), "any key");
         assert_eq!(attr("http.request.header.authorization"), None);
         assert_eq!(attr("http.response.status_code").as_deref(), Some("200"));
@@ -493,7 +496,10 @@ mod tests {
         assert_eq!(off.name, "GET /person/01019012345");
         assert_eq!(
             off.attributes,
-            vec![KeyValue::new("url.full", "https://x/01019012345")],
+            vec![KeyValue::new(
+                "url.full",
+                "https://REDACTED:REDACTED@x/01019012345"
+            )],
             "credentials go even with masking off"
         );
 

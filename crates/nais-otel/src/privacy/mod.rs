@@ -88,9 +88,12 @@
 //! Unix times in milliseconds (13 digits) never match.
 //!
 //! Whatever the masking settings, even with masking off: credentials
-//! (`user:password@`) are removed from `url.full`, `url.original` and
-//! `http.url`, and header attributes that carry credentials (`authorization`,
-//! `cookie`, `set-cookie`, `proxy-authorization`) are dropped.
+//! (`user:password@`) become `REDACTED:REDACTED@` in `url.full`, `url.original`,
+//! `http.url` and `http.target`, and the values of signature and token query
+//! parameters (`sig`, `Signature`, `X-Goog-Signature`, `access_token`, …:
+//! [`nais_otel_tower::redact::REDACTED_QUERY_PARAMETERS`]) become `REDACTED` there and
+//! in `url.query`, as the HTTP conventions ask; header attributes that carry credentials
+//! (`authorization`, `cookie`, `set-cookie`, `proxy-authorization`) are dropped.
 //!
 //! # Cost
 //!

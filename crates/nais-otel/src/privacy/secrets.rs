@@ -1,5 +1,5 @@
-//! What never leaves the process, whatever the masking settings: credential headers and the
-//! credentials in URLs.
+//! What never leaves the process, whatever the masking settings: credential headers, and
+//! the credentials, signatures and tokens in URLs.
 
 use opentelemetry::{KeyValue, StringValue, Value};
 
@@ -11,17 +11,14 @@ pub const NEVER_RECORDED_HEADERS: &[&str] = &[
     "http.response.header.set-cookie",
 ];
 
-/// Drops header attributes that carry credentials and removes
-/// `user:password@` from URLs, whatever the masking settings.
+/// Drops header attributes that carry credentials and redacts URL attributes (see
+/// [`redacted_url`]), whatever the masking settings.
 pub(super) fn strip_secrets(attributes: &mut Vec<KeyValue>) {
     attributes.retain(|kv| !never_recorded(kv.key.as_str()));
     for kv in attributes.iter_mut() {
-        if !holds_url(kv.key.as_str()) {
-            continue;
-        }
         if let Value::String(text) = &kv.value {
-            if let Some(stripped) = crate::url::without_userinfo(text.as_str()) {
-                kv.value = Value::String(StringValue::from(stripped));
+            if let Some(redacted) = redacted_url(kv.key.as_str(), text.as_str()) {
+                kv.value = Value::String(StringValue::from(redacted));
             }
         }
     }
@@ -29,14 +26,23 @@ pub(super) fn strip_secrets(attributes: &mut Vec<KeyValue>) {
 
 /// Whether [`strip_secrets`] drops or changes an attribute with this key and string value.
 pub(crate) fn has_secret(key: &str, text: Option<&str>) -> bool {
-    never_recorded(key)
-        || (holds_url(key) && text.is_some_and(|text| crate::url::without_userinfo(text).is_some()))
+    never_recorded(key) || text.is_some_and(|text| redacted_url(key, text).is_some())
+}
+
+/// A URL attribute's value with its credentials as `REDACTED:REDACTED@` and the values of
+/// signature and token query parameters as `REDACTED`, as the HTTP conventions write
+/// them (`nais_otel_tower::redact`); `None` for another key, or when there is nothing
+/// to redact.
+fn redacted_url(key: &str, text: &str) -> Option<String> {
+    match key {
+        "url.full" | "http.url" | "url.original" | "http.target" => {
+            nais_otel_tower::redact::redact_url(text)
+        }
+        "url.query" => nais_otel_tower::redact::redact_query(text),
+        _ => None,
+    }
 }
 
 fn never_recorded(key: &str) -> bool {
     NEVER_RECORDED_HEADERS.contains(&key)
-}
-
-fn holds_url(key: &str) -> bool {
-    matches!(key, "url.full" | "http.url" | "url.original")
 }

@@ -1,0 +1,199 @@
+//! What the HTTP conventions keep out of URL attributes: the credentials before the host,
+//! and the values of query parameters that are signatures or tokens.
+//!
+//! The layers apply it to `url.full` and `url.query`; `nais-otel` applies it again to
+//! every span's URL attributes before export, whoever made the span.
+
+use std::borrow::Cow;
+
+/// What stands in for a redacted value.
+pub const REDACTED: &str = "REDACTED";
+
+/// Query parameters whose values are replaced by [`REDACTED`] (names compared in any ASCII
+/// case): the HTTP conventions' list (`AWSAccessKeyId`, `Signature`, `sig`,
+/// `X-Goog-Signature`) and OAuth's and API keys' usual names.
+pub const REDACTED_QUERY_PARAMETERS: &[&str] = &[
+    "AWSAccessKeyId",
+    "Signature",
+    "sig",
+    "X-Goog-Signature",
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "X-Amz-Security-Token",
+    "access_token",
+    "id_token",
+    "refresh_token",
+    "client_secret",
+    "api_key",
+    "apikey",
+    "token",
+];
+
+/// `url` (absolute, or a path with a query) with its credentials as
+/// `REDACTED:REDACTED@` and the values of [`REDACTED_QUERY_PARAMETERS`] as [`REDACTED`],
+/// as the conventions write `url.full`; `None` when there is nothing to redact.
+///
+/// ```
+/// use nais_otel_tower::redact::redact_url;
+///
+/// assert_eq!(
+///     redact_url("https://user:pw@api.example/file?sig=c2VjcmV0&x=1").as_deref(),
+///     Some("https://REDACTED:REDACTED@api.example/file?sig=REDACTED&x=1"),
+/// );
+/// assert_eq!(redact_url("https://api.example/file?x=1"), None);
+/// ```
+pub fn redact_url(url: &str) -> Option<String> {
+    // The authority, when there is one: after `scheme://`, up to the path, query or
+    // fragment. Its last `@` ends the credentials.
+    let userinfo = url.find("://").and_then(|scheme_end| {
+        let start = scheme_end + 3;
+        let rest = &url[start..];
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        rest[..end].rfind('@').map(|at| (start, start + at))
+    });
+    // A `?` in the fragment starts no query.
+    let query = url
+        .find(['?', '#'])
+        .filter(|&q| url.as_bytes()[q] == b'?')
+        .map(|q| {
+            let start = q + 1;
+            let end = url[start..].find('#').map_or(url.len(), |f| start + f);
+            (start, end)
+        });
+    let redacted_query = query.and_then(|(start, end)| redact_query(&url[start..end]));
+    if userinfo.is_none() && redacted_query.is_none() {
+        return None;
+    }
+    let mut out = String::with_capacity(url.len() + 16);
+    let mut from = 0;
+    if let Some((start, at)) = userinfo {
+        out.push_str(&url[..start]);
+        out.push_str("REDACTED:REDACTED");
+        from = at;
+    }
+    match (query, redacted_query) {
+        (Some((start, end)), Some(redacted)) => {
+            out.push_str(&url[from..start]);
+            out.push_str(&redacted);
+            out.push_str(&url[end..]);
+        }
+        _ => out.push_str(&url[from..]),
+    }
+    Some(out)
+}
+
+/// A query string (without its `?`) with the values of [`REDACTED_QUERY_PARAMETERS`] as
+/// [`REDACTED`], as the conventions write `url.query`; `None` when there is nothing to
+/// redact.
+///
+/// ```
+/// use nais_otel_tower::redact::redact_query;
+///
+/// assert_eq!(
+///     redact_query("X-Goog-Signature=abc&page=2").as_deref(),
+///     Some("X-Goog-Signature=REDACTED&page=2"),
+/// );
+/// assert_eq!(redact_query("page=2"), None);
+/// ```
+pub fn redact_query(query: &str) -> Option<String> {
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut start = 0;
+    for pair in query.split('&') {
+        let end = start + pair.len();
+        if let Some((name, value)) = pair.split_once('=') {
+            if !value.is_empty() && value != REDACTED && redacted_parameter(name) {
+                let value_start = start + name.len() + 1;
+                let out = out.get_or_insert_with(|| String::with_capacity(query.len()));
+                out.push_str(&query[copied..value_start]);
+                out.push_str(REDACTED);
+                copied = end;
+            }
+        }
+        start = end + 1;
+    }
+    let mut out = out?;
+    out.push_str(&query[copied..]);
+    Some(out)
+}
+
+/// Whether the values of query parameter `name` (as written, or percent-encoded) are
+/// redacted.
+fn redacted_parameter(name: &str) -> bool {
+    let name: Cow<'_, str> = if name.contains('%') {
+        percent_decoded(name)
+    } else {
+        Cow::Borrowed(name)
+    };
+    REDACTED_QUERY_PARAMETERS
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(&name))
+}
+
+/// `text` with its `%XX` escapes decoded (bytes that are not UTF-8 replaced).
+fn percent_decoded(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&hi), Some(&lo)) if hex(hi).is_some() && hex(lo).is_some() => {
+                let (hi, lo) = (hex(hi).unwrap_or(0), hex(lo).unwrap_or(0));
+                out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_and_signatures_redacted() {
+        #[rustfmt::skip]
+        let cases = [
+            ("https://user:secret@api.example/path", Some("https://REDACTED:REDACTED@api.example/path")),
+            ("http://token@api.example", Some("http://REDACTED:REDACTED@api.example")),
+            ("http://a@b@api.example:81/x", Some("http://REDACTED:REDACTED@api.example:81/x")),
+            ("https://api.example/a@b", None),
+            ("https://api.example/?q=a@b", None),
+            ("https://s3.example/o?AWSAccessKeyId=AKIA&Signature=c2ln&Expires=1",
+             Some("https://s3.example/o?AWSAccessKeyId=REDACTED&Signature=REDACTED&Expires=1")),
+            ("https://x.example/?SIG=1#frag?sig=2", Some("https://x.example/?SIG=REDACTED#frag?sig=2")),
+            ("https://x.example/#frag?sig=2", None),
+            ("https://u:p@x.example/?access_token=t&a=b#f",
+             Some("https://REDACTED:REDACTED@x.example/?access_token=REDACTED&a=b#f")),
+            ("/cb?id_token=e30&state=1", Some("/cb?id_token=REDACTED&state=1")),
+            ("https://x.example/?sig=&sig=REDACTED&signature2=x", None),
+            ("https://x.example/?X%2DGoog%2DSignature=abc", Some("https://x.example/?X%2DGoog%2DSignature=REDACTED")),
+            ("https://x.example/?%ZZ=1&%=2&sig", None),
+            ("not a url", None),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(redact_url(url).as_deref(), expected, "{url}");
+        }
+    }
+
+    #[test]
+    fn query_redacted_in_place() {
+        #[rustfmt::skip]
+        let cases = [
+            ("sig=a", Some("sig=REDACTED")),
+            ("a=1&&token=abc&b=2&token=def", Some("a=1&&token=REDACTED&b=2&token=REDACTED")),
+            ("a=1&b=2", None),
+            ("", None),
+            ("tokens=1&my_token=2", None),
+        ];
+        for (query, expected) in cases {
+            assert_eq!(redact_query(query).as_deref(), expected, "{query}");
+        }
+    }
+}
