@@ -124,6 +124,7 @@ const NEGATIVE_STRINGS: &[(&str, &str, &str)] = &[
     ("neg.phone", "+47 912 34 567", "a phone number with spaces"),
     ("neg.phone_cc", "4791234567", "a phone number with country code"),
     ("neg.phone8", "91234567", "an 8-digit phone number"),
+    ("neg.ten_control", "2019012345", "ten digits, a date with a zero put back, control digits wrong"),
     ("neg.ts_s", "1732186400", "unix seconds as a string"),
     ("neg.ts_s_2017", "1500000000", "unix seconds of 2017 as a string"),
     ("neg.ts_ms", "1732186400123", "unix milliseconds as a string"),
@@ -255,6 +256,8 @@ mod service {
             let _entered = span.enter();
             tracing::info!(fnr = %fnr, nummer, "processing");
             tracing::info!("behandler {fnr}");
+            // The integer written into text: ten digits when its leading zero is lost.
+            tracing::info!(tekst = %format!("nummer {nummer}"), "behandler nummer {nummer}");
             tracing::info!(person = ?Person { fnr: fnr.clone() }, "a Debug field");
             tracing::warn!("mellomrom {spaced}");
             // Separators as `Debug` and JSON escape them, a number through `Debug`,

@@ -87,6 +87,12 @@
 //! `messaging.kafka.message.key` included (a Kafka key is often a time).
 //! Unix times in milliseconds (13 digits) never match.
 //!
+//! An integer written into text (`info!("looking up {id}")`) is ten digits from
+//! `2` in the text. In text, a run of exactly ten digits from `2` is masked when
+//! it reads as a plausible number with the zero put back and its control digits
+//! are right, whatever the checksum setting: ten-digit ids are common, and about
+//! one in a hundred of them would pass.
+//!
 //! Whatever the masking settings, even with masking off: credentials
 //! (`user:password@`) become `REDACTED:REDACTED@` in `url.full`, `url.original`,
 //! `http.url` and `http.target`, and the values of signature and token query

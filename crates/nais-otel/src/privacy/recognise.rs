@@ -108,11 +108,13 @@ fn separator_len(bytes: &[u8]) -> Option<usize> {
 }
 
 /// The identity number in the run of digits that starts at `start`, if it is one: eleven
-/// digits, or six, a separator and five. Returns the match, and where the run ends.
+/// digits, six, a separator and five, or ten that lost a leading zero
+/// ([`lost_zero`]). Returns the match, and where the run ends.
 fn number_at(bytes: &[u8], start: usize, checksum: bool) -> (Option<(usize, usize)>, usize) {
     let run_end = digits_end(bytes, start);
     match run_end - start {
         11 if plausible(&bytes[start..run_end], checksum) => (Some((start, run_end)), run_end),
+        10 if lost_zero(&bytes[start..run_end]) => (Some((start, run_end)), run_end),
         6 => {
             let found = separator_len(&bytes[run_end..]).and_then(|separator| {
                 let second = run_end + separator;
@@ -212,6 +214,21 @@ fn digits_end(bytes: &[u8], start: usize) -> usize {
         .map_or(bytes.len(), |offset| start + offset)
 }
 
+/// Ten ASCII digits from `2`: the number of someone born on the 2nd to the 9th of a
+/// month, stored as an integer (its leading zero lost) and then written into text
+/// (`format!("{id}")`). Read with the zero put back, whose date is plausible and whose
+/// control digits are right whatever the checksum setting: ten-digit ids are common, and
+/// about one in a hundred of them passes the control digits. From `1` they are unix times
+/// in seconds, as with integers (see the [module docs](crate::privacy#whole-numbers)).
+fn lost_zero(ten: &[u8]) -> bool {
+    if ten[0] < b'2' {
+        return false;
+    }
+    let mut digits = [b'0'; 11];
+    digits[1..].copy_from_slice(ten);
+    plausible(&digits, true)
+}
+
 /// Eleven ASCII digits whose first six are a plausible `DDMMYY`.
 pub(super) fn plausible(digits: &[u8], checksum: bool) -> bool {
     let value = |i: usize| u32::from(digits[i] - b'0');
@@ -265,6 +282,12 @@ mod tests {
             ("010190123456", None, "12 digits"),
             ("1010190123456", None, "13 digits"),
             ("4791234567", None, "10-digit phone number"),
+            ("behandler 2019012339", Some("behandler [fnr]"), "born on the 2nd, leading zero lost in text"),
+            ("id=9051234577&x", Some("id=[fnr]&x"), "born on the 9th, leading zero lost"),
+            ("5128000110", Some("[fnr]"), "born on the 5th, leading zero lost"),
+            ("2019012345", None, "ten digits, control digits wrong"),
+            ("1019012339", None, "ten digits from 1: a unix time"),
+            ("20190123390", None, "eleven digits, not the ten with a digit after"),
             ("+47 912 34 567", None, "phone number with spaces"),
             ("1732186400123", None, "millisecond timestamp"),
             ("1732186400", None, "second timestamp"),
