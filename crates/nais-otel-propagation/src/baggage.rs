@@ -23,13 +23,18 @@ static FIELDS: LazyLock<[String; 1]> = LazyLock::new(|| [BAGGAGE_HEADER.to_owned
 /// A W3C Baggage propagator with the specification's limits.
 ///
 /// Reading: every `baggage` header is combined in order; list-members that do not
-/// follow the grammar are skipped; values are percent-decoded (invalid UTF-8
-/// becomes U+FFFD); properties are kept as the entry's metadata; at most 64
-/// members and 8192 bytes of list-members are taken, and members that would go
-/// over are dropped whole.
+/// follow the grammar are skipped (through [`extract_from_headers`](Self::extract_from_headers),
+/// also a member with bytes that are not ASCII, alone); values are percent-decoded
+/// (invalid UTF-8 becomes U+FFFD); properties are kept as the entry's metadata as they
+/// were sent (property values still percent-encoded); at most 64 members and 8192 bytes
+/// of list-members are taken, and members that would go over are dropped whole.
 ///
-/// Writing: values are percent-encoded and the same limits apply, so a header is
-/// never larger than 8192 bytes.
+/// Writing: in values, what the grammar does not allow (controls, space, `"`, `,`,
+/// `;`, `\`, bytes beyond ASCII) and `%` are percent-encoded, nothing else, so a
+/// header within the limits when read stays within them when passed on; in metadata
+/// set in code, property values are percent-encoded the same way (a `%` that starts an
+/// escape is kept) and a property whose key is not a token is left out. The same limits
+/// apply, so a header is never larger than 8192 bytes.
 ///
 /// # Examples
 ///
@@ -56,6 +61,26 @@ impl BaggagePropagator {
     /// Creates the propagator.
     pub fn new() -> Self {
         Self { _private: () }
+    }
+
+    /// Reads `baggage` from HTTP headers on top of `cx`, as
+    /// [`extract_with_context`](TextMapPropagator::extract_with_context) does, but
+    /// from the header bytes: a header line with a byte that is not ASCII loses only
+    /// the list-members that hold it, where a text carrier sees no line at all.
+    pub fn extract_from_headers(&self, cx: &Context, headers: &http::HeaderMap) -> Context {
+        let mut lines = headers.get_all(BAGGAGE_HEADER).iter().peekable();
+        if lines.peek().is_none() {
+            return cx.clone();
+        }
+        let lines: Vec<std::borrow::Cow<'_, str>> = lines
+            .map(|line| String::from_utf8_lossy(line.as_bytes()))
+            .collect();
+        let baggage = parse_baggage(lines.iter().map(|line| line.as_ref()));
+        if baggage.is_empty() {
+            cx.clone()
+        } else {
+            cx.with_baggage(baggage)
+        }
     }
 }
 
@@ -123,9 +148,10 @@ pub fn parse_baggage<'a>(values: impl IntoIterator<Item = &'a str>) -> Baggage {
 
 /// Formats [`Baggage`] as a `baggage` header value, within the limits.
 ///
-/// Values are percent-encoded. Entries whose key is not an RFC 7230 token or
-/// whose metadata is not a valid property list are left out, as are entries
-/// that would take the header over 64 members or 8192 bytes.
+/// Values are percent-encoded where the grammar needs it, and so are the property
+/// values of the metadata (see [`BaggagePropagator`]). Entries whose key is not an
+/// RFC 7230 token are left out, as are a metadata's properties whose key is not one,
+/// and entries that would take the header over 64 members or 8192 bytes.
 pub fn format_baggage(baggage: &Baggage) -> String {
     let mut out = String::new();
     let mut count = 0;
@@ -141,14 +167,7 @@ pub fn format_baggage(baggage: &Baggage) -> String {
         member.push_str(key);
         member.push('=');
         percent_encode(value.as_str(), &mut member);
-        let metadata = trim_ows(metadata.as_str());
-        if !metadata.is_empty() {
-            if !metadata.split(';').all(|p| parse_property(trim_ows(p))) {
-                continue;
-            }
-            member.push(';');
-            member.push_str(metadata);
-        }
+        push_properties(metadata.as_str(), &mut member);
         let cost = member.len() + usize::from(count > 0);
         if out.len() + cost > MAX_BAGGAGE_BYTES {
             continue;
@@ -251,15 +270,49 @@ fn percent_decode(value: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn percent_encode(value: &str, out: &mut String) {
+/// Writes `value` with what a baggage value may not hold as it is (bytes that are not
+/// `baggage-octet`s) and `%` percent-encoded. `keep_escapes`: a `%` followed by two hex
+/// digits is an escape already (a property value as it was read), and is kept.
+fn percent_encode_with(value: &str, keep_escapes: bool, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &c in value.as_bytes() {
-        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
+    let bytes = value.as_bytes();
+    for (i, &c) in bytes.iter().enumerate() {
+        let escape = c == b'%'
+            && keep_escapes
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+            && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+        if escape || (is_baggage_octet(c) && c != b'%') {
             out.push(char::from(c));
         } else {
             out.push('%');
             out.push(char::from(HEX[usize::from(c >> 4)]));
             out.push(char::from(HEX[usize::from(c & 0x0f)]));
+        }
+    }
+}
+
+fn percent_encode(value: &str, out: &mut String) {
+    percent_encode_with(value, false, out);
+}
+
+/// Appends `;property` for each property of `metadata` (`p1;p2=x`), trimmed, its value
+/// percent-encoded where the grammar needs it; a property whose key is not a token, and
+/// an empty one, is left out.
+fn push_properties(metadata: &str, member: &mut String) {
+    for property in metadata.split(';') {
+        let property = trim_ows(property);
+        let (key, value) = match property.split_once('=') {
+            Some((key, value)) => (trim_ows(key), Some(trim_ows(value))),
+            None => (property, None),
+        };
+        if !is_token(key) {
+            continue;
+        }
+        member.push(';');
+        member.push_str(key);
+        if let Some(value) = value {
+            member.push('=');
+            percent_encode_with(value, true, member);
         }
     }
 }
@@ -343,6 +396,79 @@ mod tests {
         assert_eq!(value.as_str(), "Jürgen Ø, a;b=c");
         assert_eq!(metadata.as_str(), "pii");
         assert_eq!(back.get("tenant").map(|v| v.as_str()), Some("nav"));
+    }
+
+    /// What the grammar allows goes out as it is: baggage read within the limits is
+    /// passed on whole.
+    #[test]
+    fn values_encoded_only_where_the_grammar_needs_it() {
+        let octets: String = (0x21u8..=0x7e)
+            .filter(|&c| is_baggage_octet(c) && c != b'%')
+            .map(char::from)
+            .collect();
+        let mut baggage = Baggage::new();
+        baggage.insert("octets", octets.clone());
+        baggage.insert("other", "a b,c;d\\e\"f%g\u{7f}é");
+        let header = format_baggage(&baggage);
+        assert!(header.contains(&format!("octets={octets}")), "{header}");
+        assert!(
+            header.contains("other=a%20b%2Cc%3Bd%5Ce%22f%25g%7F%C3%A9"),
+            "{header}"
+        );
+        let back = parse_baggage([header.as_str()]);
+        assert_eq!(
+            back.get("octets").map(|v| v.as_str()),
+            Some(octets.as_str())
+        );
+
+        // Two members of 4000 `!` (8005 bytes) are read and passed on whole.
+        let big = "!".repeat(4000);
+        let read = parse_baggage([format!("a={big},b={big}").as_str()]);
+        assert_eq!(read.len(), 2);
+        assert_eq!(format_baggage(&read), format!("a={big},b={big}"));
+    }
+
+    #[test]
+    fn metadata_properties_encoded_and_bad_ones_left_out() {
+        #[rustfmt::skip]
+        let cases = [
+            ("p=a b",              "k=v;p=a%20b"),
+            ("p=a,b",              "k=v;p=a%2Cb"),
+            ("p=Jürgen",           "k=v;p=J%C3%BCrgen"),
+            ("p=J%C3%BCrgen",      "k=v;p=J%C3%BCrgen"),
+            ("p=100%",             "k=v;p=100%25"),
+            ("p=a;q=b c",          "k=v;p=a;q=b%20c"),
+            (" p1 ; p2 = x ",      "k=v;p1;p2=x"),
+            ("bad key;pii",        "k=v;pii"),
+            ("bad key",            "k=v"),
+            (";;",                 "k=v"),
+        ];
+        for (metadata, expected) in cases {
+            let mut baggage = Baggage::new();
+            baggage.insert_with_metadata("k", "v", metadata);
+            let header = format_baggage(&baggage);
+            assert_eq!(header, expected, "{metadata:?}");
+            assert!(
+                parse_baggage([header.as_str()]).get("k").is_some(),
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_line_with_bytes_beyond_ascii_loses_only_those_members() {
+        let mut headers = http::HeaderMap::new();
+        for line in [&b"a=1,k=J\xC3\xBCrgen,b=2"[..], b"c=\xFF,d=4"] {
+            headers.append(
+                BAGGAGE_HEADER,
+                http::HeaderValue::from_bytes(line).expect("obs-text is allowed"),
+            );
+        }
+        let cx = BaggagePropagator::new().extract_from_headers(&Context::new(), &headers);
+        let baggage = cx.baggage();
+        let mut keys: Vec<&str> = baggage.iter().map(|(k, _)| k.as_str()).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["a", "b", "d"]);
     }
 
     #[test]

@@ -215,9 +215,7 @@ pub fn extract(headers: &HeaderMap) -> Context {
 pub fn extract_with_context(cx: &Context, headers: &HeaderMap) -> Context {
     let propagator = W3cPropagator::new();
     let cx = propagator.trace_context.extract_from_headers(cx, headers);
-    propagator
-        .baggage
-        .extract_with_context(&cx, &HeaderExtractor(headers))
+    propagator.baggage.extract_from_headers(&cx, headers)
 }
 
 /// Writes the span context and baggage of `cx` into HTTP headers, replacing earlier values.

@@ -92,7 +92,7 @@ impl Extract {
             Self::W3cBaggage(propagator) => {
                 let cx = w3c(propagator.trace_context(), headers, known);
                 if known.baggage {
-                    BaggagePropagator::new().extract_with_context(&cx, &HeaderExtractor(headers))
+                    BaggagePropagator::new().extract_from_headers(&cx, headers)
                 } else {
                     cx
                 }
