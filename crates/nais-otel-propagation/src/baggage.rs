@@ -68,18 +68,27 @@ impl BaggagePropagator {
     /// from the header bytes: a header line with a byte that is not ASCII loses only
     /// the list-members that hold it, where a text carrier sees no line at all.
     pub fn extract_from_headers(&self, cx: &Context, headers: &http::HeaderMap) -> Context {
+        self.extract_from_headers_counted(cx, headers).0
+    }
+
+    /// [`extract_from_headers`](Self::extract_from_headers), and what it left out.
+    pub fn extract_from_headers_counted(
+        &self,
+        cx: &Context,
+        headers: &http::HeaderMap,
+    ) -> (Context, BaggageDropped) {
         let mut lines = headers.get_all(BAGGAGE_HEADER).iter().peekable();
         if lines.peek().is_none() {
-            return cx.clone();
+            return (cx.clone(), BaggageDropped::default());
         }
         let lines: Vec<std::borrow::Cow<'_, str>> = lines
             .map(|line| String::from_utf8_lossy(line.as_bytes()))
             .collect();
-        let baggage = parse_baggage(lines.iter().map(|line| line.as_ref()));
+        let (baggage, dropped) = parse_baggage_counted(lines.iter().map(|line| line.as_ref()));
         if baggage.is_empty() {
-            cx.clone()
+            (cx.clone(), dropped)
         } else {
-            cx.with_baggage(baggage)
+            (cx.with_baggage(baggage), dropped)
         }
     }
 }
@@ -116,23 +125,48 @@ impl TextMapPropagator for BaggagePropagator {
 /// Never fails: invalid list-members are skipped and the limits are applied as
 /// described on [`BaggagePropagator`]. Runs in linear time in the input length.
 pub fn parse_baggage<'a>(values: impl IntoIterator<Item = &'a str>) -> Baggage {
+    parse_baggage_counted(values).0
+}
+
+/// The list-members [`parse_baggage_counted`] left out.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BaggageDropped {
+    /// Members that do not follow the grammar.
+    pub invalid: usize,
+    /// Valid members beyond 64 members or 8192 bytes.
+    pub over_limits: usize,
+}
+
+impl BaggageDropped {
+    /// Whether any member was left out.
+    pub fn any(&self) -> bool {
+        self.invalid + self.over_limits > 0
+    }
+}
+
+/// [`parse_baggage`], and how many list-members it left out.
+pub fn parse_baggage_counted<'a>(
+    values: impl IntoIterator<Item = &'a str>,
+) -> (Baggage, BaggageDropped) {
     let mut baggage = Baggage::new();
+    let mut dropped = BaggageDropped::default();
     let mut count = 0;
     let mut bytes = 0;
     for value in values {
         for raw in value.split(',') {
-            if count == MAX_BAGGAGE_MEMBERS {
-                return baggage;
-            }
             let member = trim_ows(raw);
             if member.is_empty() {
                 continue;
             }
             let Some((key, value, metadata)) = parse_member(member) else {
+                dropped.invalid += 1;
                 continue;
             };
             let cost = member.len() + usize::from(count > 0);
-            if bytes + cost > MAX_BAGGAGE_BYTES {
+            if (count == MAX_BAGGAGE_MEMBERS && baggage.get(key).is_none())
+                || bytes + cost > MAX_BAGGAGE_BYTES
+            {
+                dropped.over_limits += 1;
                 continue;
             }
             let value = percent_decode(value);
@@ -143,7 +177,7 @@ pub fn parse_baggage<'a>(values: impl IntoIterator<Item = &'a str>) -> Baggage {
             baggage.insert_with_metadata(key.to_owned(), value, metadata);
         }
     }
-    baggage
+    (baggage, dropped)
 }
 
 /// Formats [`Baggage`] as a `baggage` header value, within the limits.
@@ -357,6 +391,25 @@ mod tests {
     }
 
     #[test]
+    fn dropped_members_are_counted() {
+        let mut members: Vec<String> = (0..70).map(|i| format!("k{i}=v")).collect();
+        members.push("bad key=1".to_owned());
+        members.push("k0=last".to_owned());
+        let (baggage, dropped) = parse_baggage_counted([members.join(",").as_str()]);
+        assert_eq!(baggage.len(), MAX_BAGGAGE_MEMBERS);
+        assert_eq!(baggage.get("k0").map(|v| v.as_str()), Some("last"));
+        assert_eq!(
+            dropped,
+            BaggageDropped {
+                invalid: 1,
+                over_limits: 6
+            }
+        );
+        let (_, none) = parse_baggage_counted(["a=1, b=2;p"]);
+        assert!(!none.any());
+    }
+
+    #[test]
     fn several_headers_are_combined() {
         let baggage = parse_baggage(["a=1", "b=2,c=3"]);
         assert_eq!(baggage.len(), 3);
@@ -425,7 +478,9 @@ mod tests {
         let big = "!".repeat(4000);
         let read = parse_baggage([format!("a={big},b={big}").as_str()]);
         assert_eq!(read.len(), 2);
-        assert_eq!(format_baggage(&read), format!("a={big},b={big}"));
+        let header = format_baggage(&read);
+        assert_eq!(header.len(), 8005, "nothing encoded, nothing dropped");
+        assert_eq!(parse_baggage([header.as_str()]).len(), 2);
     }
 
     #[test]

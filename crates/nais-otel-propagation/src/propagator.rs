@@ -93,6 +93,13 @@ impl TraceContextPropagator {
         }
     }
 
+    /// [`extract_from_headers`](Self::extract_from_headers), `None` where that returns `cx`
+    /// unchanged: when `traceparent` is missing, repeated or invalid.
+    pub fn try_extract_from_headers(&self, cx: &Context, headers: &HeaderMap) -> Option<Context> {
+        self.extract_remote_from_headers(headers)
+            .map(|(sc, all)| with_remote(cx, sc, all))
+    }
+
     fn extract_remote(&self, extractor: &dyn Extractor) -> Option<Remote> {
         let traceparent = match extractor.get_all(TRACEPARENT_HEADER)?.as_slice() {
             [single] => TraceParent::from_bytes(trim_ows(single).as_bytes()).ok()?,

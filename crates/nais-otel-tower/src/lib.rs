@@ -77,6 +77,7 @@ mod glob;
 mod grpc;
 mod headers;
 mod propagate;
+mod report;
 mod span_handle;
 mod status;
 mod tracer;

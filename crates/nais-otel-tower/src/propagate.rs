@@ -92,7 +92,12 @@ impl Extract {
             Self::W3cBaggage(propagator) => {
                 let cx = w3c(propagator.trace_context(), headers, known);
                 if known.baggage {
-                    BaggagePropagator::new().extract_from_headers(&cx, headers)
+                    let (cx, dropped) =
+                        BaggagePropagator::new().extract_from_headers_counted(&cx, headers);
+                    if dropped.any() {
+                        crate::report::dropped_baggage(headers, dropped);
+                    }
+                    cx
                 } else {
                     cx
                 }
@@ -115,7 +120,14 @@ fn w3c(
     if !known.traceparent {
         return Context::current();
     }
-    Context::map_current(|cx| propagator.extract_from_headers(cx, headers))
+    Context::map_current(|cx| {
+        propagator
+            .try_extract_from_headers(cx, headers)
+            .unwrap_or_else(|| {
+                crate::report::unusable_traceparent(headers);
+                cx.clone()
+            })
+    })
 }
 
 /// Injects the span context of `cx` into `headers` with `propagator`, or with the global

@@ -1066,3 +1066,82 @@ async fn w3c_parent_and_baggage_reach_the_handler_with_few_and_many_headers() {
         }
     }
 }
+
+/// A `traceparent` that is ignored and `baggage` members that are left out are reported:
+/// one WARN event naming the header and the value, and no second one within the minute.
+/// (No other test in this binary sends such headers.)
+#[tokio::test]
+async fn unusable_propagation_headers_are_reported_once_a_minute() {
+    use std::sync::{Arc, Mutex};
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    /// Each event's fields as `name=value`, joined.
+    struct Events(Arc<Mutex<Vec<String>>>);
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Events {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            struct Fields(String);
+            impl tracing::field::Visit for Fields {
+                fn record_debug(
+                    &mut self,
+                    field: &tracing::field::Field,
+                    value: &dyn std::fmt::Debug,
+                ) {
+                    self.0.push_str(&format!("{}={value:?} ", field.name()));
+                }
+            }
+            let mut fields = Fields(format!(
+                "{} {} ",
+                event.metadata().level(),
+                event.metadata().target()
+            ));
+            event.record(&mut fields);
+            self.0.lock().unwrap().push(fields.0);
+        }
+    }
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let _default = tracing::subscriber::set_default(
+        tracing_subscriber::registry().with(Events(events.clone())),
+    );
+
+    let h = Harness::new();
+    let layer = h
+        .server_layer()
+        .propagator(nais_otel_propagation::W3cPropagator::new());
+    for _ in 0..3 {
+        let req = Request::builder()
+            .uri("/dogs")
+            .header("traceparent", "00-not-a-trace-01")
+            .header("baggage", "tenant=nav,bad key=1")
+            .body(Empty::new())
+            .unwrap();
+        serve(layer.clone(), req, StatusCode::OK).await;
+    }
+    let events = events.lock().unwrap().clone();
+    let about = |header: &str| {
+        events
+            .iter()
+            .filter(|e| e.contains(&format!("header=\"{header}\"")))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let traceparent = about("traceparent");
+    assert_eq!(traceparent.len(), 1, "{events:#?}");
+    assert!(
+        traceparent[0].starts_with("WARN nais_otel_tower::propagation")
+            && traceparent[0].contains("value=00-not-a-trace-01")
+            && traceparent[0].contains("reason=invalid traceparent"),
+        "{traceparent:?}"
+    );
+    let baggage = about("baggage");
+    assert_eq!(baggage.len(), 1, "{events:#?}");
+    assert!(
+        baggage[0].contains("value=tenant=nav,bad key=1")
+            && baggage[0].contains("invalid_members=1")
+            && baggage[0].contains("members_over_limits=0"),
+        "{baggage:?}"
+    );
+}

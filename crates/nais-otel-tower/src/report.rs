@@ -1,0 +1,135 @@
+//! Messages about propagation headers a request carried that could not be used as they
+//! were: a `traceparent` that was ignored, `baggage` members that were left out.
+//!
+//! A WARN event of target `nais_otel_tower::propagation` naming the header and its value
+//! (cut to 200 bytes), at most one a minute for each header: a caller that keeps sending
+//! them cannot flood the log, and the first one says what is wrong. Only the W3C
+//! propagators report (the default, and [`ServerLayer::propagator`](crate::ServerLayer::propagator)
+//! with nais-otel's own); another propagator's result cannot be read this way.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::HeaderMap;
+use nais_otel_propagation::{
+    BaggageDropped, TraceParent, BAGGAGE_HEADER, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS,
+    TRACEPARENT_HEADER,
+};
+
+/// The most of a header value a message shows.
+const SHOWN_BYTES: usize = 200;
+
+/// Seconds between two messages about the same header.
+const QUIET_SECS: u64 = 60;
+
+/// When the last message about each header was written, in seconds since the epoch
+/// (plus one, so that zero is "never").
+static LAST_TRACEPARENT: AtomicU64 = AtomicU64::new(0);
+static LAST_BAGGAGE: AtomicU64 = AtomicU64::new(0);
+
+/// A request's `traceparent` was there and was not used: repeated or invalid. The
+/// request starts a new trace.
+pub(crate) fn unusable_traceparent(headers: &HeaderMap) {
+    if !allowed(&LAST_TRACEPARENT) {
+        return;
+    }
+    let values: Vec<&[u8]> = headers
+        .get_all(TRACEPARENT_HEADER)
+        .iter()
+        .map(|value| value.as_bytes())
+        .collect();
+    let reason = match values.as_slice() {
+        [one] => match TraceParent::from_bytes(one.trim_ascii()) {
+            Err(error) => error.to_string(),
+            // Not reached: a valid single header is used.
+            Ok(_) => return,
+        },
+        many => format!("the header is repeated ({} lines)", many.len()),
+    };
+    let value = shown(&values.join(&b", "[..]));
+    tracing::warn!(
+        target: "nais_otel_tower::propagation",
+        header = TRACEPARENT_HEADER,
+        value = %value,
+        reason = %reason,
+        "a request's traceparent header was ignored, so the request starts a new trace \
+         ({reason}); at most one such message a minute"
+    );
+}
+
+/// A request's `baggage` lost members: invalid ones, or ones beyond the W3C limits.
+pub(crate) fn dropped_baggage(headers: &HeaderMap, dropped: BaggageDropped) {
+    if !allowed(&LAST_BAGGAGE) {
+        return;
+    }
+    let values: Vec<&[u8]> = headers
+        .get_all(BAGGAGE_HEADER)
+        .iter()
+        .map(|value| value.as_bytes())
+        .collect();
+    let value = shown(&values.join(&b", "[..]));
+    tracing::warn!(
+        target: "nais_otel_tower::propagation",
+        header = BAGGAGE_HEADER,
+        value = %value,
+        invalid_members = dropped.invalid,
+        members_over_limits = dropped.over_limits,
+        "a request's baggage header lost {} list-members that do not follow the W3C \
+         grammar and {} beyond its limits ({MAX_BAGGAGE_MEMBERS} members, \
+         {MAX_BAGGAGE_BYTES} bytes); the rest is used; at most one such message a minute",
+        dropped.invalid,
+        dropped.over_limits,
+    );
+}
+
+/// Whether a message may be written now, and if so, notes it in `last`.
+fn allowed(last: &AtomicU64) -> bool {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+        + 1;
+    let before = last.load(Ordering::Relaxed);
+    if before != 0 && now < before.saturating_add(QUIET_SECS) {
+        return false;
+    }
+    last.compare_exchange(before, now, Ordering::Relaxed, Ordering::Relaxed)
+        .is_ok()
+}
+
+/// `bytes` as text for a message: bytes that are not UTF-8 replaced, cut to
+/// [`SHOWN_BYTES`] at a character boundary, with the full length when cut.
+fn shown(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if text.len() <= SHOWN_BYTES {
+        return text.into_owned();
+    }
+    let mut end = SHOWN_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..end], bytes.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_message_a_minute() {
+        let last = AtomicU64::new(0);
+        assert!(allowed(&last));
+        assert!(!allowed(&last), "the same second");
+        last.store(1, Ordering::Relaxed);
+        assert!(allowed(&last), "long ago");
+    }
+
+    #[test]
+    fn long_values_cut_at_a_character() {
+        assert_eq!(shown(b"abc"), "abc");
+        let long = "é".repeat(150);
+        let cut = shown(long.as_bytes());
+        assert!(cut.starts_with(&"é".repeat(100)), "{cut}");
+        assert!(cut.ends_with("… (300 bytes)"), "{cut}");
+        assert_eq!(shown(b"a\xffb"), "a\u{fffd}b");
+    }
+}
