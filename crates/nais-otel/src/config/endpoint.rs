@@ -75,7 +75,7 @@ pub(super) fn read_endpoint(
     if let Some(stripped) = without_userinfo(&url) {
         problems.push(ConfigProblem::new(
             variable,
-            &stripped,
+            &redacted_endpoint(&stripped),
             "credentials in the endpoint URL are not used and were removed; put them in OTEL_EXPORTER_OTLP_HEADERS",
         ));
         url = stripped;

@@ -48,7 +48,9 @@ pub(crate) use self::{parse::Lookup, tls::TlsMaterial};
 ///
 /// Fields are public so that code can inspect what was read; build one with
 /// [`Config::from_env`] or [`Config::from_lookup`], or let [`crate::init`] do it.
-#[derive(Clone, Debug)]
+///
+/// `Debug` shows the endpoint without its query (`?<redacted>`), and no header value.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Config {
     /// `OTEL_SDK_DISABLED`: no provider, no export; the layers make no spans.
@@ -96,6 +98,35 @@ pub struct Config {
     pub(crate) endpoint_source: Option<EndpointSource>,
     /// The files named by [`Config::tls`], read for an `https` OTLP collector.
     pub(crate) tls_material: Option<TlsMaterial>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("disabled", &self.disabled)
+            .field("service_name", &self.service_name)
+            .field("resource_attributes", &self.resource_attributes)
+            .field("exporter", &self.exporter)
+            .field("protocol", &self.protocol)
+            .field("endpoint", &endpoint::redacted_endpoint(&self.endpoint))
+            .field("headers", &self.headers)
+            .field("timeout", &self.timeout)
+            .field("compression", &self.compression)
+            .field("tls", &self.tls)
+            .field("sampler", &self.sampler)
+            .field("propagators", &self.propagators)
+            .field("batch", &self.batch)
+            .field("limits", &self.limits)
+            .field("log", &self.log)
+            .field("mask", &self.mask)
+            .field("excluded_paths", &self.excluded_paths)
+            .field("on_nais", &self.on_nais)
+            .field("problems", &self.problems)
+            .field("endpoint_error", &self.endpoint_error)
+            .field("endpoint_source", &self.endpoint_source)
+            .field("tls_material", &self.tls_material)
+            .finish()
+    }
 }
 
 impl Config {

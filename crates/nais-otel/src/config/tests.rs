@@ -618,6 +618,22 @@ fn endpoint_scheme_case_and_credentials() {
     let all_text = format!("{with_password:?}");
     assert!(!all_text.contains("hunter2"), "{all_text}");
 
+    // The warning about the credentials shows the endpoint without its query either.
+    let with_query = from(&[(
+        OTEL_EXPORTER_OTLP_ENDPOINT,
+        "https://user:hunter2@tempo.example:443/?token=q-s3cr3t",
+    )]);
+    let problems: Vec<String> = with_query.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains("https://tempo.example:443/?<redacted>")
+            && !problems[0].contains("q-s3cr3t")
+            && !problems[0].contains("hunter2"),
+        "{problems:?}"
+    );
+    let all_text = format!("{with_query:?}");
+    assert!(!all_text.contains("q-s3cr3t"), "{all_text}");
+
     // A URL that cannot be used is an error; its message shows the value, never
     // the credentials, even where a malformed URL hides them from a parser.
     #[rustfmt::skip]
