@@ -4,6 +4,9 @@
 use http::HeaderMap;
 
 /// `true` when the request's `content-type` is `application/grpc` or `application/grpc+...`.
+/// `CANCELLED`: the call was given up before it had a status.
+pub(crate) const CANCELLED: i64 = 1;
+
 pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
     is_grpc_content_type(headers.get(http::header::CONTENT_TYPE))
 }

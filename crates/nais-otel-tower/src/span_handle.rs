@@ -3,6 +3,7 @@
 
 use std::any::type_name;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
@@ -18,15 +19,38 @@ use crate::status::{record_grpc_status, record_http_status, record_protocol_vers
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// The live span of one request. Ends the span when dropped.
+///
+/// A gRPC call's span dropped before it got a status (no `grpc-status`, no error, no
+/// panic) was cancelled: the caller went away, or a deadline above the layer (tonic's
+/// `grpc-timeout` handling) dropped it. It gets `rpc.grpc.status_code` 1, CANCELLED, the
+/// status the other side sees, with the status rules of its side.
 #[derive(Debug)]
 pub(crate) struct SpanHandle {
     pub(crate) cx: Context,
     pub(crate) side: Side,
     pub(crate) grpc: bool,
     pub(crate) traceparent_response_header: bool,
+    /// A status, an error or a panic was recorded.
+    pub(crate) settled: AtomicBool,
 }
 
 impl SpanHandle {
+    /// The handle of the span in `cx`.
+    pub(crate) fn new(
+        cx: Context,
+        side: Side,
+        grpc: bool,
+        traceparent_response_header: bool,
+    ) -> Self {
+        Self {
+            cx,
+            side,
+            grpc,
+            traceparent_response_header,
+            settled: AtomicBool::new(false),
+        }
+    }
+
     /// Records the response head: status code, `grpc-status` header, the status rules, and
     /// the span's own `traceparent` when the layer sends it back.
     pub(crate) fn on_response_head(
@@ -57,16 +81,19 @@ impl SpanHandle {
 
     /// Records a `grpc-status` from the response headers or trailers.
     pub(crate) fn on_grpc_status(&self, code: i64) {
+        self.settled.store(true, Ordering::Relaxed);
         record_grpc_status(&self.cx, self.side, code);
     }
 
     /// The inner service (or the body) failed with `error`.
     pub(crate) fn on_error<E: fmt::Display>(&self, error: &E) {
+        self.settled.store(true, Ordering::Relaxed);
         attributes::mark_error(&self.cx, Value::from(type_name::<E>()), error.to_string());
     }
 
     /// The handler panicked.
     pub(crate) fn on_panic(&self, payload: &(dyn std::any::Any + Send)) {
+        self.settled.store(true, Ordering::Relaxed);
         let message = if let Some(s) = payload.downcast_ref::<&str>() {
             (*s).to_owned()
         } else if let Some(s) = payload.downcast_ref::<String>() {
@@ -80,6 +107,9 @@ impl SpanHandle {
 
 impl Drop for SpanHandle {
     fn drop(&mut self) {
+        if self.grpc && !*self.settled.get_mut() {
+            record_grpc_status(&self.cx, self.side, grpc::CANCELLED);
+        }
         attributes::end(&self.cx);
     }
 }

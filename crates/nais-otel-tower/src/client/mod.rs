@@ -25,12 +25,16 @@
 //! - Parent: the current OpenTelemetry context (for a call made inside a handler, the
 //!   handler's span or the request span).
 //! - Attributes: `http.request.method` (+ `http.request.method_original`),
-//!   `server.address`, `server.port` (explicit, or 80/443 from the scheme), `url.full`
-//!   with any `user:password@` removed (only for absolute URIs),
+//!   `server.address`, `server.port` (explicit, or 80/443 from the scheme) and `url.full`
+//!   (its credentials as `REDACTED:REDACTED@`, signature and token query values as
+//!   `REDACTED`: [`crate::redact`]) of an absolute request URI. tonic's `Channel` adds the
+//!   origin below the layer, so its requests carry only the path: build the generated
+//!   client with its origin (`GreeterClient::with_origin(service, origin)`) to get them.
 //!   `http.response.status_code`, `network.protocol.version` (the response's),
 //!   `error.type`.
 //! - Status ERROR on 4xx and 5xx responses, on transport errors (`error.type` is the
-//!   error's type name), and on every gRPC code but OK.
+//!   error's type name), and on every gRPC code but OK. A gRPC call dropped before it had
+//!   a status (the caller gave up on it) gets `rpc.grpc.status_code` 1, CANCELLED.
 //! - The client span's own `traceparent`/`tracestate` are injected into the request
 //!   headers with the global propagator, or the one given to [`ClientLayer::propagator`].
 //! - The span ends when the response body has been read to the end, fails, or is dropped.

@@ -66,14 +66,6 @@ where
             let _guard = cx.clone().attach();
             self.inner.call(req)
         };
-        ResponseFuture::new(
-            future,
-            Some(SpanHandle {
-                cx,
-                side: Side::Client,
-                grpc,
-                traceparent_response_header: false,
-            }),
-        )
+        ResponseFuture::new(future, Some(SpanHandle::new(cx, Side::Client, grpc, false)))
     }
 }

@@ -33,7 +33,10 @@
 //!   `network.protocol.version`, `user_agent.original`, `http.response.status_code`,
 //!   `error.type`. A value that is not known is left out, never recorded as `""`.
 //! - gRPC (`content-type: application/grpc*`): `rpc.system=grpc`, `rpc.service`,
-//!   `rpc.method`, `rpc.grpc.status_code` from the `grpc-status` header or trailer.
+//!   `rpc.method`, `rpc.grpc.status_code` from the `grpc-status` header or trailer; a
+//!   call dropped before it had a status (the caller went away, or tonic's `grpc-timeout`
+//!   deadline, which runs above the layers `Server::builder().layer(..)` adds, ran out)
+//!   gets 1, CANCELLED, the status the caller sees (not an error on a server span).
 //! - Status ERROR on a 5xx response, on an error from the inner service, on a panic in
 //!   the handler (the panic then continues), and for the gRPC codes UNKNOWN,
 //!   DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE and DATA_LOSS. A 4xx leaves

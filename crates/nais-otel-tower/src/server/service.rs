@@ -75,12 +75,12 @@ where
         };
         ResponseFuture::new(
             future,
-            Some(SpanHandle {
+            Some(SpanHandle::new(
                 cx,
-                side: Side::Server,
+                Side::Server,
                 grpc,
-                traceparent_response_header: shared.traceparent_response_header,
-            }),
+                shared.traceparent_response_header,
+            )),
         )
     }
 }

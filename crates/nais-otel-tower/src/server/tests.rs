@@ -683,6 +683,56 @@ async fn grpc_caller_errors_are_not_server_errors() {
     }
 }
 
+/// A gRPC call dropped before it had a status (the caller went away, or tonic's deadline
+/// handling above the layer gave up on it) is CANCELLED, as the other side sees it: not
+/// an error on a server span, an error on a client span.
+#[tokio::test]
+async fn grpc_call_dropped_before_its_status_is_cancelled() {
+    use std::future::Future as _;
+    use std::task::{Context as TaskContext, Poll};
+
+    let h = Harness::new();
+    let never = service_fn(|_req: Request<Empty<Bytes>>| {
+        std::future::pending::<Result<Response<Full<Bytes>>, Infallible>>()
+    });
+    let grpc_request = || {
+        Request::builder()
+            .method(Method::POST)
+            .uri("/helloworld.Greeter/SayHello")
+            .header("content-type", "application/grpc")
+            .body(Empty::new())
+            .unwrap()
+    };
+    let server = ServiceBuilder::new()
+        .layer(h.server_layer())
+        .service(never.clone());
+    let client = ServiceBuilder::new().layer(h.client_layer()).service(never);
+    let waker = std::task::Waker::noop();
+    for mut future in [
+        Box::pin(server.oneshot(grpc_request()))
+            as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>,
+        Box::pin(client.oneshot(grpc_request())),
+    ] {
+        // Polled once, so the call has started, then dropped.
+        assert!(future
+            .as_mut()
+            .poll(&mut TaskContext::from_waker(waker))
+            .is_pending());
+    }
+    let spans = h.spans();
+    assert_eq!(spans.len(), 2);
+    for span in spans {
+        assert_eq!(int_attr(&span, "rpc.grpc.status_code"), Some(1), "{span:?}");
+        match span.span_kind {
+            SpanKind::Server => assert_eq!(span.status, Status::Unset),
+            _ => {
+                assert!(matches!(span.status, Status::Error { .. }), "{span:?}");
+                assert_eq!(str_attr(&span, "error.type").unwrap(), "CANCELLED");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn grpc_health_is_excluded() {
     let h = Harness::new();
