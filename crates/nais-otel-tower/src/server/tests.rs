@@ -688,8 +688,7 @@ async fn grpc_caller_errors_are_not_server_errors() {
 /// an error on a server span, an error on a client span.
 #[tokio::test]
 async fn grpc_call_dropped_before_its_status_is_cancelled() {
-    use std::future::Future as _;
-    use std::task::{Context as TaskContext, Poll};
+    use std::task::Context as TaskContext;
 
     let h = Harness::new();
     let never = service_fn(|_req: Request<Empty<Bytes>>| {
@@ -703,9 +702,7 @@ async fn grpc_call_dropped_before_its_status_is_cancelled() {
             .body(Empty::new())
             .unwrap()
     };
-    let server = ServiceBuilder::new()
-        .layer(h.server_layer())
-        .service(never.clone());
+    let server = ServiceBuilder::new().layer(h.server_layer()).service(never);
     let client = ServiceBuilder::new().layer(h.client_layer()).service(never);
     let waker = std::task::Waker::noop();
     for mut future in [
