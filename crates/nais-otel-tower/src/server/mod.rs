@@ -34,8 +34,8 @@
 //!   `error.type`. A value that is not known is left out, never recorded as `""`.
 //! - gRPC (`content-type: application/grpc*`), in the RPC conventions' names of semantic
 //!   conventions 1.37 (their release candidate, from 1.40, renames them to
-//!   `rpc.system.name`, `rpc.response.status_code` and a full `rpc.method`; an opt-in to
-//!   those is not there yet): `rpc.system=grpc`, `rpc.service`,
+//!   `rpc.system.name`, `rpc.response.status_code` and a full `rpc.method`; these layers do
+//!   not write those): `rpc.system=grpc`, `rpc.service`,
 //!   `rpc.method`, `rpc.grpc.status_code` from the `grpc-status` header or trailer; a
 //!   call dropped before it had a status (the caller went away, or tonic's `grpc-timeout`
 //!   deadline, which runs above the layers `Server::builder().layer(..)` adds, ran out)
