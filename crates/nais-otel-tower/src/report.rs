@@ -33,11 +33,7 @@ pub(crate) fn unusable_traceparent(headers: &HeaderMap) {
     if !allowed(&LAST_TRACEPARENT) {
         return;
     }
-    let values: Vec<&[u8]> = headers
-        .get_all(TRACEPARENT_HEADER)
-        .iter()
-        .map(|value| value.as_bytes())
-        .collect();
+    let values = lines(headers, TRACEPARENT_HEADER);
     let reason = match values.as_slice() {
         [one] => match TraceParent::from_bytes(one.trim_ascii()) {
             Err(error) => error.to_string(),
@@ -62,12 +58,7 @@ pub(crate) fn dropped_baggage(headers: &HeaderMap, dropped: BaggageDropped) {
     if !allowed(&LAST_BAGGAGE) {
         return;
     }
-    let values: Vec<&[u8]> = headers
-        .get_all(BAGGAGE_HEADER)
-        .iter()
-        .map(|value| value.as_bytes())
-        .collect();
-    let value = shown(&values.join(&b", "[..]));
+    let value = shown(&lines(headers, BAGGAGE_HEADER).join(&b", "[..]));
     tracing::warn!(
         target: "nais_otel_tower::propagation",
         header = BAGGAGE_HEADER,
@@ -80,6 +71,15 @@ pub(crate) fn dropped_baggage(headers: &HeaderMap, dropped: BaggageDropped) {
         dropped.invalid,
         dropped.over_limits,
     );
+}
+
+/// Every line of header `name`, in order.
+fn lines<'a>(headers: &'a HeaderMap, name: &str) -> Vec<&'a [u8]> {
+    headers
+        .get_all(name)
+        .iter()
+        .map(|value| value.as_bytes())
+        .collect()
 }
 
 /// Whether a message may be written now, and if so, notes it in `last`.

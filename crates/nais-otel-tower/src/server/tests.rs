@@ -106,6 +106,22 @@ async fn host_header_and_unknown_values_left_out() {
     assert_no_empty_attributes(&span);
 }
 
+/// The server span of a GET of `uri` with `headers`, answered 200.
+async fn span_of(uri: &str, headers: &[(&str, &str)]) -> opentelemetry_sdk::trace::SpanData {
+    let h = Harness::new();
+    let mut req = Request::builder().uri(uri);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    serve(
+        h.server_layer(),
+        req.body(Empty::new()).unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    h.only_span()
+}
+
 /// `url.scheme` is the client's as a proxy reports it: `Forwarded` first, then
 /// `X-Forwarded-Proto`, then the request target, then `http`.
 #[tokio::test]
@@ -143,18 +159,7 @@ async fn url_scheme_from_the_proxy_headers() {
         ),
     ];
     for (uri, headers, scheme) in cases {
-        let h = Harness::new();
-        let mut req = Request::builder().uri(*uri);
-        for (name, value) in *headers {
-            req = req.header(*name, *value);
-        }
-        serve(
-            h.server_layer(),
-            req.body(Empty::new()).unwrap(),
-            StatusCode::OK,
-        )
-        .await;
-        let span = h.only_span();
+        let span = span_of(uri, headers).await;
         assert_eq!(
             str_attr(&span, "url.scheme").as_deref(),
             Some(*scheme),
@@ -233,18 +238,7 @@ async fn server_and_client_address_from_the_proxy_headers() {
         ),
     ];
     for (headers, address, port, client) in cases {
-        let h = Harness::new();
-        let mut req = Request::builder().uri("/a");
-        for (name, value) in *headers {
-            req = req.header(*name, *value);
-        }
-        serve(
-            h.server_layer(),
-            req.body(Empty::new()).unwrap(),
-            StatusCode::OK,
-        )
-        .await;
-        let span = h.only_span();
+        let span = span_of("/a", headers).await;
         assert_eq!(
             str_attr(&span, "server.address").as_deref(),
             *address,
