@@ -67,7 +67,9 @@ where
         };
         match &result {
             None => {
-                this.span.take();
+                if let Some(span) = this.span.take() {
+                    span.on_body_end();
+                }
             }
             Some(Ok(frame)) => {
                 if let (Some(trailers), Some(span)) = (frame.trailers_ref(), this.span.as_ref()) {
@@ -80,7 +82,9 @@ where
                 if this.inner.is_end_stream() {
                     // That was the last frame: end the span now, so the poll that only
                     // returns `None` attaches no context.
-                    this.span.take();
+                    if let Some(span) = this.span.take() {
+                        span.on_body_end();
+                    }
                 }
             }
             Some(Err(error)) => {

@@ -3,10 +3,25 @@
 
 use http::HeaderMap;
 
-/// `true` when the request's `content-type` is `application/grpc` or `application/grpc+...`.
 /// `CANCELLED`: the call was given up before it had a status.
 pub(crate) const CANCELLED: i64 = 1;
 
+/// The code of a gRPC response without `grpc-status`, from its HTTP status, as gRPC's
+/// HTTP-to-status mapping gives it: 400 INTERNAL, 401 UNAUTHENTICATED, 403
+/// PERMISSION_DENIED, 404 UNIMPLEMENTED, 429, 502, 503 and 504 UNAVAILABLE, any other
+/// UNKNOWN.
+pub(crate) fn code_for_http_status(status: u16) -> i64 {
+    match status {
+        400 => 13,
+        401 => 16,
+        403 => 7,
+        404 => 12,
+        429 | 502 | 503 | 504 => 14,
+        _ => 2,
+    }
+}
+
+/// `true` when the request's `content-type` is `application/grpc` or `application/grpc+...`.
 pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
     is_grpc_content_type(headers.get(http::header::CONTENT_TYPE))
 }

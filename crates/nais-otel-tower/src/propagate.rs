@@ -120,14 +120,19 @@ fn w3c(
     if !known.traceparent {
         return Context::current();
     }
-    Context::map_current(|cx| {
-        propagator
-            .try_extract_from_headers(cx, headers)
-            .unwrap_or_else(|| {
-                crate::report::unusable_traceparent(headers);
-                cx.clone()
-            })
-    })
+    // Reported after `map_current`, which holds the context stack borrowed: a subscriber
+    // may attach a context while it handles the event.
+    let (cx, used) =
+        Context::map_current(
+            |cx| match propagator.try_extract_from_headers(cx, headers) {
+                Some(extracted) => (extracted, true),
+                None => (cx.clone(), false),
+            },
+        );
+    if !used {
+        crate::report::unusable_traceparent(headers);
+    }
+    cx
 }
 
 /// Injects the span context of `cx` into `headers` with `propagator`, or with the global

@@ -3,7 +3,7 @@
 
 use std::any::type_name;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
@@ -32,6 +32,8 @@ pub(crate) struct SpanHandle {
     pub(crate) traceparent_response_header: bool,
     /// A status, an error or a panic was recorded.
     pub(crate) settled: AtomicBool,
+    /// The response's HTTP status, 0 before the response head.
+    pub(crate) http_status: AtomicU16,
 }
 
 impl SpanHandle {
@@ -48,6 +50,7 @@ impl SpanHandle {
             grpc,
             traceparent_response_header,
             settled: AtomicBool::new(false),
+            http_status: AtomicU16::new(0),
         }
     }
 
@@ -62,6 +65,7 @@ impl SpanHandle {
         if self.side == Side::Client {
             record_protocol_version(&self.cx, version);
         }
+        self.http_status.store(status.as_u16(), Ordering::Relaxed);
         if self.grpc {
             if let Some(code) = grpc::status_code(headers) {
                 self.on_grpc_status(code);
@@ -83,6 +87,15 @@ impl SpanHandle {
     pub(crate) fn on_grpc_status(&self, code: i64) {
         self.settled.store(true, Ordering::Relaxed);
         record_grpc_status(&self.cx, self.side, code);
+    }
+
+    /// The response body ended (its last frame read): a gRPC call without a status gets
+    /// the code its HTTP status maps to.
+    pub(crate) fn on_body_end(&self) {
+        if self.grpc && !self.settled.load(Ordering::Relaxed) {
+            let status = self.http_status.load(Ordering::Relaxed);
+            self.on_grpc_status(grpc::code_for_http_status(status));
+        }
     }
 
     /// The inner service (or the body) failed with `error`.

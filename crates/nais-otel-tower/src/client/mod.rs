@@ -33,8 +33,10 @@
 //!   `http.response.status_code`, `network.protocol.version` (the response's),
 //!   `error.type`.
 //! - Status ERROR on 4xx and 5xx responses, on transport errors (`error.type` is the
-//!   error's type name), and on every gRPC code but OK. A gRPC call dropped before it had
-//!   a status (the caller gave up on it) gets `rpc.grpc.status_code` 1, CANCELLED.
+//!   error's type name), and on every gRPC code but OK. A gRPC response without
+//!   `grpc-status` gets the code gRPC's HTTP-to-status mapping gives (a proxy's 503 is
+//!   UNAVAILABLE); a call dropped before its end (the caller gave up on it) gets 1,
+//!   CANCELLED.
 //! - The client span's own `traceparent`/`tracestate` are injected into the request
 //!   headers with the global propagator, or the one given to [`ClientLayer::propagator`].
 //! - The span ends when the response body has been read to the end, fails, or is dropped.

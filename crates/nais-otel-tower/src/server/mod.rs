@@ -36,10 +36,11 @@
 //!   conventions 1.37 (their release candidate, from 1.40, renames them to
 //!   `rpc.system.name`, `rpc.response.status_code` and a full `rpc.method`; these layers do
 //!   not write those): `rpc.system=grpc`, `rpc.service`,
-//!   `rpc.method`, `rpc.grpc.status_code` from the `grpc-status` header or trailer; a
-//!   call dropped before it had a status (the caller went away, or tonic's `grpc-timeout`
-//!   deadline, which runs above the layers `Server::builder().layer(..)` adds, ran out)
-//!   gets 1, CANCELLED, the status the caller sees (not an error on a server span).
+//!   `rpc.method`, `rpc.grpc.status_code` from the `grpc-status` header or trailer;
+//!   without one, the code gRPC's HTTP-to-status mapping gives (404 UNIMPLEMENTED, …), or,
+//!   for a call dropped before its end (the caller went away, or tonic's `grpc-timeout`
+//!   deadline, which runs above the layers `Server::builder().layer(..)` adds, ran out),
+//!   1, CANCELLED, the status the caller sees (not an error on a server span).
 //! - Status ERROR on a 5xx response, on an error from the inner service, on a panic in
 //!   the handler (the panic then continues), and for the gRPC codes UNKNOWN,
 //!   DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE and DATA_LOSS. A 4xx leaves

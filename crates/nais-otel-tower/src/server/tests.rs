@@ -677,6 +677,43 @@ async fn grpc_caller_errors_are_not_server_errors() {
     }
 }
 
+/// A gRPC response that ends without `grpc-status` gets the code its HTTP status maps to
+/// (a proxy's 404 or 503, say), never CANCELLED: the body was read to its end.
+#[tokio::test]
+async fn grpc_response_without_status_gets_the_http_mapping() {
+    for (http_status, code, error) in [
+        (StatusCode::NOT_FOUND, 12, true),
+        (StatusCode::SERVICE_UNAVAILABLE, 14, true),
+        (StatusCode::UNAUTHORIZED, 16, false),
+        (StatusCode::OK, 2, true),
+    ] {
+        let h = Harness::new();
+        let svc = ServiceBuilder::new()
+            .layer(h.server_layer())
+            .service(service_fn(move |_req: Request<Empty<Bytes>>| async move {
+                let mut res = Response::new(Full::new(Bytes::from_static(b"no grpc here")));
+                *res.status_mut() = http_status;
+                Ok::<_, Infallible>(res)
+            }));
+        let res = svc
+            .oneshot(grpc_request("/helloworld.Greeter/SayHello"))
+            .await
+            .unwrap();
+        res.into_body().collect().await.unwrap();
+        let span = h.only_span();
+        assert_eq!(
+            int_attr(&span, "rpc.grpc.status_code"),
+            Some(code),
+            "{http_status}"
+        );
+        assert_eq!(
+            matches!(span.status, Status::Error { .. }),
+            error,
+            "{http_status}: {span:?}"
+        );
+    }
+}
+
 /// A gRPC call dropped before it had a status (the caller went away, or tonic's deadline
 /// handling above the layer gave up on it) is CANCELLED, as the other side sees it: not
 /// an error on a server span, an error on a client span.
