@@ -129,28 +129,52 @@ pub fn parse_baggage<'a>(values: impl IntoIterator<Item = &'a str>) -> Baggage {
 }
 
 /// The list-members [`parse_baggage_counted`] left out.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct BaggageDropped {
     /// Members that do not follow the grammar.
     pub invalid: usize,
     /// Valid members beyond 64 members or 8192 bytes.
     pub over_limits: usize,
+    /// The keys of the first [`BaggageDropped::KEYS_KEPT`] members left out, for a
+    /// message: never a value (baggage values are the caller's data). A key that is not a
+    /// token is `<not a token>`, and a key is cut to 64 bytes.
+    pub keys: Vec<String>,
 }
 
 impl BaggageDropped {
+    /// How many keys [`BaggageDropped::keys`] holds at most.
+    pub const KEYS_KEPT: usize = 8;
+
     /// Whether any member was left out.
     pub fn any(&self) -> bool {
         self.invalid + self.over_limits > 0
     }
+
+    fn note(&mut self, member: &str) {
+        if self.keys.len() == Self::KEYS_KEPT {
+            return;
+        }
+        let key = trim_ows(member.split(['=', ';']).next().unwrap_or_default());
+        let key = if is_token(key) {
+            // A token is ASCII: any byte is a character boundary.
+            key[..key.len().min(64)].to_owned()
+        } else {
+            "<not a token>".to_owned()
+        };
+        self.keys.push(key);
+    }
 }
 
-/// [`parse_baggage`], and how many list-members it left out.
+/// [`parse_baggage`], and the list-members it left out.
 pub fn parse_baggage_counted<'a>(
     values: impl IntoIterator<Item = &'a str>,
 ) -> (Baggage, BaggageDropped) {
     let mut baggage = Baggage::new();
     let mut dropped = BaggageDropped::default();
-    let mut count = 0;
+    // The wire length of each member kept, by key: a repeated key replaces the member
+    // (the last wins) and its length.
+    let mut lengths: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    // The kept members' lengths, joined by commas.
     let mut bytes = 0;
     for value in values {
         for raw in value.split(',') {
@@ -160,21 +184,35 @@ pub fn parse_baggage_counted<'a>(
             }
             let Some((key, value, metadata)) = parse_member(member) else {
                 dropped.invalid += 1;
+                dropped.note(member);
                 continue;
             };
-            let cost = member.len() + usize::from(count > 0);
-            if (count == MAX_BAGGAGE_MEMBERS && baggage.get(key).is_none())
-                || bytes + cost > MAX_BAGGAGE_BYTES
-            {
+            let after = match lengths.get(key) {
+                Some(&old) => bytes - old + member.len(),
+                None if lengths.len() == MAX_BAGGAGE_MEMBERS => usize::MAX,
+                None => bytes + member.len() + usize::from(!lengths.is_empty()),
+            };
+            if after > MAX_BAGGAGE_BYTES {
                 dropped.over_limits += 1;
+                dropped.note(member);
                 continue;
             }
             let value = percent_decode(value);
-            if baggage.get(key).is_none() {
-                count += 1;
-                bytes += cost;
+            let replaced = lengths.contains_key(key);
+            let before = baggage.len();
+            let taken = baggage
+                .insert_with_metadata(key.to_owned(), value, metadata)
+                .is_some()
+                || (!replaced && baggage.len() > before);
+            if taken {
+                bytes = after;
+                lengths.insert(key, member.len());
+            } else {
+                // `Baggage` keeps limits of its own, on the decoded text: within ours
+                // they hold, but a refusal is counted, never silent.
+                dropped.over_limits += 1;
+                dropped.note(member);
             }
-            baggage.insert_with_metadata(key.to_owned(), value, metadata);
         }
     }
     (baggage, dropped)
@@ -398,15 +436,31 @@ mod tests {
         let (baggage, dropped) = parse_baggage_counted([members.join(",").as_str()]);
         assert_eq!(baggage.len(), MAX_BAGGAGE_MEMBERS);
         assert_eq!(baggage.get("k0").map(|v| v.as_str()), Some("last"));
+        assert_eq!((dropped.invalid, dropped.over_limits), (1, 6));
         assert_eq!(
-            dropped,
-            BaggageDropped {
-                invalid: 1,
-                over_limits: 6
-            }
+            dropped.keys,
+            ["k64", "k65", "k66", "k67", "k68", "k69", "<not a token>"]
         );
         let (_, none) = parse_baggage_counted(["a=1, b=2;p"]);
         assert!(!none.any());
+
+        // A repeated key replaces its member's length too: `b` fits once the long `a` is
+        // replaced by a short one, and a long replacement over the limit is dropped alone.
+        let long = "x".repeat(8100);
+        let (baggage, dropped) =
+            parse_baggage_counted([format!("a={long},a=1,b={}", "y".repeat(100)).as_str()]);
+        assert_eq!(baggage.get("a").map(|v| v.as_str()), Some("1"));
+        assert!(baggage.get("b").is_some(), "{dropped:?}");
+        assert!(!dropped.any());
+        let (baggage, dropped) =
+            parse_baggage_counted([
+                format!("b={},a=1,a={}", "y".repeat(8000), "x".repeat(500)).as_str()
+            ]);
+        assert_eq!(baggage.get("a").map(|v| v.as_str()), Some("1"));
+        assert_eq!(
+            (dropped.over_limits, dropped.keys.as_slice()),
+            (1, &["a".to_owned()][..])
+        );
     }
 
     #[test]

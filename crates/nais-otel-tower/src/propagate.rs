@@ -95,7 +95,7 @@ impl Extract {
                     let (cx, dropped) =
                         BaggagePropagator::new().extract_from_headers_counted(&cx, headers);
                     if dropped.any() {
-                        crate::report::dropped_baggage(headers, dropped);
+                        crate::report::dropped_baggage(&dropped);
                     }
                     cx
                 } else {

@@ -1,14 +1,16 @@
 //! Messages about propagation headers a request carried that could not be used as they
 //! were: a `traceparent` that was ignored, `baggage` members that were left out.
 //!
-//! A WARN event of target `nais_otel_tower::propagation` naming the header and its value
-//! (cut to 200 bytes), at most one a minute for each header: a caller that keeps sending
-//! them cannot flood the log, and the first one says what is wrong. Only the W3C
+//! A WARN event of target `nais_otel_tower::propagation` naming the header, at most one a
+//! minute for each header: a caller that keeps sending them cannot flood the log, and the
+//! first one says what is wrong. A `traceparent` is shown (cut to 200 bytes); of `baggage`
+//! only the keys of the members left out, never a value. Only the W3C
 //! propagators report (the default, and [`ServerLayer::propagator`](crate::ServerLayer::propagator)
 //! with nais-otel's own); another propagator's result cannot be read this way.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::LazyLock;
+use std::time::Instant;
 
 use http::HeaderMap;
 use nais_otel_propagation::{
@@ -22,10 +24,13 @@ const SHOWN_BYTES: usize = 200;
 /// Seconds between two messages about the same header.
 const QUIET_SECS: u64 = 60;
 
-/// When the last message about each header was written, in seconds since the epoch
-/// (plus one, so that zero is "never").
+/// When the last message about each header was written, in seconds since [`START`] plus
+/// one, so that zero is "never". Monotonic: a clock set back does not mute them.
 static LAST_TRACEPARENT: AtomicU64 = AtomicU64::new(0);
 static LAST_BAGGAGE: AtomicU64 = AtomicU64::new(0);
+
+/// Where the seconds of [`LAST_TRACEPARENT`] and [`LAST_BAGGAGE`] count from.
+static START: LazyLock<Instant> = LazyLock::new(Instant::now);
 
 /// A request's `traceparent` was there and was not used: repeated or invalid. The
 /// request starts a new trace.
@@ -53,21 +58,23 @@ pub(crate) fn unusable_traceparent(headers: &HeaderMap) {
     );
 }
 
-/// A request's `baggage` lost members: invalid ones, or ones beyond the W3C limits.
-pub(crate) fn dropped_baggage(headers: &HeaderMap, dropped: BaggageDropped) {
+/// A request's `baggage` lost members: invalid ones, or ones beyond the W3C limits. The
+/// message names their keys, never a value: baggage values are the caller's data.
+pub(crate) fn dropped_baggage(dropped: &BaggageDropped) {
     if !allowed(&LAST_BAGGAGE) {
         return;
     }
-    let value = shown(&lines(headers, BAGGAGE_HEADER).join(&b", "[..]));
+    let keys = dropped.keys.join(", ");
     tracing::warn!(
         target: "nais_otel_tower::propagation",
         header = BAGGAGE_HEADER,
-        value = %value,
+        keys = %keys,
         invalid_members = dropped.invalid,
         members_over_limits = dropped.over_limits,
         "a request's baggage header lost {} list-members that do not follow the W3C \
          grammar and {} beyond its limits ({MAX_BAGGAGE_MEMBERS} members, \
-         {MAX_BAGGAGE_BYTES} bytes); the rest is used; at most one such message a minute",
+         {MAX_BAGGAGE_BYTES} bytes), keys {keys}; the rest is used; at most one such \
+         message a minute",
         dropped.invalid,
         dropped.over_limits,
     );
@@ -84,10 +91,11 @@ fn lines<'a>(headers: &'a HeaderMap, name: &str) -> Vec<&'a [u8]> {
 
 /// Whether a message may be written now, and if so, notes it in `last`.
 fn allowed(last: &AtomicU64) -> bool {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs())
-        + 1;
+    allowed_at(last, START.elapsed().as_secs() + 1)
+}
+
+/// [`allowed`] at `now` seconds (from one up).
+fn allowed_at(last: &AtomicU64, now: u64) -> bool {
     let before = last.load(Ordering::Relaxed);
     if before != 0 && now < before.saturating_add(QUIET_SECS) {
         return false;
@@ -117,10 +125,11 @@ mod tests {
     #[test]
     fn one_message_a_minute() {
         let last = AtomicU64::new(0);
-        assert!(allowed(&last));
-        assert!(!allowed(&last), "the same second");
-        last.store(1, Ordering::Relaxed);
-        assert!(allowed(&last), "long ago");
+        assert!(allowed_at(&last, 1), "the first");
+        assert!(!allowed_at(&last, 1), "the same second");
+        assert!(!allowed_at(&last, 60), "within the minute");
+        assert!(allowed_at(&last, 61), "a minute later");
+        assert!(allowed(&AtomicU64::new(0)));
     }
 
     #[test]

@@ -1217,7 +1217,8 @@ async fn unusable_propagation_headers_are_reported_once_a_minute() {
     let baggage = about("baggage");
     assert_eq!(baggage.len(), 1, "{events:#?}");
     assert!(
-        baggage[0].contains("value=tenant=nav,bad key=1")
+        baggage[0].contains("keys=<not a token>")
+            && !baggage[0].contains("nav")
             && baggage[0].contains("invalid_members=1")
             && baggage[0].contains("members_over_limits=0"),
         "{baggage:?}"
