@@ -24,10 +24,12 @@
 //!   [`ServerLayer::propagator`].
 //! - Attributes (stable HTTP semantic conventions): `http.request.method` (`_OTHER` plus
 //!   `http.request.method_original` for non-standard methods), `url.path`, `url.query`,
-//!   `url.scheme` (`Forwarded`'s `proto`, else `X-Forwarded-Proto`, else the URI's, else
-//!   `http`), `http.route`, `server.address`/`server.port` (`Forwarded`'s `host`, else
-//!   `X-Forwarded-Host`, else the URI authority, else `Host`), `client.address`
-//!   (`Forwarded`'s `for`, else `X-Forwarded-For`, without a port, else the peer),
+//!   `url.scheme` (`X-Forwarded-Proto`, else `Forwarded`'s `proto`, else the URI's, else
+//!   `http`), `http.route`, `server.address`/`server.port` (`X-Forwarded-Host`, else
+//!   `Forwarded`'s `host`, else the URI authority, else `Host`), `client.address`
+//!   (`X-Forwarded-For`, else `Forwarded`'s `for`, without a port, else the peer; the
+//!   `X-Forwarded-*` headers first: ingress-nginx sets them itself and passes a client's
+//!   own `Forwarded` on),
 //!   `network.peer.address`/`network.peer.port` (axum's `ConnectInfo<SocketAddr>`, or
 //!   tonic's `TcpConnectInfo` with the `tonic` feature),
 //!   `network.protocol.version`, `user_agent.original`, `http.response.status_code`,

@@ -33,31 +33,46 @@ fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>, known: &Known
 }
 
 /// Where `server.address` and `server.port` come from, both from the same source: the
-/// host the client asked for as a proxy reports it (`Forwarded`'s `host`, else the first
-/// `X-Forwarded-Host`), else the request target's authority (absolute-form, HTTP/2's
+/// host the client asked for as a proxy reports it (the first `X-Forwarded-Host`, else
+/// `Forwarded`'s `host`), else the request target's authority (absolute-form, HTTP/2's
 /// `:authority`), else `Host`.
+///
+/// The `X-Forwarded-*` headers come before `Forwarded` (here, for `client.address` and for
+/// `url.scheme`): ingress-nginx sets them itself, ignoring a client's, and passes a
+/// client's own `Forwarded` on as it came, so behind it `Forwarded` is only what the
+/// client says of itself.
 fn server_authority<'a, B>(req: &'a Request<B>, known: &KnownHeaders<'a>) -> Option<&'a str> {
+    let text = |bytes: &'a [u8]| std::str::from_utf8(bytes).ok().filter(|t| !t.is_empty());
     known
-        .forwarded
-        .and_then(|value| forwarded_param(value, b"host"))
-        .or_else(|| known.forwarded_host.map(first_element))
-        .and_then(|host| std::str::from_utf8(host).ok())
-        .filter(|host| !host.is_empty())
+        .forwarded_host
+        .map(first_element)
+        .and_then(text)
+        .or_else(|| {
+            known
+                .forwarded
+                .and_then(|value| forwarded_param(value, b"host"))
+                .and_then(text)
+        })
         .or_else(|| req.uri().authority().map(|a| a.as_str()))
         .or_else(|| known.host.and_then(|h| h.to_str().ok()))
 }
 
-/// `client.address` (the client as a proxy reports it: `Forwarded`'s `for`, else the
-/// first `X-Forwarded-For` entry; else the peer), and `network.peer.address`/
+/// `client.address` (the client as a proxy reports it: the first `X-Forwarded-For` entry,
+/// else `Forwarded`'s `for`; else the peer), and `network.peer.address`/
 /// `network.peer.port` when the server put the peer's address in the request: axum's
 /// `ConnectInfo<SocketAddr>` (feature `axum`) or tonic's `TcpConnectInfo` (feature
 /// `tonic`).
 fn push_peer<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>, known: &KnownHeaders<'_>) {
     let forwarded = known
-        .forwarded
-        .and_then(|value| forwarded_param(value, b"for"))
+        .forwarded_for
+        .map(first_element)
         .and_then(client_node)
-        .or_else(|| known.forwarded_for.map(first_element).and_then(client_node));
+        .or_else(|| {
+            known
+                .forwarded
+                .and_then(|value| forwarded_param(value, b"for"))
+                .and_then(client_node)
+        });
     if let Some(peer) = peer_address(req) {
         let ip = StringValue::from(peer.ip().to_string());
         if forwarded.is_none() {
@@ -183,18 +198,18 @@ pub(super) fn http_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBu
 }
 
 /// `url.scheme` of a server span, which the conventions require: the scheme the client
-/// used, as a proxy reports it (`Forwarded`'s `proto`, else `X-Forwarded-Proto`), else
+/// used, as a proxy reports it (`X-Forwarded-Proto`, else `Forwarded`'s `proto`), else
 /// the request target's (absolute-form, HTTP/2), else `http`, the plain connection the
 /// server was given (on NAIS, TLS ends at the ingress).
 fn server_scheme(uri: &http::Uri, known: &KnownHeaders<'_>) -> &'static str {
     known
-        .forwarded
-        .and_then(|value| forwarded_param(value, b"proto"))
-        .and_then(known_scheme)
+        .forwarded_proto
+        .and_then(|value| known_scheme(first_element(value)))
         .or_else(|| {
             known
-                .forwarded_proto
-                .and_then(|value| known_scheme(first_element(value)))
+                .forwarded
+                .and_then(|value| forwarded_param(value, b"proto"))
+                .and_then(known_scheme)
         })
         .or_else(|| scheme(uri))
         .unwrap_or("http")

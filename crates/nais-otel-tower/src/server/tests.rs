@@ -122,8 +122,8 @@ async fn span_of(uri: &str, headers: &[(&str, &str)]) -> opentelemetry_sdk::trac
     h.only_span()
 }
 
-/// `url.scheme` is the client's as a proxy reports it: `Forwarded` first, then
-/// `X-Forwarded-Proto`, then the request target, then `http`.
+/// `url.scheme` is the client's as a proxy reports it: `X-Forwarded-Proto` first, then
+/// `Forwarded`, then the request target, then `http`.
 #[tokio::test]
 async fn url_scheme_from_the_proxy_headers() {
     /// A request target, its headers, and the scheme its span gets.
@@ -157,6 +157,11 @@ async fn url_scheme_from_the_proxy_headers() {
             &[("forwarded", "proto=http")],
             "http",
         ),
+        (
+            "/a",
+            &[("forwarded", "proto=https"), ("x-forwarded-proto", "http")],
+            "http",
+        ),
     ];
     for (uri, headers, scheme) in cases {
         let span = span_of(uri, headers).await;
@@ -169,8 +174,9 @@ async fn url_scheme_from_the_proxy_headers() {
 }
 
 /// `server.address`/`server.port` and `client.address` are what the client used, as a
-/// proxy reports it: `Forwarded` first, then `X-Forwarded-Host`/`X-Forwarded-For`, then
-/// the request itself. Address and port come from the same source.
+/// proxy reports it: `X-Forwarded-Host`/`X-Forwarded-For` first (ingress-nginx sets
+/// them itself), then `Forwarded`, then the request itself. Address and port come from the same
+/// source.
 #[tokio::test]
 async fn server_and_client_address_from_the_proxy_headers() {
     /// Headers, and the span's `server.address`, `server.port` and `client.address`.
@@ -201,9 +207,31 @@ async fn server_and_client_address_from_the_proxy_headers() {
                 ),
                 ("x-forwarded-for", "192.0.2.9"),
             ],
+            Some("dogbook.example"),
+            Some(8443),
+            Some("192.0.2.9"),
+        ),
+        (
+            &[
+                ("host", "svc:8080"),
+                (
+                    "forwarded",
+                    "for=\"[2001:db8:cafe::17]:4711\";Host=\"api.example:444\", for=10.0.0.1",
+                ),
+            ],
             Some("api.example"),
             Some(444),
             Some("2001:db8:cafe::17"),
+        ),
+        (
+            &[
+                ("host", "svc"),
+                ("x-forwarded-host", ""),
+                ("forwarded", "host=api.example"),
+            ],
+            Some("api.example"),
+            None,
+            None,
         ),
         (
             &[
