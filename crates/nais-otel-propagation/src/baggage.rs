@@ -31,7 +31,9 @@ static FIELDS: LazyLock<[String; 1]> = LazyLock::new(|| [BAGGAGE_HEADER.to_owned
 ///
 /// Writing: in values, what the grammar does not allow (controls, space, `"`, `,`,
 /// `;`, `\`, bytes beyond ASCII) and `%` are percent-encoded, nothing else, so a
-/// header within the limits when read stays within them when passed on; in metadata
+/// header within the limits when read stays within them when passed on, but for a
+/// member whose text grows: a `%` that starts no escape becomes `%25`, and an escape of
+/// bytes that are not UTF-8 becomes the nine bytes of U+FFFD's escape; in metadata
 /// set in code, property values are percent-encoded the same way (a `%` that starts an
 /// escape is kept) and a property whose key is not a token is left out. The same limits
 /// apply, so a header is never larger than 8192 bytes.

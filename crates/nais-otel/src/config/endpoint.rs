@@ -135,21 +135,23 @@ fn lowercase_scheme(endpoint: &str) -> String {
 /// even where a malformed URL would not count it as userinfo, and so is a query
 /// (`?api-key=...`).
 pub(crate) fn redacted_endpoint(endpoint: &str) -> String {
-    let endpoint = match endpoint.split_once('?') {
-        Some((before, _)) => format!("{before}?<redacted>"),
-        None => endpoint.to_owned(),
-    };
-    let endpoint = endpoint.as_str();
+    // Credentials first: a `?` or `#` in a password must not hide the `@` after it.
     let (scheme, rest) = match endpoint.split_once("://") {
         Some((scheme, rest)) => (Some(scheme), rest),
         None => (None, endpoint),
     };
-    let Some(at) = rest.rfind('@') else {
-        return endpoint.to_owned();
+    let (userinfo, rest) = match rest.rfind('@') {
+        Some(at) => (true, &rest[at + 1..]),
+        None => (false, rest),
     };
+    let rest = match rest.split_once('?') {
+        Some((before, _)) => format!("{before}?<redacted>"),
+        None => rest.to_owned(),
+    };
+    let userinfo = if userinfo { "<redacted>@" } else { "" };
     match scheme {
-        Some(scheme) => format!("{scheme}://<redacted>@{}", &rest[at + 1..]),
-        None => format!("<redacted>@{}", &rest[at + 1..]),
+        Some(scheme) => format!("{scheme}://{userinfo}{rest}"),
+        None => format!("{userinfo}{rest}"),
     }
 }
 

@@ -664,4 +664,13 @@ fn an_endpoint_is_shown_without_its_query() {
         "https://<redacted>@c/x?<redacted>"
     );
     assert_eq!(super::redacted_endpoint("http://c:4317"), "http://c:4317");
+    // A `?` in the password does not hide the credentials.
+    assert_eq!(
+        super::redacted_endpoint("https://nais:s3cr3t?pw@collector:4317"),
+        "https://<redacted>@collector:4317"
+    );
+    assert_eq!(
+        super::redacted_endpoint("nais:s3#cr?et@collector:4317/?k=v"),
+        "<redacted>@collector:4317/?<redacted>"
+    );
 }

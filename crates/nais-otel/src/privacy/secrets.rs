@@ -1,5 +1,5 @@
 //! What never leaves the process, whatever the masking settings: credential headers, and
-//! the credentials, signatures and tokens in URLs.
+//! the credentials in URLs and the values of signature and token query parameters.
 
 use opentelemetry::{KeyValue, StringValue, Value};
 
