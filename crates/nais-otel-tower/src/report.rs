@@ -71,10 +71,10 @@ pub(crate) fn dropped_baggage(dropped: &BaggageDropped) {
         keys = %keys,
         invalid_members = dropped.invalid,
         members_over_limits = dropped.over_limits,
-        "a request's baggage header lost {} list-members that do not follow the W3C \
-         grammar and {} beyond its limits ({MAX_BAGGAGE_MEMBERS} members, \
-         {MAX_BAGGAGE_BYTES} bytes), keys {keys}; the rest is used; at most one such \
-         message a minute",
+        "a request's baggage header lost list-members: {} that do not follow the W3C \
+         grammar, {} beyond its limits ({MAX_BAGGAGE_MEMBERS} members, \
+         {MAX_BAGGAGE_BYTES} bytes); their keys: {keys}; the rest is used; at most one \
+         such message a minute",
         dropped.invalid,
         dropped.over_limits,
     );
