@@ -322,7 +322,15 @@ fn is_baggage_octet(c: u8) -> bool {
     matches!(c, 0x21 | 0x23..=0x2b | 0x2d..=0x3a | 0x3c..=0x5b | 0x5d..=0x7e)
 }
 
-fn percent_decode(value: &str) -> String {
+/// `value` with its `%XX` escapes decoded, as W3C Baggage decodes a value: a `%` that
+/// starts no escape stays as it is, and bytes that are not UTF-8 become U+FFFD.
+///
+/// ```
+/// use nais_otel_propagation::percent_decode;
+/// assert_eq!(percent_decode("J%C3%BCrgen%2C 100%"), "Jürgen, 100%");
+/// assert_eq!(percent_decode("%FF"), "\u{fffd}");
+/// ```
+pub fn percent_decode(value: &str) -> String {
     let b = value.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

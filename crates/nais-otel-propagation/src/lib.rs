@@ -130,8 +130,8 @@ use opentelemetry::trace::TraceContextExt;
 use opentelemetry::Context;
 
 pub use self::baggage::{
-    format_baggage, parse_baggage, parse_baggage_counted, BaggageDropped, BaggagePropagator,
-    BAGGAGE_HEADER, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS,
+    format_baggage, parse_baggage, parse_baggage_counted, percent_decode, BaggageDropped,
+    BaggagePropagator, BAGGAGE_HEADER, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS,
 };
 pub use self::carrier::{
     HeaderExtractor, HeaderInjector, RecordHeadersExtractor, RecordHeadersInjector,

@@ -134,35 +134,13 @@ pub fn redact_query(query: &str) -> Option<String> {
 /// redacted.
 fn redacted_parameter(name: &str) -> bool {
     let name: Cow<'_, str> = if name.contains('%') {
-        percent_decoded(name)
+        Cow::Owned(nais_otel_propagation::percent_decode(name))
     } else {
         Cow::Borrowed(name)
     };
     REDACTED_QUERY_PARAMETERS
         .iter()
         .any(|known| known.eq_ignore_ascii_case(&name))
-}
-
-/// `text` with its `%XX` escapes decoded (bytes that are not UTF-8 replaced).
-fn percent_decoded(text: &str) -> Cow<'_, str> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&hi), Some(&lo)) if hex(hi).is_some() && hex(lo).is_some() => {
-                let (hi, lo) = (hex(hi).unwrap_or(0), hex(lo).unwrap_or(0));
-                out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(test)]
