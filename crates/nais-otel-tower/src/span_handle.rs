@@ -20,10 +20,11 @@ const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// The live span of one request. Ends the span when dropped.
 ///
-/// A gRPC call's span dropped before it got a status (no `grpc-status`, no error, no
-/// panic) was cancelled: the caller went away, or a deadline above the layer (tonic's
-/// `grpc-timeout` handling) dropped it. It gets `rpc.grpc.status_code` 1, CANCELLED, the
-/// status the other side sees, with the status rules of its side.
+/// A gRPC call without a `grpc-status` (and without an error or a panic) gets the code the
+/// other side sees, with the status rules of its side: when its response body ended, the
+/// code gRPC's HTTP-to-status mapping gives for the HTTP status (404 UNIMPLEMENTED, 503
+/// UNAVAILABLE, …); when it was dropped before its end, 1, CANCELLED (the caller went
+/// away, or a deadline above the layer, tonic's `grpc-timeout` handling, gave up on it).
 #[derive(Debug)]
 pub(crate) struct SpanHandle {
     pub(crate) cx: Context,
@@ -32,7 +33,7 @@ pub(crate) struct SpanHandle {
     pub(crate) traceparent_response_header: bool,
     /// A status, an error or a panic was recorded.
     pub(crate) settled: AtomicBool,
-    /// The response's HTTP status, 0 before the response head.
+    /// A gRPC call's HTTP status, 0 before the response head.
     pub(crate) http_status: AtomicU16,
 }
 
@@ -65,8 +66,8 @@ impl SpanHandle {
         if self.side == Side::Client {
             record_protocol_version(&self.cx, version);
         }
-        self.http_status.store(status.as_u16(), Ordering::Relaxed);
         if self.grpc {
+            self.http_status.store(status.as_u16(), Ordering::Relaxed);
             if let Some(code) = grpc::status_code(headers) {
                 self.on_grpc_status(code);
             }
