@@ -85,9 +85,13 @@ fn a_flush_exports_the_spans_of_every_thread_running_or_gone() {
     let setup = setup(no_schedule());
     let processor = &setup.processor;
     std::thread::scope(|scope| {
-        // Threads that end and are gone before the flush.
-        for _ in 0..3 {
-            scope.spawn(|| (0..10).for_each(|_| processor.on_end(span())));
+        // Threads that end and are gone before the flush. Joined by hand: a join waits for
+        // the thread's end, its thread-locals dropped, where the scope's own wait does not.
+        let threads: Vec<_> = (0..3)
+            .map(|_| scope.spawn(|| (0..10).for_each(|_| processor.on_end(span()))))
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
         }
     });
     let (ended, has_ended) = mpsc::channel();
