@@ -3,6 +3,9 @@
 //! Keys are `const` so building an attribute never allocates for the key; the stable
 //! HTTP conventions are those of semantic conventions v1.26+.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
 use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry::{Context, Key, KeyValue, StringValue};
 
@@ -31,6 +34,9 @@ pub(crate) const RPC_GRPC_STATUS_CODE: Key = Key::from_static_str("rpc.grpc.stat
 /// The `error.type` of a panic in the handler.
 pub(crate) const PANIC_ERROR_TYPE: &str = "panic";
 
+/// The `error.type` of a client call its caller dropped before the response.
+pub(crate) const CANCELLED_ERROR_TYPE: &str = "cancelled";
+
 /// The capacity of every span's attribute `Vec`: room for the request's attributes and
 /// those the response adds (status code, `error.type`).
 const CAPACITY: usize = 12;
@@ -45,11 +51,36 @@ pub(crate) fn owned(s: &str) -> StringValue {
     StringValue::from(s.to_owned())
 }
 
+/// The known HTTP methods set by [`set_known_http_methods`](crate::set_known_http_methods),
+/// a full override of the standard nine; unset, the standard nine.
+static KNOWN_METHODS: OnceLock<Box<[Box<str>]>> = OnceLock::new();
+
+/// Sets the known methods; see [`crate::set_known_http_methods`].
+pub(crate) fn set_known_methods(methods: Box<[Box<str>]>) -> bool {
+    KNOWN_METHODS.set(methods).is_ok()
+}
+
 /// The span name and `http.request.method` value of a method, plus whether the method is
-/// non-standard (then `http.request.method` is `_OTHER` and the span is named `HTTP`).
-pub(crate) fn method_name(method: &http::Method) -> (&'static str, bool) {
+/// not known (then `http.request.method` is `_OTHER` and the span is named `HTTP`).
+pub(crate) fn method_name(method: &http::Method) -> (Cow<'static, str>, bool) {
+    let standard = standard_method(method);
+    match KNOWN_METHODS.get() {
+        None => match standard {
+            Some(name) => (Cow::Borrowed(name), false),
+            None => (Cow::Borrowed("_OTHER"), true),
+        },
+        Some(known) if known.iter().any(|m| **m == *method.as_str()) => (
+            standard.map_or_else(|| Cow::Owned(method.as_str().to_owned()), Cow::Borrowed),
+            false,
+        ),
+        Some(_) => (Cow::Borrowed("_OTHER"), true),
+    }
+}
+
+/// The name of one of the nine standard methods.
+fn standard_method(method: &http::Method) -> Option<&'static str> {
     // A `match` on the constants keeps the standard names `&'static str` (no allocation).
-    let name = match *method {
+    Some(match *method {
         http::Method::GET => "GET",
         http::Method::POST => "POST",
         http::Method::PUT => "PUT",
@@ -59,23 +90,23 @@ pub(crate) fn method_name(method: &http::Method) -> (&'static str, bool) {
         http::Method::PATCH => "PATCH",
         http::Method::CONNECT => "CONNECT",
         http::Method::TRACE => "TRACE",
-        _ => return ("_OTHER", true),
-    };
-    (name, false)
+        _ => return None,
+    })
 }
 
-/// Pushes `http.request.method` (and `http.request.method_original` when non-standard);
+/// Pushes `http.request.method` (and `http.request.method_original` when not known);
 /// returns the span name for the method.
-pub(crate) fn push_method(attrs: &mut Vec<KeyValue>, method: &http::Method) -> &'static str {
+pub(crate) fn push_method(attrs: &mut Vec<KeyValue>, method: &http::Method) -> Cow<'static, str> {
     let (name, other) = method_name(method);
-    attrs.push(KeyValue::new(HTTP_REQUEST_METHOD, name));
     if other {
+        attrs.push(KeyValue::new(HTTP_REQUEST_METHOD, "_OTHER"));
         attrs.push(KeyValue::new(
             HTTP_REQUEST_METHOD_ORIGINAL,
             owned(method.as_str()),
         ));
-        "HTTP"
+        Cow::Borrowed("HTTP")
     } else {
+        attrs.push(KeyValue::new(HTTP_REQUEST_METHOD, name.clone()));
         name
     }
 }

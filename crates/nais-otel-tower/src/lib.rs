@@ -90,6 +90,28 @@ pub mod reqwest;
 pub mod server;
 
 pub use self::body::ResponseBody;
+
+/// Sets the known HTTP methods for every layer in the process: a full override of the nine
+/// standard ones (`GET`, `HEAD`, `POST`, `PUT`, `DELETE`, `CONNECT`, `OPTIONS`, `TRACE`,
+/// `PATCH`), compared case-sensitively, as the HTTP conventions'
+/// `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS` says (`nais_otel::init()` reads that variable
+/// and calls this). A request with a method not in the list gets `http.request.method`
+/// `_OTHER`, `http.request.method_original` and the span name `HTTP`.
+///
+/// The first call wins, and it must come before the first request; returns whether this
+/// call set the list.
+pub fn set_known_http_methods<I, M>(methods: I) -> bool
+where
+    I: IntoIterator<Item = M>,
+    M: Into<String>,
+{
+    attributes::set_known_methods(
+        methods
+            .into_iter()
+            .map(|method| method.into().into_boxed_str())
+            .collect(),
+    )
+}
 pub use self::client::{Client, ClientLayer};
 pub use self::exclude::{
     excluded_paths_from_env, EnvProblem, RequestHead, DEFAULT_EXCLUDED_PATHS, EXCLUDED_PATHS_ENV,

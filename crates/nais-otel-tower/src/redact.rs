@@ -87,6 +87,46 @@ pub fn redact_url(url: &str) -> Option<String> {
     Some(out)
 }
 
+/// `text` (an error's message, say) with every URL in it redacted as [`redact_url`]
+/// redacts one: a URL starts with its scheme and ends before whitespace, a quote, a
+/// bracket or `<`/`>`; `None` when there is nothing to redact.
+///
+/// ```
+/// use nais_otel_tower::redact::redact_urls_in;
+///
+/// assert_eq!(
+///     redact_urls_in("error sending request for url (https://api.example/x?sig=c2ln)").as_deref(),
+///     Some("error sending request for url (https://api.example/x?sig=REDACTED)"),
+/// );
+/// ```
+pub fn redact_urls_in(text: &str) -> Option<String> {
+    let ends = |c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '(' | ')' | '<' | '>');
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(found) = text[from..].find("://") {
+        let marker = from + found;
+        // The scheme: the letters, digits, `+`, `-` and `.` before `://`.
+        let start = text[..marker]
+            .char_indices()
+            .rev()
+            .take_while(|&(_, c)| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            .last()
+            .map_or(marker, |(at, _)| at);
+        let end = text[marker..].find(ends).map_or(text.len(), |e| marker + e);
+        if let Some(redacted) = redact_url(&text[start..end]) {
+            let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            out.push_str(&text[copied..start]);
+            out.push_str(&redacted);
+            copied = end;
+        }
+        from = end.max(marker + 3);
+    }
+    let mut out = out?;
+    out.push_str(&text[copied..]);
+    Some(out)
+}
+
 /// `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )` (RFC 3986): a `://` later in the text
 /// (in a query, say) starts no authority.
 fn is_scheme(text: &str) -> bool {
@@ -199,6 +239,27 @@ mod tests {
                 assert!(again.is_none(), "{url} -> {redacted} -> {again:?}");
             }
             let _ = redact_query(&url);
+            if let Some(redacted) = redact_urls_in(&url) {
+                assert_eq!(redact_urls_in(&redacted), None, "{url} -> {redacted}");
+            }
+        }
+    }
+
+    #[test]
+    fn urls_in_text_redacted() {
+        #[rustfmt::skip]
+        let cases = [
+            ("error sending request for url (http://127.0.0.1:1/x?sig=S&a=1)",
+             Some("error sending request for url (http://127.0.0.1:1/x?sig=REDACTED&a=1)")),
+            ("two: https://u:p@a.example/ and \"http://b.example/?token=t\"",
+             Some("two: https://REDACTED:REDACTED@a.example/ and \"http://b.example/?token=REDACTED\"")),
+            ("no secret in https://a.example/?page=2", None),
+            ("://?sig=1 and a bare ://", Some("://?sig=REDACTED and a bare ://")),
+            ("é://x?sig=1", Some("é://x?sig=REDACTED")),
+            ("", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(redact_urls_in(text).as_deref(), expected, "{text}");
         }
     }
 

@@ -124,7 +124,10 @@ impl Middleware for ReqwestMiddleware {
     ) -> reqwest_middleware::Result<reqwest::Response> {
         let cx = self.span(&request);
         propagate::inject(self.propagator.as_deref(), &cx, request.headers_mut());
+        // Marks the span cancelled if this future is dropped before the response.
+        let pending = Pending(Some(cx.clone()));
         let result = next.run(request, extensions).with_context(cx.clone()).await;
+        drop(pending.done());
         let span = cx.span();
         match &result {
             Ok(response) => {
@@ -139,11 +142,39 @@ impl Middleware for ReqwestMiddleware {
                     reqwest_middleware::Error::Middleware(_) => "middleware",
                 };
                 span.set_attribute(KeyValue::new(ERROR_TYPE, kind));
-                span.set_status(Status::error(error.to_string()));
+                // reqwest's message carries the URL: redacted as `url.full` is.
+                let message = error.to_string();
+                let message = crate::redact::redact_urls_in(&message).unwrap_or(message);
+                span.set_status(Status::error(message));
             }
         }
         span.end();
         result
+    }
+}
+
+/// A call in flight: dropped before [`Pending::done`] (the caller gave up, a timeout
+/// around the call), it marks the span an error of `error.type` `cancelled` and ends it.
+struct Pending(Option<Context>);
+
+impl Pending {
+    /// The call has its result.
+    fn done(mut self) -> Self {
+        self.0 = None;
+        self
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(cx) = self.0.take() {
+            crate::attributes::mark_error(
+                &cx,
+                opentelemetry::Value::from(crate::attributes::CANCELLED_ERROR_TYPE),
+                String::new(),
+            );
+            cx.span().end();
+        }
     }
 }
 
@@ -212,11 +243,22 @@ mod tests {
             .await
             .expect("response");
         assert_eq!(missing.status(), 404);
-        let refused = client.get("http://127.0.0.1:1/").send().await;
+        let refused = client.get("http://127.0.0.1:1/?sig=s3cr3t").send().await;
         assert!(refused.is_err());
+        // A call its caller gives up on before the response: the server never answers.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let silent_addr = silent.local_addr().expect("addr");
+        let given_up = tokio::time::timeout(
+            std::time::Duration::from_millis(200),
+            client.get(format!("http://{silent_addr}/")).send(),
+        )
+        .await;
+        assert!(given_up.is_err(), "the silent server never answers");
 
         let spans = exporter.get_finished_spans().expect("spans");
-        assert_eq!(spans.len(), 3, "{spans:#?}");
+        assert_eq!(spans.len(), 4, "{spans:#?}");
         let attr = |i: usize, key: &str| {
             spans[i]
                 .attributes
@@ -250,6 +292,16 @@ mod tests {
         assert_eq!(attr(1, "error.type").as_deref(), Some("404"));
         assert!(matches!(spans[2].status, Status::Error { .. }));
         assert_eq!(attr(2, "error.type").as_deref(), Some("connect"));
+        // reqwest's message names the URL: redacted as `url.full` is.
+        let Status::Error { description } = &spans[2].status else {
+            unreachable!("checked above")
+        };
+        assert!(
+            description.contains("sig=REDACTED") && !description.contains("s3cr3t"),
+            "{description}"
+        );
+        assert!(matches!(spans[3].status, Status::Error { .. }));
+        assert_eq!(attr(3, "error.type").as_deref(), Some("cancelled"));
     }
 
     #[test]

@@ -25,6 +25,8 @@ const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 /// code gRPC's HTTP-to-status mapping gives for the HTTP status (404 UNIMPLEMENTED, 503
 /// UNAVAILABLE, …); when it was dropped before its end, 1, CANCELLED (the caller went
 /// away, or a deadline above the layer, tonic's `grpc-timeout` handling, gave up on it).
+/// An HTTP client call dropped before its response head (a timeout around the call) is
+/// an error of `error.type` `cancelled`.
 #[derive(Debug)]
 pub(crate) struct SpanHandle {
     pub(crate) cx: Context,
@@ -33,7 +35,7 @@ pub(crate) struct SpanHandle {
     pub(crate) traceparent_response_header: bool,
     /// A status, an error or a panic was recorded.
     pub(crate) settled: AtomicBool,
-    /// A gRPC call's HTTP status, 0 before the response head.
+    /// The response's HTTP status, 0 before the response head.
     pub(crate) http_status: AtomicU16,
 }
 
@@ -66,8 +68,8 @@ impl SpanHandle {
         if self.side == Side::Client {
             record_protocol_version(&self.cx, version);
         }
+        self.http_status.store(status.as_u16(), Ordering::Relaxed);
         if self.grpc {
-            self.http_status.store(status.as_u16(), Ordering::Relaxed);
             if let Some(code) = grpc::status_code(headers) {
                 self.on_grpc_status(code);
             }
@@ -121,8 +123,18 @@ impl SpanHandle {
 
 impl Drop for SpanHandle {
     fn drop(&mut self) {
-        if self.grpc && !*self.settled.get_mut() {
-            record_grpc_status(&self.cx, self.side, grpc::CANCELLED);
+        if !*self.settled.get_mut() {
+            if self.grpc {
+                record_grpc_status(&self.cx, self.side, grpc::CANCELLED);
+            } else if self.side == Side::Client && *self.http_status.get_mut() == 0 {
+                // The caller gave up before the response (a timeout around the call, say):
+                // the request failed.
+                attributes::mark_error(
+                    &self.cx,
+                    Value::from(attributes::CANCELLED_ERROR_TYPE),
+                    String::new(),
+                );
+            }
         }
         attributes::end(&self.cx);
     }

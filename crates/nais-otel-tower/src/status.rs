@@ -19,11 +19,14 @@ pub(crate) enum Side {
 }
 
 /// Whether an HTTP response status makes the span an error: on the server a 5xx (NAIS: an
-/// expected 4xx is the caller's problem, not the server's), on the client a 4xx or 5xx.
+/// expected 4xx is the caller's problem, not the server's), on the client a 4xx or 5xx;
+/// on both a code no HTTP class defines (600 and above), which neither side can
+/// interpret.
 pub(crate) fn http_is_error(side: Side, status: StatusCode) -> bool {
+    let uninterpretable = status.as_u16() >= 600;
     match side {
-        Side::Server => status.is_server_error(),
-        Side::Client => status.is_client_error() || status.is_server_error(),
+        Side::Server => status.is_server_error() || uninterpretable,
+        Side::Client => status.is_client_error() || status.is_server_error() || uninterpretable,
     }
 }
 
@@ -71,6 +74,20 @@ pub(crate) fn record_grpc_status(cx: &Context, side: Side, code: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_errors_by_side() {
+        let errors = |side| {
+            [100, 200, 302, 404, 499, 500, 599, 600, 999]
+                .into_iter()
+                .filter(|&code| {
+                    http_is_error(side, StatusCode::from_u16(code).expect("a status code"))
+                })
+                .collect::<Vec<u16>>()
+        };
+        assert_eq!(errors(Side::Server), [500, 599, 600, 999]);
+        assert_eq!(errors(Side::Client), [404, 499, 500, 599, 600, 999]);
+    }
 
     #[test]
     fn server_and_client_errors() {

@@ -26,7 +26,7 @@ pub(super) fn client_span<B>(req: &Request<B>, grpc: bool) -> SpanBuilder {
             attrs.push(KeyValue::new(RPC_METHOD, owned(method)));
             Cow::Owned(uri.path()[1..].to_owned())
         }
-        None => Cow::Borrowed(push_method(&mut attrs, req.method())),
+        None => push_method(&mut attrs, req.method()),
     };
 
     let authority = uri.authority().map(|a| a.as_str()).or_else(|| {

@@ -175,14 +175,14 @@ pub(super) fn http_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBu
             attrs.push(KeyValue::new(URL_PATH, owned(uri.path())));
             // Joined by hand: `format!` costs several hundred instructions more here.
             let mut name = String::with_capacity(method.len() + 1 + route.len());
-            name.push_str(method);
+            name.push_str(&method);
             name.push(' ');
             name.push_str(route);
             Cow::Owned(name)
         }
         None => {
             attrs.push(KeyValue::new(URL_PATH, owned(uri.path())));
-            Cow::Borrowed(method)
+            method
         }
     };
     if let Some(query) = uri.query().filter(|q| !q.is_empty()) {
@@ -236,7 +236,7 @@ pub(super) fn grpc_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBu
             attrs.push(KeyValue::new(RPC_METHOD, owned(method)));
             Cow::Owned(path[1..].to_owned())
         }
-        None => Cow::Borrowed(push_method(&mut attrs, req.method())),
+        None => push_method(&mut attrs, req.method()),
     };
     push_connection(&mut attrs, req, known);
     span_builder(name, SpanKind::Server, attrs)

@@ -705,6 +705,48 @@ async fn grpc_caller_errors_are_not_server_errors() {
     }
 }
 
+/// An HTTP client call its caller drops before the response (a timeout around it) failed:
+/// ERROR, `error.type` `cancelled`. A server call dropped so (the client went away) is not
+/// the server's error.
+#[tokio::test]
+async fn http_call_dropped_before_its_response() {
+    use std::future::Future as _;
+    use std::task::Context as TaskContext;
+
+    let h = Harness::new();
+    let never = service_fn(|_req: Request<Empty<Bytes>>| {
+        std::future::pending::<Result<Response<Full<Bytes>>, Infallible>>()
+    });
+    let client = ServiceBuilder::new().layer(h.client_layer()).service(never);
+    let server = ServiceBuilder::new().layer(h.server_layer()).service(never);
+    let waker = std::task::Waker::noop();
+    let mut call = Box::pin(client.oneshot(request("http://dogs.example/slow")));
+    assert!(call
+        .as_mut()
+        .poll(&mut TaskContext::from_waker(waker))
+        .is_pending());
+    drop(call);
+    let mut served = Box::pin(server.oneshot(request("/slow")));
+    assert!(served
+        .as_mut()
+        .poll(&mut TaskContext::from_waker(waker))
+        .is_pending());
+    drop(served);
+    for span in h.spans() {
+        match span.span_kind {
+            SpanKind::Client => {
+                assert!(matches!(span.status, Status::Error { .. }), "{span:?}");
+                assert_eq!(str_attr(&span, "error.type").unwrap(), "cancelled");
+            }
+            _ => {
+                assert_eq!(span.status, Status::Unset, "{span:?}");
+                assert!(attr(&span, "error.type").is_none());
+            }
+        }
+    }
+    assert_eq!(h.spans().len(), 2);
+}
+
 /// A gRPC response that ends without `grpc-status` gets the code its HTTP status maps to
 /// (a proxy's 404 or 503, say), never CANCELLED: the body was read to its end.
 #[tokio::test]

@@ -88,6 +88,10 @@ pub struct Config {
     /// The path globs whose requests make no server span (`NAIS_OTEL_EXCLUDED_PATHS`
     /// over the NAIS defaults), as [`crate::server_layer`] applies them.
     pub excluded_paths: Vec<String>,
+    /// `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`: the known HTTP methods, a full override
+    /// of the nine standard ones; `None` when unset or empty. [`crate::init`] hands them
+    /// to the layers ([`crate::middleware::set_known_http_methods`]).
+    pub known_http_methods: Option<Vec<String>>,
     /// Whether this process runs on NAIS (`NAIS_APP_NAME` is set).
     pub on_nais: bool,
     /// Everything that was wrong with the environment, in the order read.
@@ -120,6 +124,7 @@ impl std::fmt::Debug for Config {
             .field("log", &self.log)
             .field("mask", &self.mask)
             .field("excluded_paths", &self.excluded_paths)
+            .field("known_http_methods", &self.known_http_methods)
             .field("on_nais", &self.on_nais)
             .field("problems", &self.problems)
             .field("endpoint_error", &self.endpoint_error)
@@ -181,9 +186,19 @@ impl Config {
         };
         let mask = mask::read_mask(lookup, &mut problems);
         let excluded_paths = read_excluded_paths(lookup, &mut problems);
+        let known_http_methods = parse::get(lookup, vars::OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS)
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|method| !method.is_empty())
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|methods| !methods.is_empty());
         Config {
             mask,
             excluded_paths,
+            known_http_methods,
             disabled,
             service_name,
             resource_attributes,

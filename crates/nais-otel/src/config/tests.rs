@@ -674,3 +674,20 @@ fn an_endpoint_is_shown_without_its_query() {
         "<redacted>@collector:4317/?<redacted>"
     );
 }
+
+#[test]
+fn known_http_methods_are_read_as_a_full_list() {
+    let unset = from(&[]);
+    assert_eq!(unset.known_http_methods, None);
+    let set = from(&[(
+        OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS,
+        " GET, PROPFIND ,,post",
+    )]);
+    assert_eq!(
+        set.known_http_methods.as_deref(),
+        Some(&["GET".to_owned(), "PROPFIND".to_owned(), "post".to_owned()][..])
+    );
+    assert!(set.problems.is_empty());
+    let empty = from(&[(OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS, " , ")]);
+    assert_eq!(empty.known_http_methods, None);
+}

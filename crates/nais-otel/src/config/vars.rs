@@ -7,7 +7,7 @@ use std::time::Duration;
 // === variables ===
 
 /// Every variable above, and the two read where they are used.
-pub(crate) const READ: [&str; 51] = [
+pub(crate) const READ: [&str; 52] = [
     OTEL_SDK_DISABLED,
     OTEL_SERVICE_NAME,
     OTEL_RESOURCE_ATTRIBUTES,
@@ -59,7 +59,12 @@ pub(crate) const READ: [&str; 51] = [
     NAIS_APP_IMAGE,
     "NAIS_OTEL_EXCLUDED_PATHS",
     "NAIS_OTEL_DRAIN_TIMEOUT",
+    OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS,
 ];
+
+/// `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`: the known HTTP methods, comma-separated and
+/// case-sensitive, a full override of the nine standard ones (the HTTP conventions' name).
+pub const OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS: &str = "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS";
 
 /// `OTEL_SDK_DISABLED`: `true` turns tracing off; no provider, no export.
 pub const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";

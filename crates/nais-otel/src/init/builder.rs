@@ -443,6 +443,9 @@ impl Builder {
                 opentelemetry::global::set_tracer_provider(provider.clone());
             }
             opentelemetry::global::set_text_map_propagator(propagator(&config.propagators));
+            if let Some(methods) = &config.known_http_methods {
+                crate::middleware::set_known_http_methods(methods.iter().cloned());
+            }
             crate::layers::set_installed(crate::layers::Installed {
                 provider: provider.clone(),
                 excluded_paths: config.excluded_paths.clone(),
