@@ -34,9 +34,6 @@ pub(crate) const RPC_GRPC_STATUS_CODE: Key = Key::from_static_str("rpc.grpc.stat
 /// The `error.type` of a panic in the handler.
 pub(crate) const PANIC_ERROR_TYPE: &str = "panic";
 
-/// The `error.type` of a client call its caller dropped before the response.
-pub(crate) const CANCELLED_ERROR_TYPE: &str = "cancelled";
-
 /// The capacity of every span's attribute `Vec`: room for the request's attributes and
 /// those the response adds (status code, `error.type`).
 const CAPACITY: usize = 12;
@@ -196,6 +193,12 @@ pub(crate) fn mark_error(cx: &Context, error_type: opentelemetry::Value, descrip
     let span = cx.span();
     span.set_attribute(KeyValue::new(ERROR_TYPE, error_type));
     span.set_status(Status::error(description));
+}
+
+/// Marks the span in `cx` failed as a client call its caller dropped before the response
+/// (a timeout around the call): `error.type` `cancelled`.
+pub(crate) fn mark_cancelled(cx: &Context) {
+    mark_error(cx, opentelemetry::Value::from("cancelled"), String::new());
 }
 
 /// Ends the span in `cx`.

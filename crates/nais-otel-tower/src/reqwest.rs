@@ -125,9 +125,9 @@ impl Middleware for ReqwestMiddleware {
         let cx = self.span(&request);
         propagate::inject(self.propagator.as_deref(), &cx, request.headers_mut());
         // Marks the span cancelled if this future is dropped before the response.
-        let pending = Pending(Some(cx.clone()));
+        let mut pending = Pending(Some(cx.clone()));
         let result = next.run(request, extensions).with_context(cx.clone()).await;
-        drop(pending.done());
+        pending.0 = None;
         let span = cx.span();
         match &result {
             Ok(response) => {
@@ -153,26 +153,15 @@ impl Middleware for ReqwestMiddleware {
     }
 }
 
-/// A call in flight: dropped before [`Pending::done`] (the caller gave up, a timeout
-/// around the call), it marks the span an error of `error.type` `cancelled` and ends it.
+/// The context of a call in flight, taken when the call has its result: dropped with the
+/// context still in it (the caller gave up, a timeout around the call), it marks the span
+/// an error of `error.type` `cancelled` and ends it.
 struct Pending(Option<Context>);
-
-impl Pending {
-    /// The call has its result.
-    fn done(mut self) -> Self {
-        self.0 = None;
-        self
-    }
-}
 
 impl Drop for Pending {
     fn drop(&mut self) {
         if let Some(cx) = self.0.take() {
-            crate::attributes::mark_error(
-                &cx,
-                opentelemetry::Value::from(crate::attributes::CANCELLED_ERROR_TYPE),
-                String::new(),
-            );
+            crate::attributes::mark_cancelled(&cx);
             cx.span().end();
         }
     }

@@ -129,11 +129,7 @@ impl Drop for SpanHandle {
             } else if self.side == Side::Client && *self.http_status.get_mut() == 0 {
                 // The caller gave up before the response (a timeout around the call, say):
                 // the request failed.
-                attributes::mark_error(
-                    &self.cx,
-                    Value::from(attributes::CANCELLED_ERROR_TYPE),
-                    String::new(),
-                );
+                attributes::mark_cancelled(&self.cx);
             }
         }
         attributes::end(&self.cx);
