@@ -92,7 +92,7 @@ pub(super) fn read_exporter(
     // The specification allows a list; one trace exporter is all that makes sense
     // here, so the first known name wins and the others are reported.
     let mut chosen = None;
-    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+    for name in parse::entries(&value) {
         let kind = match name.to_ascii_lowercase().as_str() {
             "otlp" => ExporterKind::Otlp,
             "console" | "logging" => ExporterKind::Console,

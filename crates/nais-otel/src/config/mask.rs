@@ -12,12 +12,12 @@ pub(super) fn read_mask(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) 
     mask.enabled = parse::bool(lookup, NAIS_OTEL_MASK, true, problems);
     mask.checksum = parse::bool(lookup, NAIS_OTEL_MASK_CHECKSUM, false, problems);
     if let Some(keys) = parse::get(lookup, NAIS_OTEL_MASK_KEYS) {
-        for key in keys.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+        for key in parse::entries(&keys) {
             mask = mask.key(key);
         }
     }
     if let Some(keys) = parse::get(lookup, NAIS_OTEL_MASK_EXEMPT_KEYS) {
-        for key in keys.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+        for key in parse::entries(&keys) {
             if mask.keys.iter().any(|k| k == key) {
                 problems.push(ConfigProblem::new(
                     NAIS_OTEL_MASK_EXEMPT_KEYS,

@@ -187,13 +187,7 @@ impl Config {
         let mask = mask::read_mask(lookup, &mut problems);
         let excluded_paths = read_excluded_paths(lookup, &mut problems);
         let known_http_methods = parse::get(lookup, vars::OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS)
-            .map(|list| {
-                list.split(',')
-                    .map(str::trim)
-                    .filter(|method| !method.is_empty())
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>()
-            })
+            .map(|list| parse::entries(&list).map(str::to_owned).collect::<Vec<_>>())
             .filter(|methods| !methods.is_empty());
         Config {
             mask,

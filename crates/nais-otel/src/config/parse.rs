@@ -16,6 +16,14 @@ pub(crate) fn get(lookup: &Lookup<'_>, name: &'static str) -> Option<String> {
         .filter(|value| !value.is_empty())
 }
 
+/// The entries of a comma-separated list, trimmed, empty ones skipped.
+pub(crate) fn entries(value: &str) -> impl Iterator<Item = &str> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+}
+
 /// The first of several variables that is set, with its name.
 pub(super) fn first(lookup: &Lookup<'_>, names: &[&'static str]) -> Option<(&'static str, String)> {
     names

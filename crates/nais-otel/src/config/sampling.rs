@@ -93,7 +93,7 @@ pub(super) fn read_propagators(
     };
     let mut propagators = Vec::new();
     let mut none = false;
-    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+    for name in parse::entries(&value) {
         let kind = match name.to_ascii_lowercase().as_str() {
             "tracecontext" => PropagatorKind::TraceContext,
             "baggage" => PropagatorKind::Baggage,
