@@ -64,9 +64,11 @@ fn control_digits(nine: &[u32; 9]) -> Option<(u32, u32)> {
     Some((k1, control(&ten, &K2)?))
 }
 
-/// `per_kind` valid numbers of each kind, from a fixed seed. Days run from the
-/// 2nd: a number born on the 1st, sent as an integer, reads as a unix time and
-/// is the documented exception (`privacy` module docs, and its unit tests).
+/// `per_kind` valid numbers of each kind, from a fixed seed. The first of each
+/// kind but the synthetic one is born on the 1st: sent as an integer, it is ten
+/// digits from `1`. Synthetic days run from the 2nd: a synthetic number born on
+/// the 1st, sent as an integer, reads as a unix time of 2027 to 2029 and is the
+/// documented exception (`privacy` module docs, and its unit tests).
 fn corpus(per_kind: usize) -> Vec<Number> {
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = |below: u32| {
@@ -85,7 +87,11 @@ fn corpus(per_kind: usize) -> Vec<Number> {
     for (kind, day_offset, month_offset) in kinds {
         let mut made = 0;
         while made < per_kind {
-            let day = 2 + next(27) + day_offset;
+            let day = if made == 0 && month_offset != 80 {
+                1
+            } else {
+                2 + next(27)
+            } + day_offset;
             let month = 1 + next(12) + month_offset;
             let year = next(100);
             let individual = next(1000);
@@ -142,6 +148,7 @@ const NEGATIVE_INTEGERS: &[(&str, i64, &str)] = &[
     ("neg.int_ts_2017", 1_500_000_000, "unix seconds, 2017 (01500000000 would read as an H-number)"),
     ("neg.int_ts_2018", 1_529_999_999, "unix seconds, 2018"),
     ("neg.int_ts_now", 1_732_186_400, "unix seconds, 2024"),
+    ("neg.int_ts_2028", 1_830_297_600, "unix seconds, 2028 (month 83 would be synthetic)"),
     ("neg.int_ts_ms", 1_732_186_400_123, "unix milliseconds"),
     ("neg.int_id12", 123_456_789_012, "a 12-digit id"),
     ("neg.int_phone", 4_791_234_567, "a phone number with country code"),
@@ -680,13 +687,16 @@ fn the_corpus_is_valid() {
         );
         let (day, month) = (digits[0] * 10 + digits[1], digits[2] * 10 + digits[3]);
         let (day_ok, month_ok) = match number.kind {
-            "D-number" => ((42..=68).contains(&day), (1..=12).contains(&month)),
-            "H-number" => ((2..=28).contains(&day), (41..=52).contains(&month)),
+            "D-number" => ((41..=68).contains(&day), (1..=12).contains(&month)),
+            "H-number" => ((1..=28).contains(&day), (41..=52).contains(&month)),
             "synthetic" => ((2..=28).contains(&day), (81..=92).contains(&month)),
-            _ => ((2..=28).contains(&day), (1..=12).contains(&month)),
+            _ => ((1..=28).contains(&day), (1..=12).contains(&month)),
         };
         assert!(day_ok && month_ok, "{number:?}");
     }
+    // Born on the 1st: the fødselsnummer and the H-number that become ten digits from `1`.
+    let first = numbers.iter().filter(|n| n.text.starts_with("01")).count();
+    assert_eq!(first, 2, "{numbers:?}");
     // A known valid number and a known invalid one, against the generator.
     assert_eq!(control_digits(&[0, 1, 0, 1, 0, 1, 0, 1, 0]), Some((0, 6)));
 }

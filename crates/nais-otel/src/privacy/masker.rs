@@ -8,7 +8,7 @@ use opentelemetry_sdk::trace::SpanData;
 
 use super::{
     config::MaskConfig,
-    recognise::{find, mask_with, plausible, whole_number},
+    recognise::{find, lost_zero, mask_with, plausible, whole_number},
     secrets::strip_secrets,
 };
 
@@ -202,17 +202,21 @@ impl Masker {
     fn integer_is_number(&self, number: i64) -> bool {
         // A sign in front does not hide a number, as in text.
         let number = number.unsigned_abs();
-        if !(2_000_000_000..=99_999_999_999).contains(&number) {
+        if !(1_000_000_000..=99_999_999_999).contains(&number) {
             return false;
         }
-        // The eleven digits, the lost leading zero put back; no allocation.
+        // The digits, with no allocation: eleven, or ten that lost a leading zero.
         let mut digits = [b'0'; 11];
         let mut rest = number;
         for digit in digits.iter_mut().rev() {
             *digit = b'0' + (rest % 10) as u8;
             rest /= 10;
         }
-        plausible(&digits, self.config.checksum)
+        if number < 10_000_000_000 {
+            lost_zero(&digits[1..], self.config.checksum)
+        } else {
+            plausible(&digits, self.config.checksum)
+        }
     }
 
     /// A floating-point number that is a whole number is read as that integer.
@@ -286,7 +290,10 @@ mod tests {
             (15_419_012_345, true, "H-number"),
             (2_019_012_345, true, "born on the 2nd: ten digits, the leading zero lost"),
             (9_129_912_345, true, "born on the 9th"),
-            (1_019_012_345, false, "born on the 1st: reads as a unix time, not masked"),
+            (1_019_012_345, false, "born on the 1st, control digits wrong"),
+            (1_019_000_083, true, "born on the 1st: ten digits from 1, control digits right"),
+            (1_459_000_026, true, "H-number born on the 1st"),
+            (1_830_000_085, false, "unix seconds, 2028: synthetic month 83, control digits right"),
             (1_500_000_000, false, "unix seconds, 2017 (01500000000 would be an H-number)"),
             (1_529_999_999, false, "unix seconds, 2018"),
             (1_732_186_400, false, "unix seconds, 2024"),
@@ -318,6 +325,22 @@ mod tests {
             array[0].value,
             Value::Array(Array::String(vec!["7".into(), "[fnr]".into(), "1500000000".into()]))
         );
+    }
+
+    #[test]
+    fn unix_times_from_2019_to_2033_are_never_masked() {
+        // Every 997th second from 2019-01-01 to the last ten-digit second, as an integer
+        // and in text: the month digits (54 to 99) are no month a person's number has
+        // but the synthetic ones, which ten digits from `1` leave out.
+        let masker = Masker::default();
+        let mut seen = 0;
+        for time in (1_546_300_800_i64..=1_999_999_999).step_by(997) {
+            assert!(!masker.masks_integer(time), "{time}");
+            let text = format!("at {time}");
+            assert_eq!(masker.mask(&text), None, "{text}");
+            seen += 1;
+        }
+        assert!(seen > 450_000, "{seen}");
     }
     #[test]
     fn masks_keys_trace_states_floats_and_integer_texts() {

@@ -70,28 +70,30 @@
 //!
 //! * eleven digits whose date is plausible, or
 //! * ten digits from `2_000_000_000`, read with the lost zero (`0` + ten
-//!   digits), whose date is plausible;
+//!   digits), whose date is plausible, or
+//! * ten digits from `1_000_000_000` (born on the 1st), read with the lost
+//!   zero, whose month is a calendar month (01 to 12) or an H-number month (41
+//!   to 52) and whose control digits are right, whatever the checksum setting;
 //!
 //! with or without a minus sign, alone or in an array. A floating-point value
 //! that is a whole number is read as that integer, and so is a log field recorded through `Debug` or
 //! `Display` (`?n`, `%n`, and `i128` and `u128` fields, which `tracing` records
 //! so) whose text is a whole number.
 //!
-//! Ten-digit integers from `1_000_000_000` to `1_999_999_999` are **not**
-//! masked: they are what a unix time in seconds looks like from 2001 to 2033,
-//! and many of them read as a plausible date with the zero put back
-//! (`1_500_000_000` is `01500000000`, the 1st with H-number month 50). The
-//! price: an identity number of someone born on the 1st of a month, sent as an
-//! integer, is not recognised: record identity numbers as strings, as the tax
-//! authority writes them. The rule is the same for every key, NAIS's
+//! Ten digits from `1` are also what a unix time in seconds looks like from 2001
+//! to 2033. The month rule leaves out every second from 2019 on (months 54 to
+//! 99, synthetic months 81 to 92 included), and of the seconds of 2002 to 2005
+//! and 2014 to 2018 about one in a hundred passes the control digits. The price:
+//! a synthetic number of someone born on the 1st, sent as an integer, is not
+//! recognised. The rule is the same for every key, NAIS's
 //! `messaging.kafka.message.key` included (a Kafka key is often a time).
-//! Unix times in milliseconds (13 digits) never match.
+//! Unix times in milliseconds (13 digits) never match. Record identity numbers
+//! as strings, as the tax authority writes them.
 //!
-//! An integer written into text (`info!("looking up {id}")`) is ten digits from
-//! `2` in the text. In text, a run of exactly ten digits from `2` is masked when
-//! it reads as a plausible number with the zero put back and its control digits
-//! are right, whatever the checksum setting: ten-digit ids are common, and about
-//! one in a hundred of them would pass.
+//! An integer written into text (`info!("looking up {id}")`) is ten digits in
+//! the text. In text, a run of exactly ten digits is masked by the same rules,
+//! with the control digits checked whatever the checksum setting: ten-digit ids
+//! are common, and about one in a hundred of them would pass.
 //!
 //! Whatever the masking settings, even with masking off: credentials
 //! (`user:password@`) become `REDACTED:REDACTED@` in `url.full`, `url.original`,

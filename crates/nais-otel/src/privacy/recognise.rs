@@ -114,7 +114,7 @@ fn number_at(bytes: &[u8], start: usize, checksum: bool) -> (Option<(usize, usiz
     let run_end = digits_end(bytes, start);
     match run_end - start {
         11 if plausible(&bytes[start..run_end], checksum) => (Some((start, run_end)), run_end),
-        10 if lost_zero(&bytes[start..run_end]) => (Some((start, run_end)), run_end),
+        10 if lost_zero(&bytes[start..run_end], true) => (Some((start, run_end)), run_end),
         6 => {
             let found = separator_len(&bytes[run_end..]).and_then(|separator| {
                 let second = run_end + separator;
@@ -214,19 +214,31 @@ fn digits_end(bytes: &[u8], start: usize) -> usize {
         .map_or(bytes.len(), |offset| start + offset)
 }
 
-/// Ten ASCII digits from `2`: the number of someone born on the 2nd to the 9th of a
-/// month, stored as an integer (its leading zero lost) and then written into text
-/// (`format!("{id}")`). Read with the zero put back, whose date is plausible and whose
-/// control digits are right whatever the checksum setting: ten-digit ids are common, and
-/// about one in a hundred of them passes the control digits. From `1` they are unix times
-/// in seconds, as with integers (see the [module docs](crate::privacy#whole-numbers)).
-fn lost_zero(ten: &[u8]) -> bool {
-    if ten[0] < b'2' {
-        return false;
-    }
+/// Ten ASCII digits: the number of someone born on the 1st to the 9th of a month, stored
+/// as an integer (its leading zero lost). Read with the zero put back:
+///
+/// * from `2`, whose date is plausible and, with `checksum`, whose control digits are
+///   right;
+/// * from `1` (born on the 1st), whose month is a calendar month or an H-number month and
+///   whose control digits are right, whatever `checksum` says. Unix times in seconds are
+///   ten digits from `1` too (2001 to 2033), and the month rule leaves out all of them
+///   but those of 2002 to 2005 and 2014 to 2018, of which about one in a hundred passes
+///   the control digits. Synthetic months (81 to 92) are left out: they are the unix
+///   times of 2027 to 2029.
+///
+/// In text the control digits are always checked: ten-digit ids are common, and about
+/// one in a hundred of them passes. See the [module docs](crate::privacy#whole-numbers).
+pub(super) fn lost_zero(ten: &[u8], checksum: bool) -> bool {
     let mut digits = [b'0'; 11];
     digits[1..].copy_from_slice(ten);
-    plausible(&digits, true)
+    match ten[0] {
+        b'1' => {
+            let month = u32::from(ten[1] - b'0') * 10 + u32::from(ten[2] - b'0');
+            ((1..=12).contains(&month) || (41..=52).contains(&month)) && plausible(&digits, true)
+        }
+        b'0' => false,
+        _ => plausible(&digits, checksum),
+    }
 }
 
 /// Eleven ASCII digits whose first six are a plausible `DDMMYY`.
@@ -286,7 +298,10 @@ mod tests {
             ("id=9051234577&x", Some("id=[fnr]&x"), "born on the 9th, leading zero lost"),
             ("5128000110", Some("[fnr]"), "born on the 5th, leading zero lost"),
             ("2019012345", None, "ten digits, control digits wrong"),
-            ("1019012339", None, "ten digits from 1: a unix time"),
+            ("1019012339", None, "born on the 1st, control digits wrong"),
+            ("id 1019000083.", Some("id [fnr]."), "born on the 1st, leading zero lost in text"),
+            ("1459000026", Some("[fnr]"), "H-number born on the 1st, leading zero lost"),
+            ("1830000085", None, "unix seconds of 2028: synthetic month 83, control digits right"),
             ("20190123390", None, "eleven digits, not the ten with a digit after"),
             ("+47 912 34 567", None, "phone number with spaces"),
             ("1732186400123", None, "millisecond timestamp"),
