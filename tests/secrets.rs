@@ -37,6 +37,10 @@ fn secrets_child_process() {
 /// What a service does: init (printing the error as `main` would), a span and
 /// a log line, and every `Debug` it could print.
 fn child(scenario: &str) {
+    if scenario == "failed request" {
+        failed_request();
+        return;
+    }
     let builder = match scenario {
         "builder" => nais_otel::builder()
             .with_endpoint("http://nais:s3cr3t-builder/pw@127.0.0.1:4317")
@@ -62,6 +66,38 @@ fn child(scenario: &str) {
         let _entered = span.enter();
         tracing::info!("working");
     }
+    guard.force_flush();
+    drop(guard);
+}
+
+/// A request that fails, with credentials and a token in its URL, through an
+/// `#[instrument(err)]` function (its argument, its exception event and its status), and
+/// its error logged as a field and in a message.
+fn failed_request() {
+    #[tracing::instrument(err)]
+    async fn fetch(url: &str) -> Result<String, reqwest::Error> {
+        reqwest::get(url).await?.text().await
+    }
+
+    let guard = nais_otel::init().expect("init");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        // A port nothing listens on: the request fails to connect.
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            listener.local_addr().expect("addr").port()
+        };
+        let url = format!(
+            "http://nais:{SECRET}-pw@127.0.0.1:{port}/dogs?access_token={SECRET}-token&page=2"
+        );
+        let error = fetch(&url).await.expect_err("nothing listens");
+        assert!(
+            error.to_string().contains(SECRET),
+            "the error holds it: {error}"
+        );
+        tracing::error!(error = %error, "the dogs could not be fetched");
+        tracing::warn!("retrying after {error}");
+    });
     guard.force_flush();
     drop(guard);
 }
@@ -216,4 +252,41 @@ fn no_secret_from_tls_files() {
         );
     }
     assert_eq!(leaks(&text), Vec::<&str>::new(), "{text}");
+}
+
+#[test]
+fn no_secret_from_a_failed_request_url() {
+    for format in ["json", "text"] {
+        let collector = Collector::start().expect("collector");
+        let mut env = support::nais_env("secrets", 0, &collector.endpoint());
+        env.push(("NAIS_OTEL_LOG_FORMAT", format.to_owned()));
+        let text = run("failed request", &env);
+        assert_eq!(leaks(&text), Vec::<&str>::new(), "{format}: {text}");
+        assert!(
+            text.contains("access_token=REDACTED&page=2"),
+            "{format}: the URL stays, its token redacted: {text}"
+        );
+        let spans = collector
+            .wait_for_spans(1, Duration::from_secs(10))
+            .expect("the span is exported");
+        let fetch = spans.iter().find(|s| s.name == "fetch").expect("fetch");
+        let description = fetch.status.message.as_str();
+        assert!(
+            description.contains("access_token=REDACTED&page=2"),
+            "{description}"
+        );
+        let exception = fetch
+            .events
+            .iter()
+            .find_map(|e| e.attr("exception.message")?.as_str())
+            .expect("an exception event");
+        assert!(exception.contains("access_token=REDACTED"), "{exception}");
+        let argument = fetch.attr("url").and_then(|v| v.as_str()).expect("url");
+        assert!(argument.contains("access_token=REDACTED"), "{argument}");
+        let bytes = collector.raw_requests().concat();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(SECRET),
+            "{format}"
+        );
+    }
 }

@@ -100,6 +100,10 @@ pub fn redact_url(url: &str) -> Option<String> {
 /// );
 /// ```
 pub fn redact_urls_in(text: &str) -> Option<String> {
+    // Most text has no URL: one vectorised scan (`contains`) and nothing more.
+    if !text.contains("://") {
+        return None;
+    }
     let ends = |c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '(' | ')' | '<' | '>');
     let mut out: Option<String> = None;
     let mut copied = 0;

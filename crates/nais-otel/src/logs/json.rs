@@ -14,6 +14,7 @@ use tracing_subscriber::{
 };
 
 use crate::privacy::{MaskConfig, Masker};
+use nais_otel_tower::redact::redact_urls_in;
 
 /// Formats events as one JSON object a line, in the shape NAIS expects:
 /// `timestamp`, `level`, `message`, `target`, `trace_id`, `span_id`, `span`,
@@ -305,9 +306,10 @@ impl FieldWriter<'_> {
         if !self.key(field) {
             return;
         }
+        // URL secrets go whatever the settings; `mask` redacts them too.
         let masked = match self.masker.masks_key(field.name()) {
             true => self.masker.mask(text),
-            false => None,
+            false => redact_urls_in(text),
         };
         if string(self.out, masked.as_deref().unwrap_or(text)).is_err() {
             self.error = true;

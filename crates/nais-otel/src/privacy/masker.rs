@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use nais_otel_tower::redact::redact_urls_in;
 use opentelemetry::trace::{SpanContext, Status, TraceState};
 use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SpanData;
@@ -69,6 +70,20 @@ impl Masker {
             strip_secrets(&mut link.attributes);
         }
         if !self.config.enabled {
+            // URLs in free text are redacted whatever the settings (`mask` does it when
+            // masking is on).
+            let redact = |text: &mut Cow<'static, str>| {
+                if let Some(redacted) = redact_urls_in(text) {
+                    *text = Cow::Owned(redacted);
+                }
+            };
+            redact(&mut span.name);
+            if let Status::Error { description } = &mut span.status {
+                redact(description);
+            }
+            for event in span.events.events.iter_mut() {
+                redact(&mut event.name);
+            }
             return;
         }
         if let Some(masked) = self.mask(&span.name) {
@@ -243,21 +258,40 @@ impl Masker {
         self.config.enabled && whole_number(text).is_some_and(|n| self.integer_is_number(n))
     }
 
-    /// `text` with every identity number replaced; `None` (and no allocation)
-    /// when there is none, or masking is off.
+    /// `text` with every identity number replaced when masking is on, and, whatever
+    /// the settings, every URL in it with its credentials and the values of its
+    /// signature and token query parameters redacted
+    /// ([`nais_otel_tower::redact::redact_urls_in`]); `None` (and no allocation) when
+    /// there is nothing to change.
     pub fn mask(&self, text: &str) -> Option<String> {
-        if !self.config.enabled {
-            return None;
+        let masked = if self.config.enabled {
+            mask_with(text, &self.config.replacement, self.config.checksum)
+        } else {
+            None
+        };
+        match masked {
+            None => redact_urls_in(text),
+            Some(masked) => Some(redact_urls_in(&masked).unwrap_or(masked)),
         }
-        mask_with(text, &self.config.replacement, self.config.checksum)
     }
 
     /// As [`Masker::mask`], for bytes that need not be UTF-8 (a log line on
-    /// its way to a writer).
+    /// its way to a writer). URLs are redacted in bytes that are UTF-8.
     pub fn mask_bytes(&self, bytes: &[u8]) -> Option<Vec<u8>> {
-        if !self.config.enabled {
-            return None;
+        let masked = if self.config.enabled {
+            self.mask_numbers_in_bytes(bytes)
+        } else {
+            None
+        };
+        let text = std::str::from_utf8(masked.as_deref().unwrap_or(bytes)).ok();
+        match text.and_then(redact_urls_in) {
+            Some(redacted) => Some(redacted.into_bytes()),
+            None => masked,
         }
+    }
+
+    /// The identity numbers in `bytes` replaced.
+    fn mask_numbers_in_bytes(&self, bytes: &[u8]) -> Option<Vec<u8>> {
         let checksum = self.config.checksum;
         let mut found = find(bytes, 0, checksum)?;
         let replacement = self.config.replacement.as_bytes();
@@ -561,5 +595,59 @@ mod tests {
             other.attributes[3].value,
             Value::Array(Array::String(vec!["ok".into(), "[fnr]".into()]))
         );
+    }
+
+    #[test]
+    fn urls_in_free_text_are_redacted_with_masking_on_and_off() {
+        use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
+        use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+        let failed = "error sending request for url (https://u:pw@api/p/01019012345?sig=c2ln&n=1)";
+        for (config, number) in [
+            (MaskConfig::new(), "[fnr]"),
+            (MaskConfig::disabled(), "01019012345"),
+        ] {
+            let masker = Masker::new(config);
+            let expected = format!(
+                "error sending request for url (https://REDACTED:REDACTED@api/p/{number}?sig=REDACTED&n=1)"
+            );
+            assert_eq!(masker.mask(failed).as_deref(), Some(expected.as_str()));
+            assert_eq!(
+                masker.mask_bytes(failed.as_bytes()),
+                Some(expected.clone().into_bytes())
+            );
+            let mut events = SpanEvents::default();
+            events.events.push(opentelemetry::trace::Event::new(
+                failed,
+                std::time::SystemTime::UNIX_EPOCH,
+                vec![KeyValue::new("exception.message", failed)],
+                0,
+            ));
+            let mut span = SpanData {
+                span_context: SpanContext::empty_context(),
+                parent_span_id: SpanId::INVALID,
+                parent_span_is_remote: false,
+                span_kind: SpanKind::Internal,
+                name: format!("fetch {failed}").into(),
+                start_time: std::time::SystemTime::UNIX_EPOCH,
+                end_time: std::time::SystemTime::UNIX_EPOCH,
+                attributes: vec![KeyValue::new("reason", failed)],
+                dropped_attributes_count: 0,
+                events,
+                links: SpanLinks::default(),
+                status: Status::error(failed),
+                instrumentation_scope: Default::default(),
+            };
+            masker.mask_span(&mut span);
+            assert_eq!(span.name, format!("fetch {expected}"));
+            assert_eq!(span.status, Status::error(expected.clone()));
+            assert_eq!(span.attributes[0].value, Value::from(expected.clone()));
+            assert_eq!(span.events.events[0].name, expected);
+            assert_eq!(
+                span.events.events[0].attributes[0].value,
+                Value::from(expected.clone())
+            );
+            // A URL with nothing to redact is left as it is, without a copy.
+            assert_eq!(masker.mask("see https://nav.no/dogs?page=2"), None);
+        }
     }
 }

@@ -101,7 +101,11 @@
 //! parameters (`sig`, `Signature`, `X-Goog-Signature`, `access_token`, …:
 //! [`nais_otel_tower::redact::REDACTED_QUERY_PARAMETERS`]) become `REDACTED` there and
 //! in `url.query`, as the HTTP conventions ask; header attributes that carry credentials
-//! (`authorization`, `cookie`, `set-cookie`, `proxy-authorization`) are dropped.
+//! (`authorization`, `cookie`, `set-cookie`, `proxy-authorization`) are dropped. Every
+//! URL in free text is redacted the same way: in the string values of other attributes,
+//! span and event names, status descriptions and log lines. An error's message often
+//! names the URL it failed on (reqwest's does: `error sending request for url (…)`), and
+//! `#[instrument(err)]` and `error!(%error)` send it on.
 //!
 //! # Cost
 //!

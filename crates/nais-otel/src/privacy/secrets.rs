@@ -1,5 +1,6 @@
 //! What never leaves the process, whatever the masking settings: credential headers, and
-//! the credentials in URLs and the values of signature and token query parameters.
+//! the credentials in URLs and the values of signature and token query parameters, in URL
+//! attributes and in every URL in free text (an error's message, a log line).
 
 use opentelemetry::{KeyValue, StringValue, Value};
 
@@ -11,7 +12,7 @@ pub const NEVER_RECORDED_HEADERS: &[&str] = &[
     "http.response.header.set-cookie",
 ];
 
-/// Drops header attributes that carry credentials and redacts URL attributes (see
+/// Drops header attributes that carry credentials and redacts URLs in string values (see
 /// [`redacted_url`]), whatever the masking settings.
 pub(super) fn strip_secrets(attributes: &mut Vec<KeyValue>) {
     attributes.retain(|kv| !never_recorded(kv.key.as_str()));
@@ -31,15 +32,16 @@ pub(crate) fn has_secret(key: &str, text: Option<&str>) -> bool {
 
 /// A URL attribute's value with its credentials as `REDACTED:REDACTED@` and the values of
 /// signature and token query parameters as `REDACTED`, as the HTTP conventions write
-/// them (`nais_otel_tower::redact`); `None` for another key, or when there is nothing
-/// to redact.
+/// them (`nais_otel_tower::redact`); for any other key, the value with every URL in it
+/// so redacted (an error's message that names the URL it failed on). `None` when there
+/// is nothing to redact.
 fn redacted_url(key: &str, text: &str) -> Option<String> {
     match key {
         "url.full" | "http.url" | "url.original" | "http.target" => {
             nais_otel_tower::redact::redact_url(text)
         }
         "url.query" => nais_otel_tower::redact::redact_query(text),
-        _ => None,
+        _ => nais_otel_tower::redact::redact_urls_in(text),
     }
 }
 
