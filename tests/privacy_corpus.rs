@@ -67,8 +67,8 @@ fn control_digits(nine: &[u32; 9]) -> Option<(u32, u32)> {
 /// `per_kind` valid numbers of each kind, from a fixed seed. The first of each
 /// kind but the synthetic one is born on the 1st: sent as an integer, it is ten
 /// digits from `1`. Synthetic days run from the 2nd: a synthetic number born on
-/// the 1st, sent as an integer, reads as a unix time of 2027 to 2029 and is the
-/// documented exception (`privacy` module docs, and its unit tests).
+/// the 1st, sent as an integer, reads as a unix time of May 2027 to February 2031
+/// and is the documented exception (`privacy` module docs, and its unit tests).
 fn corpus(per_kind: usize) -> Vec<Number> {
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = |below: u32| {

@@ -97,6 +97,10 @@ fn failed_request() {
         );
         tracing::error!(error = %error, "the dogs could not be fetched");
         tracing::warn!("retrying after {error}");
+        // `unwrap()` on it: the panic message holds the error's `Debug`.
+        let result: Result<(), reqwest::Error> = std::hint::black_box(Err(error));
+        let panicked = std::thread::spawn(move || result.unwrap()).join();
+        assert!(panicked.is_err());
     });
     guard.force_flush();
     drop(guard);
@@ -256,15 +260,23 @@ fn no_secret_from_tls_files() {
 
 #[test]
 fn no_secret_from_a_failed_request_url() {
-    for format in ["json", "text"] {
+    for (format, mask) in [
+        ("json", "true"),
+        ("text", "true"),
+        ("json", "false"),
+        ("text", "false"),
+    ] {
+        let case = format!("{format}, NAIS_OTEL_MASK={mask}");
         let collector = Collector::start().expect("collector");
         let mut env = support::nais_env("secrets", 0, &collector.endpoint());
         env.push(("NAIS_OTEL_LOG_FORMAT", format.to_owned()));
+        env.push(("NAIS_OTEL_MASK", mask.to_owned()));
         let text = run("failed request", &env);
-        assert_eq!(leaks(&text), Vec::<&str>::new(), "{format}: {text}");
+        assert!(text.contains("panicked at"), "{case}: {text}");
+        assert_eq!(leaks(&text), Vec::<&str>::new(), "{case}: {text}");
         assert!(
             text.contains("access_token=REDACTED&page=2"),
-            "{format}: the URL stays, its token redacted: {text}"
+            "{case}: the URL stays, its token redacted: {text}"
         );
         let spans = collector
             .wait_for_spans(1, Duration::from_secs(10))

@@ -2,7 +2,8 @@
 //! and the values of query parameters that are signatures or tokens.
 //!
 //! The layers apply it to `url.full` and `url.query`; `nais-otel` applies it again to
-//! every span's URL attributes before export, whoever made the span.
+//! every span's URL attributes before export, whoever made the span, and
+//! ([`redact_urls_in`]) to every URL in the free text of spans and log lines.
 
 use std::borrow::Cow;
 
@@ -88,8 +89,13 @@ pub fn redact_url(url: &str) -> Option<String> {
 }
 
 /// `text` (an error's message, say) with every URL in it redacted as [`redact_url`]
-/// redacts one: a URL starts with its scheme and ends before whitespace, a quote, a
-/// bracket or `<`/`>`; `None` when there is nothing to redact.
+/// redacts one; `None` when there is nothing to redact.
+///
+/// A URL starts at its scheme, the letters, digits, `+`, `-` and `.` before `://` from
+/// the first letter. It ends before whitespace, `"`, `<`, `>` or a backquote, which a URL
+/// never holds as they are; brackets and `'` may be in one (`report%20(1).pdf`,
+/// `People('x')`). What it is written in is left out at its end: a `.`, `,`, `;`, `:`, `!`
+/// or `?`, a `)` or `]` with no opening one in the URL, a `'` when one stands before it.
 ///
 /// ```
 /// use nais_otel_tower::redact::redact_urls_in;
@@ -104,20 +110,26 @@ pub fn redact_urls_in(text: &str) -> Option<String> {
     if !text.contains("://") {
         return None;
     }
-    let ends = |c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '(' | ')' | '<' | '>');
+    let ends = |c: char| c.is_whitespace() || matches!(c, '"' | '<' | '>' | '`');
     let mut out: Option<String> = None;
     let mut copied = 0;
     let mut from = 0;
+    // Each URL is read once: the next search starts where it ends.
     while let Some(found) = text[from..].find("://") {
         let marker = from + found;
-        // The scheme: the letters, digits, `+`, `-` and `.` before `://`.
-        let start = text[..marker]
+        let run = text[from..marker]
             .char_indices()
             .rev()
             .take_while(|&(_, c)| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
             .last()
-            .map_or(marker, |(at, _)| at);
+            .map_or(marker, |(at, _)| from + at);
+        // From the first letter: `0mhttps` (after a colour code) and `20https` (after
+        // `%20`) are `https`.
+        let start = text[run..marker]
+            .find(|c: char| c.is_ascii_alphabetic())
+            .map_or(marker, |at| run + at);
         let end = text[marker..].find(ends).map_or(text.len(), |e| marker + e);
+        let end = written_in(text, start, marker + 3, end);
         if let Some(redacted) = redact_url(&text[start..end]) {
             let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
             out.push_str(&text[copied..start]);
@@ -129,6 +141,43 @@ pub fn redact_urls_in(text: &str) -> Option<String> {
     let mut out = out?;
     out.push_str(&text[copied..]);
     Some(out)
+}
+
+/// The end of the URL `text[start..end]` without the punctuation it is written in (see
+/// [`redact_urls_in`]); never before `min_end`, the end of its `://`.
+fn written_in(text: &str, start: usize, min_end: usize, mut end: usize) -> usize {
+    let url = &text[start..end];
+    let (mut round, mut square) = (0_isize, 0_isize);
+    for byte in url.bytes() {
+        match byte {
+            b'(' => round += 1,
+            b')' => round -= 1,
+            b'[' => square += 1,
+            b']' => square -= 1,
+            _ => {}
+        }
+    }
+    let quoted = text[..start].ends_with('\'');
+    while end > min_end {
+        let trim = match text.as_bytes()[end - 1] {
+            b'.' | b',' | b';' | b':' | b'!' | b'?' => true,
+            b')' if round < 0 => {
+                round += 1;
+                true
+            }
+            b']' if square < 0 => {
+                square += 1;
+                true
+            }
+            b'\'' => quoted,
+            _ => false,
+        };
+        if !trim {
+            break;
+        }
+        end -= 1;
+    }
+    end
 }
 
 /// `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )` (RFC 3986): a `://` later in the text
@@ -261,6 +310,18 @@ mod tests {
             ("://?sig=1 and a bare ://", Some("://?sig=REDACTED and a bare ://")),
             ("é://x?sig=1", Some("é://x?sig=REDACTED")),
             ("", None),
+            ("url (https://a.blob.core.windows.net/c/report%20(1).pdf?sv=1&sig=S)",
+             Some("url (https://a.blob.core.windows.net/c/report%20(1).pdf?sv=1&sig=REDACTED)")),
+            ("url (http://nais:pa(ss'w)ord@h:1/odata/People('x')?access_token=S)",
+             Some("url (http://REDACTED:REDACTED@h:1/odata/People('x')?access_token=REDACTED)")),
+            ("see 'https://h/x?token=S'.", Some("see 'https://h/x?token=REDACTED'.")),
+            ("[https://h/x?sig=S], then", Some("[https://h/x?sig=REDACTED], then")),
+            ("at https://[::1]:8080/x?sig=S.", Some("at https://[::1]:8080/x?sig=REDACTED.")),
+            ("\u{1b}[2m=\u{1b}[0mhttps://nais:pw@h.example/x", Some("\u{1b}[2m=\u{1b}[0mhttps://REDACTED:REDACTED@h.example/x")),
+            ("x 0https://u:pw@h/ and foo%20https://u:pw@h/",
+             Some("x 0https://REDACTED:REDACTED@h/ and foo%20https://REDACTED:REDACTED@h/")),
+            ("`https://u:pw@h/`", Some("`https://REDACTED:REDACTED@h/`")),
+            ("https://h/x?sig=S)))", Some("https://h/x?sig=REDACTED)))")),
         ];
         for (text, expected) in cases {
             assert_eq!(redact_urls_in(text).as_deref(), expected, "{text}");

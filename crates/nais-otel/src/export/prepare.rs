@@ -72,12 +72,15 @@ impl Preparer {
             if !plain_text(key) {
                 return false;
             }
-            let text = match value {
-                ValueRef::Text(text) => Some(text),
-                ValueRef::Value(Value::String(text)) => Some(text.as_str()),
-                ValueRef::Value(_) => None,
+            let secret = match value {
+                ValueRef::Text(text) => has_secret(key, [text]),
+                ValueRef::Value(Value::String(text)) => has_secret(key, [text.as_str()]),
+                ValueRef::Value(Value::Array(Array::String(items))) => {
+                    has_secret(key, items.iter().map(StringValue::as_str))
+                }
+                ValueRef::Value(_) => has_secret(key, []),
             };
-            if has_secret(key, text) {
+            if secret {
                 return false;
             }
             if masker.masks_key(key) {

@@ -454,9 +454,7 @@ impl Builder {
                 match tracing::dispatcher::set_global_default(dispatch.clone()) {
                     Ok(()) => {
                         diagnostics.set(dispatch.clone());
-                        if config.mask.enabled {
-                            crate::logs::install_panic_hook();
-                        }
+                        crate::logs::install_panic_hook();
                     }
                     Err(_) => {
                         diagnostics.set(tracing::dispatcher::get_default(Dispatch::clone));

@@ -30,9 +30,9 @@ pub(crate) const SCOPE: &str = "nais-otel";
 /// Call it first in `main` and keep the guard alive: dropping it flushes the
 /// spans still queued and shuts export down, within a bounded time.
 ///
-/// With masking on (the default), it also replaces the panic hook: a panic is
-/// reported as an `ERROR` log line (target `panic`), its message masked, rather
-/// than written to standard error as it is.
+/// It also replaces the panic hook: a panic is reported as an `ERROR` log line
+/// (target `panic`), its message masked and its URLs redacted, rather than
+/// written to standard error as it is.
 ///
 /// ```no_run
 /// fn main() -> Result<(), nais_otel::InitError> {

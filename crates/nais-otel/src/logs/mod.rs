@@ -24,7 +24,7 @@ pub use self::{
 
 /// Replaces the panic hook with one that reports a panic as an `ERROR` event
 /// (target `panic`) through the installed log output, so that the message is
-/// masked like any log line. The standard library's hook writes the message to
+/// masked and its URLs redacted like any log line. The standard library's hook writes the message to
 /// standard error as it is, and a panic message often holds the value that
 /// made the code fail. The thread, the location and, when `RUST_BACKTRACE`
 /// asks for it, the backtrace (`stack_trace` in a JSON line) are kept.

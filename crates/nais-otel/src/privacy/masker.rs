@@ -10,7 +10,7 @@ use opentelemetry_sdk::trace::SpanData;
 use super::{
     config::MaskConfig,
     recognise::{find, lost_zero, mask_with, plausible, whole_number},
-    secrets::strip_secrets,
+    secrets::{redact_urls, strip_secrets},
 };
 
 /// Applies a [`MaskConfig`] to spans and text: what `nais-otel`'s exporters
@@ -59,7 +59,7 @@ impl Masker {
 
     /// Masks a span in place: its name, status description, trace state, and the
     /// attributes (keys and values) of the span, its events and its links. Drops
-    /// credential headers and URL credentials whatever the settings.
+    /// credential headers and redacts URLs whatever the settings.
     pub fn mask_span(&self, span: &mut SpanData) {
         // Credentials go whatever the masking settings say.
         strip_secrets(&mut span.attributes);
@@ -69,44 +69,31 @@ impl Masker {
         for link in span.links.links.iter_mut() {
             strip_secrets(&mut link.attributes);
         }
+        // Free text (a panic message, an error's `Display`, a failed request's URL): its
+        // URLs whatever the settings, its numbers when masking is on (`mask`).
+        let mask = |text: &mut Cow<'static, str>| {
+            if let Some(masked) = self.mask(text) {
+                *text = Cow::Owned(masked);
+            }
+        };
+        mask(&mut span.name);
+        if let Status::Error { description } = &mut span.status {
+            mask(description);
+        }
+        for event in span.events.events.iter_mut() {
+            mask(&mut event.name);
+        }
         if !self.config.enabled {
-            // URLs in free text are redacted whatever the settings (`mask` does it when
-            // masking is on).
-            let redact = |text: &mut Cow<'static, str>| {
-                if let Some(redacted) = redact_urls_in(text) {
-                    *text = Cow::Owned(redacted);
-                }
-            };
-            redact(&mut span.name);
-            if let Status::Error { description } = &mut span.status {
-                redact(description);
-            }
-            for event in span.events.events.iter_mut() {
-                redact(&mut event.name);
-            }
             return;
         }
-        if let Some(masked) = self.mask(&span.name) {
-            span.name = Cow::Owned(masked);
-        }
         self.mask_trace_state(&mut span.span_context);
-        // Error descriptions carry free text: a panic message, an error's
-        // `Display`, a failed request's URL.
-        if let Status::Error { description } = &mut span.status {
-            if let Some(masked) = self.mask(description) {
-                *description = Cow::Owned(masked);
-            }
-        }
-        self.mask_attributes(&mut span.attributes);
+        self.mask_numbers_in_attributes(&mut span.attributes);
         for event in span.events.events.iter_mut() {
-            if let Some(masked) = self.mask(&event.name) {
-                event.name = Cow::Owned(masked);
-            }
-            self.mask_attributes(&mut event.attributes);
+            self.mask_numbers_in_attributes(&mut event.attributes);
         }
         for link in span.links.links.iter_mut() {
             self.mask_trace_state(&mut link.span_context);
-            self.mask_attributes(&mut link.attributes);
+            self.mask_numbers_in_attributes(&mut link.attributes);
         }
     }
 
@@ -133,9 +120,18 @@ impl Masker {
         self.config.enabled && self.mask(&cx.trace_state().header()).is_some()
     }
 
-    /// Masks the values of `attributes` in place, but those of exempt keys, and
-    /// every key: a key made at run time may hold a number (`person.{fnr}.found`).
+    /// Masks `attributes` in place: the URLs in every key and string value redacted
+    /// whatever the settings (see [`Masker::mask`]), then the identity numbers in the
+    /// values, but those of exempt keys, and in every key: a key made at run time may
+    /// hold a number (`person.{fnr}.found`).
     pub fn mask_attributes(&self, attributes: &mut [KeyValue]) {
+        redact_urls(attributes);
+        self.mask_numbers_in_attributes(attributes);
+    }
+
+    /// The identity numbers in the keys and values of `attributes` replaced, but in the
+    /// values of exempt keys.
+    fn mask_numbers_in_attributes(&self, attributes: &mut [KeyValue]) {
         if !self.config.enabled {
             return;
         }
@@ -258,36 +254,34 @@ impl Masker {
         self.config.enabled && whole_number(text).is_some_and(|n| self.integer_is_number(n))
     }
 
-    /// `text` with every identity number replaced when masking is on, and, whatever
-    /// the settings, every URL in it with its credentials and the values of its
-    /// signature and token query parameters redacted
-    /// ([`nais_otel_tower::redact::redact_urls_in`]); `None` (and no allocation) when
-    /// there is nothing to change.
+    /// `text` with every URL in it redacted, whatever the settings (its credentials and
+    /// the values of its signature and token query parameters:
+    /// [`nais_otel_tower::redact::redact_urls_in`]), then every identity number replaced
+    /// when masking is on; `None` (and no allocation) when there is nothing to change.
+    ///
+    /// URLs go first: a replacement that a URL ends at (`<fnr>`) would otherwise cut a
+    /// URL short. `REDACTED` has no digit, so it neither hides nor makes a number.
     pub fn mask(&self, text: &str) -> Option<String> {
-        let masked = if self.config.enabled {
-            mask_with(text, &self.config.replacement, self.config.checksum)
-        } else {
-            None
-        };
-        match masked {
-            None => redact_urls_in(text),
-            Some(masked) => Some(redact_urls_in(&masked).unwrap_or(masked)),
+        let redacted = redact_urls_in(text);
+        if !self.config.enabled {
+            return redacted;
         }
+        let base = redacted.as_deref().unwrap_or(text);
+        mask_with(base, &self.config.replacement, self.config.checksum).or(redacted)
     }
 
     /// As [`Masker::mask`], for bytes that need not be UTF-8 (a log line on
     /// its way to a writer). URLs are redacted in bytes that are UTF-8.
     pub fn mask_bytes(&self, bytes: &[u8]) -> Option<Vec<u8>> {
-        let masked = if self.config.enabled {
-            self.mask_numbers_in_bytes(bytes)
-        } else {
-            None
-        };
-        let text = std::str::from_utf8(masked.as_deref().unwrap_or(bytes)).ok();
-        match text.and_then(redact_urls_in) {
-            Some(redacted) => Some(redacted.into_bytes()),
-            None => masked,
+        let redacted = memchr::memmem::find(bytes, b"://")
+            .and_then(|_| std::str::from_utf8(bytes).ok())
+            .and_then(redact_urls_in)
+            .map(String::into_bytes);
+        if !self.config.enabled {
+            return redacted;
         }
+        let base = redacted.as_deref().unwrap_or(bytes);
+        self.mask_numbers_in_bytes(base).or(redacted)
     }
 
     /// The identity numbers in `bytes` replaced.
@@ -648,6 +642,53 @@ mod tests {
             );
             // A URL with nothing to redact is left as it is, without a copy.
             assert_eq!(masker.mask("see https://nav.no/dogs?page=2"), None);
+
+            // Keys, and strings in arrays, whatever the settings and exempt or not.
+            let url = "https://u:pw@h/?token=t";
+            let mut attributes = [
+                KeyValue::new(format!("seen.{url}"), true),
+                KeyValue::new("urls", Value::Array(Array::String(vec![url.into()]))),
+                KeyValue::new("exempt.url", url),
+            ];
+            Masker::new(
+                masker
+                    .config()
+                    .clone()
+                    .exempt_key("urls")
+                    .exempt_key("exempt.url"),
+            )
+            .mask_attributes(&mut attributes);
+            let redacted = "https://REDACTED:REDACTED@h/?token=REDACTED";
+            assert_eq!(attributes[0].key.as_str(), format!("seen.{redacted}"));
+            assert_eq!(
+                attributes[1].value,
+                Value::Array(Array::String(vec![redacted.into()]))
+            );
+            assert_eq!(attributes[2].value, Value::from(redacted));
+        }
+    }
+
+    #[test]
+    fn urls_are_redacted_before_numbers_are_masked() {
+        // A replacement a URL ends at (`<`) must not cut the URL short.
+        let masker = Masker::new(MaskConfig::new().replacement("<fnr>"));
+        let cases = [
+            (
+                "url (https://h.example/p/01019012345?access_token=S)",
+                "url (https://h.example/p/<fnr>?access_token=REDACTED)",
+            ),
+            (
+                "https://01019012345:pw@h.example/",
+                "https://REDACTED:REDACTED@h.example/",
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(masker.mask(text).as_deref(), Some(expected), "{text}");
+            assert_eq!(
+                masker.mask_bytes(text.as_bytes()).as_deref(),
+                Some(expected.as_bytes()),
+                "{text}"
+            );
         }
     }
 }

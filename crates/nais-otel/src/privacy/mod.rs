@@ -109,7 +109,8 @@
 //!
 //! # Cost
 //!
-//! A value with no identity number is scanned once and not copied: no
+//! A value with no identity number and no URL is not copied: it is scanned once
+//! for numbers (when masking is on) and searched once for `://` (always), with no
 //! allocation, on the export thread and in the log line. The span scan runs on
 //! the export thread, off the request path.
 

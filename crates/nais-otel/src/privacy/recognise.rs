@@ -224,7 +224,7 @@ fn digits_end(bytes: &[u8], start: usize) -> usize {
 ///   ten digits from `1` too (2001 to 2033), and the month rule leaves out all of them
 ///   but those of 2002 to 2005 and 2014 to 2018, of which about one in a hundred passes
 ///   the control digits. Synthetic months (81 to 92) are left out: they are the unix
-///   times of 2027 to 2029.
+///   times of May 2027 to February 2031.
 ///
 /// In text the control digits are always checked: ten-digit ids are common, and about
 /// one in a hundred of them passes. See the [module docs](crate::privacy#whole-numbers).

@@ -2,7 +2,8 @@
 //! the credentials in URLs and the values of signature and token query parameters, in URL
 //! attributes and in every URL in free text (an error's message, a log line).
 
-use opentelemetry::{KeyValue, StringValue, Value};
+use nais_otel_tower::redact::{redact_query, redact_url, redact_urls_in};
+use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
 
 /// Header attributes that are never exported, whatever a team records.
 pub const NEVER_RECORDED_HEADERS: &[&str] = &[
@@ -12,22 +13,47 @@ pub const NEVER_RECORDED_HEADERS: &[&str] = &[
     "http.response.header.set-cookie",
 ];
 
-/// Drops header attributes that carry credentials and redacts URLs in string values (see
-/// [`redacted_url`]), whatever the masking settings.
+/// Drops header attributes that carry credentials and redacts the URLs in the rest
+/// ([`redact_urls`]), whatever the masking settings.
 pub(super) fn strip_secrets(attributes: &mut Vec<KeyValue>) {
     attributes.retain(|kv| !never_recorded(kv.key.as_str()));
+    redact_urls(attributes);
+}
+
+/// Redacts the URLs in the keys and the string values (strings in arrays too) of
+/// `attributes` (see [`redacted_url`]).
+pub(super) fn redact_urls(attributes: &mut [KeyValue]) {
     for kv in attributes.iter_mut() {
-        if let Value::String(text) = &kv.value {
-            if let Some(redacted) = redacted_url(kv.key.as_str(), text.as_str()) {
-                kv.value = Value::String(StringValue::from(redacted));
+        if let Some(key) = redact_urls_in(kv.key.as_str()) {
+            kv.key = Key::from(key);
+        }
+        let key = kv.key.as_str();
+        match &mut kv.value {
+            Value::String(text) => {
+                if let Some(redacted) = redacted_url(key, text.as_str()) {
+                    *text = StringValue::from(redacted);
+                }
             }
+            Value::Array(Array::String(items)) => {
+                for item in items.iter_mut() {
+                    if let Some(redacted) = redacted_url(key, item.as_str()) {
+                        *item = StringValue::from(redacted);
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }
 
-/// Whether [`strip_secrets`] drops or changes an attribute with this key and string value.
-pub(crate) fn has_secret(key: &str, text: Option<&str>) -> bool {
-    never_recorded(key) || text.is_some_and(|text| redacted_url(key, text).is_some())
+/// Whether [`strip_secrets`] drops or changes an attribute with this key and these string
+/// values (its string, or the strings of its array).
+pub(crate) fn has_secret<'a>(key: &str, texts: impl IntoIterator<Item = &'a str>) -> bool {
+    never_recorded(key)
+        || redact_urls_in(key).is_some()
+        || texts
+            .into_iter()
+            .any(|text| redacted_url(key, text).is_some())
 }
 
 /// A URL attribute's value with its credentials as `REDACTED:REDACTED@` and the values of
@@ -37,11 +63,13 @@ pub(crate) fn has_secret(key: &str, text: Option<&str>) -> bool {
 /// is nothing to redact.
 fn redacted_url(key: &str, text: &str) -> Option<String> {
     match key {
-        "url.full" | "http.url" | "url.original" | "http.target" => {
-            nais_otel_tower::redact::redact_url(text)
-        }
-        "url.query" => nais_otel_tower::redact::redact_query(text),
-        _ => nais_otel_tower::redact::redact_urls_in(text),
+        // A value with text around the URL is read as text.
+        "url.full" | "http.url" | "url.original" | "http.target" => match redact_url(text) {
+            Some(redacted) => Some(redact_urls_in(&redacted).unwrap_or(redacted)),
+            None => redact_urls_in(text),
+        },
+        "url.query" => redact_query(text),
+        _ => redact_urls_in(text),
     }
 }
 
