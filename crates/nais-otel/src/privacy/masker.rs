@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use nais_otel_tower::redact::redact_urls_in;
+use nais_otel_tower::redact::{holds_url, redact_urls_in};
 use opentelemetry::trace::{SpanContext, Status, TraceState};
 use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SpanData;
@@ -273,8 +273,9 @@ impl Masker {
     /// As [`Masker::mask`], for bytes that need not be UTF-8 (a log line on
     /// its way to a writer). URLs are redacted in bytes that are UTF-8.
     pub fn mask_bytes(&self, bytes: &[u8]) -> Option<Vec<u8>> {
-        let redacted = memchr::memmem::find(bytes, b"://")
-            .and_then(|_| std::str::from_utf8(bytes).ok())
+        let redacted = holds_url(bytes)
+            .then(|| std::str::from_utf8(bytes).ok())
+            .flatten()
             .and_then(redact_urls_in)
             .map(String::into_bytes);
         if !self.config.enabled {
