@@ -67,12 +67,7 @@ pub fn server_layer() -> ServerLayer {
             let excluded_paths =
                 read_excluded_paths(&|name| std::env::var(name).ok(), &mut problems);
             for problem in &problems {
-                tracing::warn!(
-                    target: "nais_otel",
-                    variable = problem.variable,
-                    value = %problem.value,
-                    "{}", problem.message
-                );
+                problem.warn();
             }
             server_layer_with(None, &excluded_paths)
         }

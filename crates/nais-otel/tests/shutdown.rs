@@ -222,3 +222,28 @@ fn drops_are_counted_exactly_when_the_queue_is_full() {
     assert_eq!(after.lost(), 100, "{after:?}");
     assert_eq!(after.dropped_in_queue, running.dropped_in_queue);
 }
+
+#[test]
+fn a_day_long_export_timeout_holds_shutdown_up_ten_seconds_at_most() {
+    // Export and batch timeouts of a day, read from the environment as a team might set
+    // them for a slow collector, and a collector that never answers: the guard still
+    // gives up after 10 s.
+    let (_listener, endpoint) = support::silent_endpoint();
+    let day = "86400000";
+    let guard = nais_otel::builder()
+        .with_env_lookup(support::env(&[
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", day),
+            ("OTEL_BSP_EXPORT_TIMEOUT", day),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ]))
+        .with_globals(false)
+        .with_endpoint(&endpoint)
+        .init()
+        .expect("init");
+    make_spans(&guard);
+    let took = timed_drop(guard);
+    assert!(
+        took < Duration::from_secs(10) + SLACK,
+        "shutdown took {took:?}"
+    );
+}

@@ -133,7 +133,7 @@ fn lowercase_scheme(endpoint: &str) -> String {
 /// An endpoint as it may be shown (in an error, a warning, `Debug`): anything
 /// up to the last `@` after the scheme is taken for credentials and replaced,
 /// even where a malformed URL would not count it as userinfo, and so is a query
-/// (`?api-key=...`).
+/// (`?api-key=...`), a fragment (`#…`) and path parameters (`;jsessionid=…`).
 pub(crate) fn redacted_endpoint(endpoint: &str) -> String {
     // Credentials first: a `?` or `#` in a password must not hide the `@` after it.
     let (scheme, rest) = match endpoint.split_once("://") {
@@ -144,8 +144,9 @@ pub(crate) fn redacted_endpoint(endpoint: &str) -> String {
         Some(at) => (true, &rest[at + 1..]),
         None => (false, rest),
     };
-    let rest = match rest.split_once('?') {
-        Some((before, _)) => format!("{before}?<redacted>"),
+    // The query, the fragment and path parameters (`;jsessionid=…`) may all hold a key.
+    let rest = match rest.find(['?', '#', ';']) {
+        Some(at) => format!("{}{}<redacted>", &rest[..at], &rest[at..=at]),
         None => rest.to_owned(),
     };
     let userinfo = if userinfo { "<redacted>@" } else { "" };
@@ -180,7 +181,19 @@ fn validate_endpoint(endpoint: &str) -> Option<String> {
         None => return Some("not a valid URL: no scheme".to_owned()),
     }
     match uri.host() {
-        Some(host) if !host.is_empty() => None,
-        _ => Some("not a valid URL: no host".to_owned()),
+        Some(host) if !host.is_empty() => {}
+        _ => return Some("not a valid URL: no host".to_owned()),
+    }
+    // `Uri::port` is `None` for a port beyond `u16`: read it from the authority.
+    let port = uri
+        .authority()
+        .and_then(|authority| authority.as_str().rsplit_once(':'))
+        .map(|(_, port)| port)
+        .filter(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
+    match port {
+        Some(port) if !matches!(port.parse::<u16>(), Ok(1..)) => {
+            Some(format!("port {port} is out of range (1 to 65535)"))
+        }
+        _ => None,
     }
 }

@@ -257,33 +257,57 @@ pub(super) fn read_compression(
     }
 }
 
-fn read_path(lookup: &Lookup<'_>, names: &[&'static str]) -> Option<PathBuf> {
-    parse::first(lookup, names).map(|(_, value)| PathBuf::from(value))
+/// The path in the first of `names` that is set, and that variable (the last of `names`
+/// when none is).
+fn read_path(lookup: &Lookup<'_>, names: [&'static str; 2]) -> (Option<PathBuf>, &'static str) {
+    match parse::first(lookup, &names) {
+        Some((name, value)) => (Some(PathBuf::from(value)), name),
+        None => (None, names[1]),
+    }
 }
 
-/// The paths of the TLS files; the files themselves are read at start-up.
-pub(super) fn read_tls_files(lookup: &Lookup<'_>) -> TlsFiles {
-    TlsFiles {
-        certificate: read_path(
-            lookup,
-            &[
-                OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
-                OTEL_EXPORTER_OTLP_CERTIFICATE,
-            ],
-        ),
-        client_certificate: read_path(
-            lookup,
-            &[
-                OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE,
-                OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
-            ],
-        ),
-        client_key: read_path(
-            lookup,
-            &[
-                OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY,
-                OTEL_EXPORTER_OTLP_CLIENT_KEY,
-            ],
-        ),
-    }
+/// The variables the TLS paths come from: the traces-specific one when it is set.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct TlsVariables {
+    pub(crate) certificate: &'static str,
+    pub(crate) client_certificate: &'static str,
+    pub(crate) client_key: &'static str,
+}
+
+/// The paths of the TLS files, and the variables they come from; the files themselves
+/// are read at start-up.
+pub(super) fn read_tls_files(lookup: &Lookup<'_>) -> (TlsFiles, TlsVariables) {
+    let (certificate, certificate_variable) = read_path(
+        lookup,
+        [
+            OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
+            OTEL_EXPORTER_OTLP_CERTIFICATE,
+        ],
+    );
+    let (client_certificate, client_certificate_variable) = read_path(
+        lookup,
+        [
+            OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE,
+            OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+        ],
+    );
+    let (client_key, client_key_variable) = read_path(
+        lookup,
+        [
+            OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY,
+            OTEL_EXPORTER_OTLP_CLIENT_KEY,
+        ],
+    );
+    (
+        TlsFiles {
+            certificate,
+            client_certificate,
+            client_key,
+        },
+        TlsVariables {
+            certificate: certificate_variable,
+            client_certificate: client_certificate_variable,
+            client_key: client_key_variable,
+        },
+    )
 }

@@ -37,6 +37,15 @@ pub(super) fn read_mask(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) 
                 &replacement,
                 "must not contain digits (it could itself look like a number); using [fnr]",
             ));
+        } else if replacement
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+        {
+            problems.push(ConfigProblem::new(
+                NAIS_OTEL_MASK_REPLACEMENT,
+                &replacement,
+                "must not contain control characters or line breaks (it goes into every log line that had a number); using [fnr]",
+            ));
         } else {
             mask.replacement = replacement;
         }

@@ -94,7 +94,8 @@ pub struct Config {
     pub known_http_methods: Option<Vec<String>>,
     /// Whether this process runs on NAIS (`NAIS_APP_NAME` is set).
     pub on_nais: bool,
-    /// Everything that was wrong with the environment, in the order read.
+    /// Everything that was wrong with the environment, in the order read: up to a
+    /// hundred a variable, then one that counts the rest.
     pub problems: Vec<ConfigProblem>,
     /// Set when the endpoint is not a URL: export cannot work.
     pub endpoint_error: Option<ConfigProblem>,
@@ -102,6 +103,8 @@ pub struct Config {
     pub(crate) endpoint_source: Option<EndpointSource>,
     /// The files named by [`Config::tls`], read for an `https` OTLP collector.
     pub(crate) tls_material: Option<TlsMaterial>,
+    /// The variables the TLS paths come from, for the problems their files make.
+    tls_variables: exporter::TlsVariables,
 }
 
 impl std::fmt::Debug for Config {
@@ -175,7 +178,7 @@ impl Config {
         let headers = exporter::read_headers(lookup, &mut problems);
         let timeout = exporter::read_timeout(lookup, &mut problems);
         let compression = exporter::read_compression(lookup, &mut problems);
-        let tls = exporter::read_tls_files(lookup);
+        let (tls, tls_variables) = exporter::read_tls_files(lookup);
         let sampler = sampling::read_sampler(lookup, &mut problems);
         let propagators = sampling::read_propagators(lookup, &mut problems);
         let batch = batch::read_batch(lookup, &mut problems);
@@ -209,10 +212,11 @@ impl Config {
             limits,
             log,
             on_nais,
-            problems,
+            problems: problem::keep_some(problems),
             endpoint_error,
             endpoint_source,
             tls_material: None,
+            tls_variables,
         }
     }
 
@@ -229,7 +233,12 @@ impl Config {
             && self.exporter == ExporterKind::Otlp
             && self.endpoint_error.is_none()
         {
-            tls::load(&self.tls, &self.endpoint, &mut self.problems)
+            tls::load(
+                &self.tls,
+                self.tls_variables,
+                &self.endpoint,
+                &mut self.problems,
+            )
         } else {
             None
         };

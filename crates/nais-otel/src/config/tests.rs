@@ -548,6 +548,8 @@ fn masking_settings() {
     let bad: &[(&str, &str, &str)] = &[
         (NAIS_OTEL_MASK, "sometimes", "not a boolean keeps masking on"),
         (NAIS_OTEL_MASK_REPLACEMENT, "000", "digits could look like a number"),
+        (NAIS_OTEL_MASK_REPLACEMENT, "x\nFORGED ERROR", "a line break would split log lines"),
+        (NAIS_OTEL_MASK_REPLACEMENT, "\u{1b}[2J", "an escape sequence"),
         (NAIS_OTEL_MASK_CHECKSUM, "maybe", "not a boolean"),
     ];
     for (variable, value, reason) in bad {
@@ -673,6 +675,33 @@ fn an_endpoint_is_shown_without_its_query() {
         super::redacted_endpoint("nais:s3#cr?et@collector:4317/?k=v"),
         "<redacted>@collector:4317/?<redacted>"
     );
+    assert_eq!(
+        super::redacted_endpoint("http://c:4318/#s3cr3t"),
+        "http://c:4318/#<redacted>"
+    );
+    assert_eq!(
+        super::redacted_endpoint("http://c:4318/v1/traces;jsessionid=s3cr3t?x=1"),
+        "http://c:4318/v1/traces;<redacted>"
+    );
+}
+
+#[test]
+fn an_endpoint_port_out_of_range_is_refused() {
+    for (endpoint, refused) in [
+        ("http://127.0.0.1:99999", true),
+        ("http://127.0.0.1:65536", true),
+        ("http://127.0.0.1:0", true),
+        ("http://127.0.0.1:65535", false),
+        ("http://[::1]:4317", false),
+    ] {
+        let config = from(&[(OTEL_EXPORTER_OTLP_ENDPOINT, endpoint)]);
+        let error = config.endpoint_error.as_ref().map(ToString::to_string);
+        assert_eq!(error.is_some(), refused, "{endpoint}: {error:?}");
+        if let Some(error) = error {
+            assert!(error.contains("out of range"), "{error}");
+            assert!(error.contains(OTEL_EXPORTER_OTLP_ENDPOINT), "{error}");
+        }
+    }
 }
 
 #[test]
@@ -690,4 +719,96 @@ fn known_http_methods_are_read_as_a_full_list() {
     assert!(set.problems.is_empty());
     let empty = from(&[(OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS, " , ")]);
     assert_eq!(empty.known_http_methods, None);
+}
+
+#[test]
+fn every_variable_is_checked_for_utf8() {
+    // Every variable constant in vars.rs, as written there, is in `READ`: the list the
+    // check for values that are not UTF-8 goes through.
+    let source = include_str!("vars.rs");
+    let mut seen = 0;
+    for line in source.lines() {
+        let Some(rest) = line.strip_prefix("pub const ") else {
+            continue;
+        };
+        let Some((name, ty)) = rest.split_once(':') else {
+            continue;
+        };
+        if !ty.trim_start().starts_with("&str") || name.starts_with("DEFAULT_") {
+            continue;
+        }
+        assert!(super::vars::READ.contains(&name), "{name} is not in READ");
+        seen += 1;
+    }
+    // And the two read where they are used, written out in `READ`.
+    assert_eq!(seen + 2, super::vars::READ.len());
+}
+
+#[test]
+fn tls_files_that_are_not_regular_or_too_large_are_refused_at_once() {
+    let dir = std::env::temp_dir().join(format!("nais-otel-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    // A FIFO: opening it to read would wait for a writer that never comes.
+    let fifo = dir.join("fifo");
+    let _ = std::fs::remove_file(&fifo);
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let big = dir.join("big.pem");
+    std::fs::write(&big, vec![b'a'; 4 * 1024 * 1024 + 1]).expect("write");
+    let fifo = fifo.display().to_string();
+    let big = big.display().to_string();
+    let cases = [
+        (
+            OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
+            fifo.as_str(),
+            "not a regular file",
+        ),
+        (
+            OTEL_EXPORTER_OTLP_CERTIFICATE,
+            "/dev/zero",
+            "not a regular file",
+        ),
+        (OTEL_EXPORTER_OTLP_CERTIFICATE, "/", "not a regular file"),
+        (
+            OTEL_EXPORTER_OTLP_CERTIFICATE,
+            big.as_str(),
+            "larger than 4 MiB",
+        ),
+    ];
+    for (variable, path, why) in cases {
+        let started = std::time::Instant::now();
+        let config = from(&[
+            (variable, path),
+            (OTEL_EXPORTER_OTLP_ENDPOINT, "https://collector:4317"),
+        ]);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{path}"
+        );
+        assert_eq!(config.problems.len(), 1, "{path}: {:?}", config.problems);
+        let problem = &config.problems[0];
+        assert_eq!(problem.variable, variable, "names the variable set");
+        assert_eq!(problem.value, path);
+        assert!(problem.message.contains(why), "{path}: {}", problem.message);
+    }
+    // A client key without its certificate: the traces-specific variables are named.
+    let config = from(&[
+        (OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY, "/etc/client.key"),
+        (OTEL_EXPORTER_OTLP_ENDPOINT, "https://collector:4317"),
+    ]);
+    assert_eq!(
+        problem_vars(&config),
+        [OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY]
+    );
+    assert!(
+        config.problems[0]
+            .message
+            .contains(OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE),
+        "{}",
+        config.problems[0].message
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

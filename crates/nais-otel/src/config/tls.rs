@@ -8,7 +8,10 @@ use std::{fmt, path::Path, sync::Arc};
 
 use rustls_pki_types::{pem::PemObject as _, CertificateDer, PrivateKeyDer};
 
-use super::{exporter::TlsFiles, problem::ConfigProblem, vars::*};
+use super::{
+    exporter::{TlsFiles, TlsVariables},
+    problem::ConfigProblem,
+};
 
 /// PEM bytes for TLS. `Debug` says what is present, never the bytes.
 #[derive(Clone, Default)]
@@ -34,6 +37,7 @@ impl fmt::Debug for TlsMaterial {
 /// suffice).
 pub(super) fn load(
     files: &TlsFiles,
+    variables: TlsVariables,
     endpoint: &str,
     problems: &mut Vec<ConfigProblem>,
 ) -> Option<TlsMaterial> {
@@ -43,64 +47,80 @@ pub(super) fn load(
     {
         return None;
     }
+    let TlsVariables {
+        certificate: ca_variable,
+        client_certificate: cert_variable,
+        client_key: key_variable,
+    } = variables;
     let mut material = TlsMaterial {
         ca: files
             .certificate
             .as_deref()
-            .and_then(|path| read(problems, OTEL_EXPORTER_OTLP_CERTIFICATE, path)),
+            .and_then(|path| read(problems, ca_variable, path)),
         identity: None,
     };
     if let (Some(ca), Some(path)) = (&material.ca, &files.certificate) {
         if let Err(why) = check_ca(ca) {
-            unusable(problems, OTEL_EXPORTER_OTLP_CERTIFICATE, path, why);
+            unusable(problems, ca_variable, path, why);
             material.ca = None;
         }
     }
     match (&files.client_certificate, &files.client_key) {
         (Some(cert_path), Some(key_path)) => {
-            let cert = read(problems, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, cert_path);
-            let key = read(problems, OTEL_EXPORTER_OTLP_CLIENT_KEY, key_path);
+            let cert = read(problems, cert_variable, cert_path);
+            let key = read(problems, key_variable, key_path);
             if let (Some(cert), Some(key)) = (cert, key) {
                 match check_identity(&cert, &key) {
                     Ok(()) => material.identity = Some((cert, key)),
-                    Err((Part::Certificate, why)) => unusable(
-                        problems,
-                        OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
-                        cert_path,
-                        why,
-                    ),
-                    Err((Part::Key, why)) => {
-                        unusable(problems, OTEL_EXPORTER_OTLP_CLIENT_KEY, key_path, why);
+                    Err((Part::Certificate, why)) => {
+                        unusable(problems, cert_variable, cert_path, why);
                     }
+                    Err((Part::Key, why)) => unusable(problems, key_variable, key_path, why),
                 }
             }
         }
         (Some(cert), None) => problems.push(ConfigProblem::new(
-            OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+            cert_variable,
             &cert.display().to_string(),
-            "a client certificate needs OTEL_EXPORTER_OTLP_CLIENT_KEY too; ignored",
+            format!("a client certificate needs {key_variable} too; ignored"),
         )),
         (None, Some(key)) => problems.push(ConfigProblem::new(
-            OTEL_EXPORTER_OTLP_CLIENT_KEY,
+            key_variable,
             &key.display().to_string(),
-            "a client key needs OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE too; ignored",
+            format!("a client key needs {cert_variable} too; ignored"),
         )),
         (None, None) => {}
     }
     Some(material)
 }
 
-/// The file at `path`; a problem when it cannot be read.
+/// The most a TLS file may hold: a CA bundle of every public root is a few hundred KiB.
+const MAX_TLS_FILE: u64 = 4 * 1024 * 1024;
+
+/// The file at `path`; a problem when it cannot be read, is not a regular file (a FIFO
+/// would block start-up until something writes to it, `/dev/zero` never ends), or holds
+/// more than [`MAX_TLS_FILE`] bytes.
 fn read(problems: &mut Vec<ConfigProblem>, variable: &'static str, path: &Path) -> Option<Vec<u8>> {
-    std::fs::read(path)
-        .map_err(|error| {
-            unusable(
-                problems,
-                variable,
-                path,
-                format!("cannot read the file ({error})"),
-            )
-        })
+    use std::io::Read as _;
+    let contents = (|| {
+        let metadata =
+            std::fs::metadata(path).map_err(|error| format!("cannot read the file ({error})"))?;
+        if !metadata.is_file() {
+            return Err("not a regular file".to_owned());
+        }
+        let file =
+            std::fs::File::open(path).map_err(|error| format!("cannot read the file ({error})"))?;
+        let mut contents = Vec::new();
+        file.take(MAX_TLS_FILE + 1)
+            .read_to_end(&mut contents)
+            .map_err(|error| format!("cannot read the file ({error})"))?;
+        if contents.len() as u64 > MAX_TLS_FILE {
+            return Err(format!("larger than {} MiB", MAX_TLS_FILE / 1024 / 1024));
+        }
+        Ok(contents)
+    })();
+    contents
+        .map_err(|why| unusable(problems, variable, path, why))
         .ok()
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 // === variables ===
 
 /// Every variable above, and the two read where they are used.
-pub(crate) const READ: [&str; 52] = [
+pub(crate) const READ: [&str; 53] = [
     OTEL_SDK_DISABLED,
     OTEL_SERVICE_NAME,
     OTEL_RESOURCE_ATTRIBUTES,
@@ -28,6 +28,7 @@ pub(crate) const READ: [&str; 52] = [
     OTEL_EXPORTER_OTLP_CERTIFICATE,
     OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
     OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+    OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE,
     OTEL_EXPORTER_OTLP_CLIENT_KEY,
     OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY,
     OTEL_TRACES_SAMPLER,

@@ -232,8 +232,10 @@ impl Builder {
     }
 
     /// How long dropping the guard may wait for the last spans to be exported.
-    /// Defaults to the export timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`, 10 s), well
-    /// inside the 30 s NAIS grants a pod to stop.
+    /// Defaults to the export timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`, 10 s), but never
+    /// more than 10 s, well inside the 30 s NAIS grants a pod to stop: a longer export
+    /// timeout set for a slow collector does not hold the pod up at shutdown. A timeout
+    /// set here is used as it is.
     pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = Some(timeout);
         self
@@ -410,7 +412,9 @@ impl Builder {
         let config = self.config();
         let stats = Arc::new(Stats::default());
         let diagnostics = Diagnostics::default();
-        let shutdown_timeout = self.shutdown_timeout.unwrap_or(config.timeout);
+        let shutdown_timeout = self
+            .shutdown_timeout
+            .unwrap_or(config.timeout.min(DEFAULT_SHUTDOWN_TIMEOUT_CAP));
 
         let (provider, pipeline) = if config.disabled {
             (None, None)
@@ -486,16 +490,18 @@ impl Builder {
     }
 }
 
+/// The most the guard waits at shutdown unless code sets its timeout
+/// ([`Builder::with_shutdown_timeout`]).
+const DEFAULT_SHUTDOWN_TIMEOUT_CAP: Duration = Duration::from_secs(10);
+
 /// Problems reported one by one for each variable; the rest are counted in one line.
 const REPORTED_PER_VARIABLE: usize = 3;
 
-/// The most of a bad value a warning shows, in bytes.
-const VALUE_SHOWN: usize = 200;
-
 /// Warns of each problem, naming the variable and the value: at most
-/// [`REPORTED_PER_VARIABLE`] a variable, each value cut to [`VALUE_SHOWN`] bytes, so a long
-/// list of bad entries makes a few short lines, not one long line an entry.
-/// [`Config::problems`] keeps every one.
+/// [`REPORTED_PER_VARIABLE`] a variable, so a long list of bad entries makes a few short
+/// lines, not one long line an entry. Values and quoted entries are cut to 200 bytes
+/// ([`ConfigProblem`]), and their control characters escaped: a value cannot start a log
+/// line of its own. [`Config::problems`] keeps up to a hundred a variable.
 fn report_problems(problems: &[ConfigProblem]) {
     let mut counts: Vec<(&'static str, usize)> = Vec::new();
     for problem in problems {
@@ -510,12 +516,7 @@ fn report_problems(problems: &[ConfigProblem]) {
             }
         };
         if count <= REPORTED_PER_VARIABLE {
-            tracing::warn!(
-                target: "nais_otel",
-                variable = problem.variable,
-                value = %shown(&problem.value),
-                "{}", problem.message
-            );
+            problem.warn();
         }
     }
     for (variable, count) in counts {
@@ -523,24 +524,11 @@ fn report_problems(problems: &[ConfigProblem]) {
             tracing::warn!(
                 target: "nais_otel",
                 variable,
-                "{} more problems with this variable, not reported one by one (`Guard::config().problems` has them all)",
+                "{} more problems with this variable, not reported one by one (`Guard::config().problems` has up to a hundred)",
                 count - REPORTED_PER_VARIABLE
             );
         }
     }
-}
-
-/// `value`, cut to [`VALUE_SHOWN`] bytes (at a character boundary) with its length
-/// said, when it is longer.
-fn shown(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.len() <= VALUE_SHOWN {
-        return value.into();
-    }
-    let end = (0..=VALUE_SHOWN)
-        .rev()
-        .find(|&at| value.is_char_boundary(at))
-        .unwrap_or(0);
-    format!("{}… ({} bytes)", &value[..end], value.len()).into()
 }
 
 #[cfg(test)]
@@ -563,6 +551,30 @@ mod tests {
     }
 
     #[test]
+    fn a_value_cannot_forge_a_log_line() {
+        let forged = "bad\nFORGED_LINE ERROR nais_otel: forged\r\u{1b}[2K";
+        let mut env: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+        env.insert("OTEL_SDK_DISABLED", forged.to_owned());
+        env.insert("OTEL_PROPAGATORS", format!("tracecontext,{forged}"));
+        let config = crate::Config::from_lookup(|name| env.get(name).cloned());
+        assert_eq!(config.problems.len(), 2, "{:?}", config.problems);
+        let written = Written::default();
+        let writer = written.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || report_problems(&config.problems));
+        let text = String::from_utf8(written.0.lock().expect("lock").clone()).expect("UTF-8");
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(!text.contains('\r') && !text.contains('\u{1b}'), "{text:?}");
+        assert!(
+            text.contains("bad\\nFORGED_LINE"),
+            "the value, escaped: {text}"
+        );
+    }
+
+    #[test]
     fn many_bad_entries_make_a_few_short_warnings() {
         let entries: Vec<String> = (0..3_000).map(|i| format!("junk{i}")).collect();
         let value = entries.join(",");
@@ -571,7 +583,17 @@ mod tests {
         env.insert("OTEL_PROPAGATORS", value.clone());
         env.insert("OTEL_TRACES_SAMPLER", "sometimes".to_owned());
         let config = crate::Config::from_lookup(|name| env.get(name).cloned());
-        assert!(config.problems.len() >= 6_000, "every problem is kept");
+        // A hundred a variable, and one that says how many more there were.
+        assert_eq!(config.problems.len(), 2 * 101 + 1);
+        let left_out = config
+            .problems
+            .iter()
+            .find(|p| p.variable == "OTEL_PROPAGATORS" && p.message.contains("left out"))
+            .expect("a count of the rest");
+        assert_eq!(
+            left_out.message,
+            "2900 more problems with this variable left out"
+        );
         let written = Written::default();
         let writer = written.clone();
         let subscriber = tracing_subscriber::fmt()

@@ -36,7 +36,7 @@
 //!    spans that end after the flush are not exported, nor counted as lost.
 //!    A second SIGTERM or Ctrl-C ends the drain at once.
 //! 4. `main` returns and drops the guard: it exports what is queued, waiting
-//!    at most its shutdown timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`, 10 s).
+//!    at most its shutdown timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`, 10 s at most).
 //!
 //! The drain timeout is [`DEFAULT_DRAIN_TIMEOUT`] (10 s), or
 //! [`NAIS_OTEL_DRAIN_TIMEOUT`] in milliseconds, or

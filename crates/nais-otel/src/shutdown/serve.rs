@@ -127,12 +127,7 @@ where
                 None => {
                     let (timeout, problem) = drain_timeout_from(&|name| std::env::var(name).ok());
                     if let Some(problem) = problem {
-                        tracing::warn!(
-                            target: "nais_otel",
-                            variable = problem.variable,
-                            value = %problem.value,
-                            "{}", problem.message
-                        );
+                        problem.warn();
                     }
                     timeout.unwrap_or(DEFAULT_DRAIN_TIMEOUT)
                 }
