@@ -66,10 +66,13 @@ impl Preparer {
     /// such a span is encoded in place; any other is made a [`SpanData`] and prepared.
     fn leaves_alone(&self, span: &StoredRef<'_>) -> bool {
         let masker = &self.masker;
+        // Names and descriptions: URLs and numbers. Attributes: URLs in `has_secret`, then
+        // numbers.
         let plain_text = |text: &str| masker.mask(text).is_none();
+        let no_numbers = |text: &str| masker.mask_text_numbers(text).is_none();
         let plain_attribute = |key: &Key, value: ValueRef<'_>| {
             let key = key.as_str();
-            if !plain_text(key) {
+            if !no_numbers(key) {
                 return false;
             }
             let secret = match value {
@@ -85,7 +88,7 @@ impl Preparer {
             }
             if masker.masks_key(key) {
                 let masked = match value {
-                    ValueRef::Text(text) => !plain_text(text),
+                    ValueRef::Text(text) => !no_numbers(text),
                     ValueRef::Value(value) => masker.mask_value(value).is_some(),
                 };
                 if masked {

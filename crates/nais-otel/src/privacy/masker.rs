@@ -102,7 +102,7 @@ impl Masker {
     /// state that is no longer valid once masked is dropped.
     fn mask_trace_state(&self, cx: &mut SpanContext) {
         let header = cx.trace_state().header();
-        let Some(masked) = self.mask(&header) else {
+        let Some(masked) = self.mask_text_numbers(&header) else {
             return;
         };
         let trace_state = masked.parse().unwrap_or_else(|_| TraceState::default());
@@ -117,13 +117,13 @@ impl Masker {
 
     /// Whether the trace state of `cx` holds an identity number.
     pub(crate) fn masks_trace_state(&self, cx: &SpanContext) -> bool {
-        self.config.enabled && self.mask(&cx.trace_state().header()).is_some()
+        self.mask_text_numbers(&cx.trace_state().header()).is_some()
     }
 
-    /// Masks `attributes` in place: the URLs in every key and string value redacted
-    /// whatever the settings (see [`Masker::mask`]), then the identity numbers in the
-    /// values, but those of exempt keys, and in every key: a key made at run time may
-    /// hold a number (`person.{fnr}.found`).
+    /// Masks `attributes` in place: the URLs in every string value redacted whatever
+    /// the settings (see [`Masker::mask`]), then the identity numbers in the values, but
+    /// those of exempt keys, and in every key: a key made at run time may hold a number
+    /// (`person.{fnr}.found`).
     pub fn mask_attributes(&self, attributes: &mut [KeyValue]) {
         redact_urls(attributes);
         self.mask_numbers_in_attributes(attributes);
@@ -138,7 +138,7 @@ impl Masker {
         for kv in attributes.iter_mut() {
             let key = kv.key.as_str();
             let exempt = !self.exempt.is_empty() && self.exempt.iter().any(|k| k == key);
-            if let Some(masked) = self.mask(key) {
+            if let Some(masked) = self.mask_text_numbers(key) {
                 kv.key = Key::from(masked);
             }
             if exempt {
@@ -150,12 +150,13 @@ impl Masker {
         }
     }
 
-    /// The masked value, if anything in it was masked: strings, strings in
-    /// arrays, and whole numbers that read as an identity number.
+    /// The value with its identity numbers masked, if it has any: strings, strings in
+    /// arrays, and whole numbers that read as an identity number. URLs are
+    /// [`strip_secrets`]'s.
     pub(crate) fn mask_value(&self, value: &Value) -> Option<Value> {
         match value {
             Value::String(text) => self
-                .mask(text.as_str())
+                .mask_text_numbers(text.as_str())
                 .map(|masked| Value::String(StringValue::from(masked))),
             Value::I64(number) => self
                 .integer_is_number(*number)
@@ -168,11 +169,11 @@ impl Masker {
                 let (first, masked) = items
                     .iter()
                     .enumerate()
-                    .find_map(|(i, item)| Some((i, self.mask(item.as_str())?)))?;
+                    .find_map(|(i, item)| Some((i, self.mask_text_numbers(item.as_str())?)))?;
                 let mut copy = items.clone();
                 copy[first] = StringValue::from(masked);
                 for item in &mut copy[first + 1..] {
-                    if let Some(masked) = self.mask(item.as_str()) {
+                    if let Some(masked) = self.mask_text_numbers(item.as_str()) {
                         *item = StringValue::from(masked);
                     }
                 }
@@ -267,7 +268,16 @@ impl Masker {
             return redacted;
         }
         let base = redacted.as_deref().unwrap_or(text);
-        mask_with(base, &self.config.replacement, self.config.checksum).or(redacted)
+        self.mask_text_numbers(base).or(redacted)
+    }
+
+    /// `text` with its identity numbers replaced, when masking is on: [`Masker::mask`]
+    /// without the URLs, for text whose URLs are redacted already (or never hold one).
+    pub(crate) fn mask_text_numbers(&self, text: &str) -> Option<String> {
+        if !self.config.enabled {
+            return None;
+        }
+        mask_with(text, &self.config.replacement, self.config.checksum)
     }
 
     /// As [`Masker::mask`], for bytes that need not be UTF-8 (a log line on
@@ -644,10 +654,9 @@ mod tests {
             // A URL with nothing to redact is left as it is, without a copy.
             assert_eq!(masker.mask("see https://nav.no/dogs?page=2"), None);
 
-            // Keys, and strings in arrays, whatever the settings and exempt or not.
+            // Strings in arrays, whatever the settings and exempt or not.
             let url = "https://u:pw@h/?token=t";
             let mut attributes = [
-                KeyValue::new(format!("seen.{url}"), true),
                 KeyValue::new("urls", Value::Array(Array::String(vec![url.into()]))),
                 KeyValue::new("exempt.url", url),
             ];
@@ -660,12 +669,11 @@ mod tests {
             )
             .mask_attributes(&mut attributes);
             let redacted = "https://REDACTED:REDACTED@h/?token=REDACTED";
-            assert_eq!(attributes[0].key.as_str(), format!("seen.{redacted}"));
             assert_eq!(
-                attributes[1].value,
+                attributes[0].value,
                 Value::Array(Array::String(vec![redacted.into()]))
             );
-            assert_eq!(attributes[2].value, Value::from(redacted));
+            assert_eq!(attributes[1].value, Value::from(redacted));
         }
     }
 

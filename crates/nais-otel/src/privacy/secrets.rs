@@ -2,8 +2,8 @@
 //! the credentials in URLs and the values of signature and token query parameters, in URL
 //! attributes and in every URL in free text (an error's message, a log line).
 
-use nais_otel_tower::redact::{redact_query, redact_url, redact_urls_in};
-use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
+use nais_otel_tower::redact::{holds_url, redact_query, redact_url, redact_urls_in};
+use opentelemetry::{Array, KeyValue, StringValue, Value};
 
 /// Header attributes that are never exported, whatever a team records.
 pub const NEVER_RECORDED_HEADERS: &[&str] = &[
@@ -20,13 +20,10 @@ pub(super) fn strip_secrets(attributes: &mut Vec<KeyValue>) {
     redact_urls(attributes);
 }
 
-/// Redacts the URLs in the keys and the string values (strings in arrays too) of
-/// `attributes` (see [`redacted_url`]).
+/// Redacts the URLs in the string values (strings in arrays too) of `attributes` (see
+/// [`redacted_url`]).
 pub(super) fn redact_urls(attributes: &mut [KeyValue]) {
     for kv in attributes.iter_mut() {
-        if let Some(key) = redact_urls_in(kv.key.as_str()) {
-            kv.key = Key::from(key);
-        }
         let key = kv.key.as_str();
         match &mut kv.value {
             Value::String(text) => {
@@ -50,7 +47,6 @@ pub(super) fn redact_urls(attributes: &mut [KeyValue]) {
 /// values (its string, or the strings of its array).
 pub(crate) fn has_secret<'a>(key: &str, texts: impl IntoIterator<Item = &'a str>) -> bool {
     never_recorded(key)
-        || redact_urls_in(key).is_some()
         || texts
             .into_iter()
             .any(|text| redacted_url(key, text).is_some())
@@ -63,14 +59,28 @@ pub(crate) fn has_secret<'a>(key: &str, texts: impl IntoIterator<Item = &'a str>
 /// is nothing to redact.
 fn redacted_url(key: &str, text: &str) -> Option<String> {
     match key {
-        // A value with text around the URL is read as text.
-        "url.full" | "http.url" | "url.original" | "http.target" => match redact_url(text) {
-            Some(redacted) => Some(redact_urls_in(&redacted).unwrap_or(redacted)),
-            None => redact_urls_in(text),
-        },
+        // A URL (`https://…`), or a path (`/path?sig=…`), as a URL; anything else (text
+        // around a URL) as text.
+        "url.full" | "http.url" | "url.original" | "http.target" => {
+            if starts_with_scheme(text) || !holds_url(text.as_bytes()) {
+                redact_url(text)
+            } else {
+                redact_urls_in(text)
+            }
+        }
         "url.query" => redact_query(text),
         _ => redact_urls_in(text),
     }
+}
+
+/// Whether `text` starts with `scheme://`.
+fn starts_with_scheme(text: &str) -> bool {
+    let scheme = text
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        .count();
+    text.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+        && text[scheme..].starts_with("://")
 }
 
 fn never_recorded(key: &str) -> bool {
