@@ -42,7 +42,7 @@ pub(crate) use self::{
     endpoint::{redacted_endpoint, EndpointSource},
     exporter::PROTOCOL_VARIABLES,
 };
-pub(crate) use self::{parse::Lookup, tls::TlsMaterial};
+pub(crate) use self::{parse::Lookup, problem::per_variable, tls::TlsMaterial};
 
 /// The whole configuration, as read from the environment and then overridden by code.
 ///

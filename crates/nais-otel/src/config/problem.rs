@@ -112,26 +112,44 @@ impl ConfigProblem {
     }
 }
 
+/// How many problems each variable has, in the order the variables first come.
+pub(crate) type Counts = Vec<(&'static str, usize)>;
+
+/// Each problem with its number among its variable's (1 for the first), and the
+/// [`Counts`].
+pub(crate) fn per_variable<P: std::borrow::Borrow<ConfigProblem>>(
+    problems: impl IntoIterator<Item = P>,
+) -> (Vec<(P, usize)>, Counts) {
+    let mut counts: Counts = Vec::new();
+    let numbered = problems
+        .into_iter()
+        .map(|problem| {
+            let variable = problem.borrow().variable;
+            let number = match counts.iter_mut().find(|(v, _)| *v == variable) {
+                Some((_, count)) => {
+                    *count += 1;
+                    *count
+                }
+                None => {
+                    counts.push((variable, 1));
+                    1
+                }
+            };
+            (problem, number)
+        })
+        .collect();
+    (numbered, counts)
+}
+
 /// `problems` with at most [`KEPT_PER_VARIABLE`] kept for each variable, and for a variable
 /// that had more, one more that says how many were left out.
 pub(crate) fn keep_some(problems: Vec<ConfigProblem>) -> Vec<ConfigProblem> {
-    let mut counts: Vec<(&'static str, usize)> = Vec::new();
-    let mut kept = Vec::with_capacity(problems.len().min(4 * KEPT_PER_VARIABLE));
-    for problem in problems {
-        let count = match counts.iter_mut().find(|(v, _)| *v == problem.variable) {
-            Some((_, count)) => {
-                *count += 1;
-                *count
-            }
-            None => {
-                counts.push((problem.variable, 1));
-                1
-            }
-        };
-        if count <= KEPT_PER_VARIABLE {
-            kept.push(problem);
-        }
-    }
+    let (numbered, counts) = per_variable(problems);
+    let mut kept: Vec<ConfigProblem> = numbered
+        .into_iter()
+        .filter(|(_, number)| *number <= KEPT_PER_VARIABLE)
+        .map(|(problem, _)| problem)
+        .collect();
     for (variable, count) in counts {
         if count > KEPT_PER_VARIABLE {
             kept.push(ConfigProblem::new(

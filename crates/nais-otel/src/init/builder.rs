@@ -503,19 +503,9 @@ const REPORTED_PER_VARIABLE: usize = 3;
 /// ([`ConfigProblem`]), and their control characters escaped: a value cannot start a log
 /// line of its own. [`Config::problems`] keeps up to a hundred a variable.
 fn report_problems(problems: &[ConfigProblem]) {
-    let mut counts: Vec<(&'static str, usize)> = Vec::new();
-    for problem in problems {
-        let count = match counts.iter_mut().find(|(v, _)| *v == problem.variable) {
-            Some((_, count)) => {
-                *count += 1;
-                *count
-            }
-            None => {
-                counts.push((problem.variable, 1));
-                1
-            }
-        };
-        if count <= REPORTED_PER_VARIABLE {
+    let (numbered, counts) = crate::config::per_variable(problems);
+    for (problem, number) in numbered {
+        if number <= REPORTED_PER_VARIABLE {
             problem.warn();
         }
     }
@@ -550,6 +540,19 @@ mod tests {
         }
     }
 
+    /// What `report_problems` writes in the text format.
+    fn reported(problems: &[ConfigProblem]) -> String {
+        let written = Written::default();
+        let writer = written.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || report_problems(problems));
+        let text = written.0.lock().expect("lock").clone();
+        String::from_utf8(text).expect("UTF-8")
+    }
+
     #[test]
     fn a_value_cannot_forge_a_log_line() {
         let forged = "bad\nFORGED_LINE ERROR nais_otel: forged\r\u{1b}[2K";
@@ -558,14 +561,7 @@ mod tests {
         env.insert("OTEL_PROPAGATORS", format!("tracecontext,{forged}"));
         let config = crate::Config::from_lookup(|name| env.get(name).cloned());
         assert_eq!(config.problems.len(), 2, "{:?}", config.problems);
-        let written = Written::default();
-        let writer = written.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::with_default(subscriber, || report_problems(&config.problems));
-        let text = String::from_utf8(written.0.lock().expect("lock").clone()).expect("UTF-8");
+        let text = reported(&config.problems);
         assert_eq!(text.lines().count(), 2, "{text}");
         assert!(!text.contains('\r') && !text.contains('\u{1b}'), "{text:?}");
         assert!(
@@ -594,14 +590,7 @@ mod tests {
             left_out.message,
             "2900 more problems with this variable left out"
         );
-        let written = Written::default();
-        let writer = written.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::with_default(subscriber, || report_problems(&config.problems));
-        let text = String::from_utf8(written.0.lock().expect("lock").clone()).expect("UTF-8");
+        let text = reported(&config.problems);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3 + 1 + 3 + 1 + 1, "{text}");
         assert!(text.len() < 4_000, "{} bytes", text.len());
