@@ -535,20 +535,34 @@ impl Rotel {
     }
 
     /// Waits until rotel has at least `count` spans of trace `trace_id`, and
-    /// no new span arrived for a moment; returns them.
+    /// no new line arrived for a moment (the last span's attributes come after
+    /// its fields, a line at a time); returns them.
     pub fn wait_for_trace(&self, trace_id: &str, count: usize) -> Vec<RotelSpan> {
+        let of_trace = |spans: &[RotelSpan]| -> Vec<RotelSpan> {
+            spans
+                .iter()
+                .filter(|s| s.trace_id == trace_id)
+                .cloned()
+                .collect()
+        };
         self.wait_for(
             &format!("{count} spans of trace {trace_id}"),
             DEADLINE,
-            |spans| {
-                let trace: Vec<RotelSpan> = spans
-                    .iter()
-                    .filter(|s| s.trace_id == trace_id)
-                    .cloned()
-                    .collect();
-                (trace.len() >= count).then_some(trace)
-            },
-        )
+            |spans| (of_trace(spans).len() >= count).then_some(()),
+        );
+        // Until the output is quiet: each wait ends at the next line, or after the pause.
+        loop {
+            let seen = self.proc.output.lines().len();
+            let more = self
+                .proc
+                .output
+                .wait_until(Duration::from_millis(300), |lines| {
+                    (lines.len() > seen).then_some(())
+                });
+            if more.is_none() {
+                return of_trace(&self.spans());
+            }
+        }
     }
 }
 
@@ -626,7 +640,8 @@ fn lookup<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
 ///      -> url.path: Str(/a)
 /// ```
 ///
-/// Lines it does not know (log lines, events, multi-line values) are skipped.
+/// Lines it does not know (log lines, events, multi-line values) are skipped. A last
+/// record without its `Kind` yet is left out: rotel's output is read as it is written.
 pub fn parse_rotel(lines: &[String]) -> Vec<RotelSpan> {
     #[derive(PartialEq)]
     enum Section {
@@ -691,7 +706,9 @@ pub fn parse_rotel(lines: &[String]) -> Vec<RotelSpan> {
             section = Section::Other;
         }
     }
-    spans.extend(current);
+    // The last record may still be arriving: it counts once its `Kind` line, the last of
+    // the fields read here, is in.
+    spans.extend(current.filter(|span| !span.kind.is_empty()));
     spans
 }
 
