@@ -151,7 +151,7 @@ async fn handler_spans_nest_under_the_server_span_over_grpc() {
     use tracing::Instrument as _;
     let collector = Collector::start().expect("collector");
     // The traceparent is compared whole: eleven decimal digits in a row of its random hex
-    // ids may read as an identity number (about one trace in fifty).
+    // ids may read as an identity number (about one trace id in 230).
     let guard = support::builder(&collector.endpoint(), &[])
         .with_mask_config(nais_otel::privacy::MaskConfig::new().exempt_key("sent.traceparent"))
         .init()
