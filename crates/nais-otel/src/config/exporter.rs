@@ -267,7 +267,7 @@ fn read_path(lookup: &Lookup<'_>, names: [&'static str; 2]) -> (Option<PathBuf>,
 }
 
 /// The variables the TLS paths come from: the traces-specific one when it is set.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct TlsVariables {
     pub(crate) certificate: &'static str,
     pub(crate) client_certificate: &'static str,

@@ -17,10 +17,10 @@ pub struct ConfigProblem {
 }
 
 /// The most of a value, or of an entry a message quotes, that a problem keeps, in bytes.
-pub(crate) const VALUE_KEPT: usize = 200;
+const VALUE_KEPT: usize = 200;
 
 /// The most problems kept for one variable; one more says how many were left out.
-pub(crate) const KEPT_PER_VARIABLE: usize = 100;
+const KEPT_PER_VARIABLE: usize = 100;
 
 impl ConfigProblem {
     pub(crate) fn new(variable: &'static str, value: &str, message: impl Into<String>) -> Self {
