@@ -113,8 +113,12 @@ fn separator_len(bytes: &[u8]) -> Option<usize> {
 fn number_at(bytes: &[u8], start: usize, checksum: bool) -> (Option<(usize, usize)>, usize) {
     let run_end = digits_end(bytes, start);
     match run_end - start {
-        11 if plausible(&bytes[start..run_end], checksum) => (Some((start, run_end)), run_end),
-        10 if lost_zero(&bytes[start..run_end], true) => (Some((start, run_end)), run_end),
+        11 if plausible(&bytes[start..run_end], checksum) && !in_hex_id(bytes, start, run_end) => {
+            (Some((start, run_end)), run_end)
+        }
+        10 if lost_zero(&bytes[start..run_end], true) && !in_hex_id(bytes, start, run_end) => {
+            (Some((start, run_end)), run_end)
+        }
         6 => {
             let found = separator_len(&bytes[run_end..]).and_then(|separator| {
                 let second = run_end + separator;
@@ -130,6 +134,46 @@ fn number_at(bytes: &[u8], start: usize, checksum: bool) -> (Option<(usize, usiz
             (found, run_end)
         }
         _ => (None, run_end),
+    }
+}
+
+/// Whether the digits at `start..end` lie in a hexadecimal id that stands alone: a span
+/// id (16 hex digits), a trace id or a UUID without hyphens (32), a SHA-1 (40) or SHA-256
+/// (64) digest, or the last group of a UUID (`8-4-4-4-12`). Their random hex digits hold
+/// eleven decimal digits in a row that read as an identity number in about one trace id
+/// in 230. "Alone" means no letter, digit or `_` touches the id; digits inside a longer or
+/// shorter hex word are still read.
+fn in_hex_id(bytes: &[u8], start: usize, end: usize) -> bool {
+    let first = bytes[..start]
+        .iter()
+        .rposition(|b| !b.is_ascii_hexdigit())
+        .map_or(0, |at| at + 1);
+    let last = bytes[end..]
+        .iter()
+        .position(|b| !b.is_ascii_hexdigit())
+        .map_or(bytes.len(), |at| end + at);
+    let word = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_');
+    if word(bytes.get(last)) {
+        return false;
+    }
+    let before = first.checked_sub(1).map(|at| &bytes[..at + 1]);
+    match last - first {
+        16 | 32 | 40 | 64 => !word(before.and_then(<[u8]>::last)),
+        // The last group of a UUID: `-`, and four groups of 8, 4, 4 and 4 before it.
+        12 => before.is_some_and(|before| {
+            let groups = [4, 4, 4, 8];
+            let mut at = before.len();
+            groups.iter().all(|&len| {
+                let ok = at > len
+                    && before[at - 1] == b'-'
+                    && before[at - 1 - len..at - 1]
+                        .iter()
+                        .all(u8::is_ascii_hexdigit);
+                at = at.saturating_sub(len + 1);
+                ok
+            }) && !word(at.checked_sub(1).and_then(|at| before.get(at)))
+        }),
+        _ => false,
     }
 }
 
@@ -308,6 +352,19 @@ mod tests {
             ("1732186400", None, "second timestamp"),
             ("2024-11-21T08:14:00Z", None, "ISO timestamp"),
             ("550e8400-e29b-41d4-a716-446655440000", None, "UUID"),
+            ("550e8400-e29b-41d4-a716-a01019012345", None, "UUID whose last group holds digits like a number"),
+            ("550E8400-E29B-41D4-A716-A01019012345", None, "the same in capitals"),
+            ("e29b-41d4-a716-a01019012345", Some("e29b-41d4-a716-a[fnr]"), "not a whole UUID"),
+            ("x550e8400-e29b-41d4-a716-a01019012345", Some("x550e8400-e29b-41d4-a716-a[fnr]"), "a UUID in a longer word"),
+            ("trace 4bf92f3577b34da601019012345e4736", None, "a trace id"),
+            ("trace=4bf92f3577b34da6a2019012339e4736.", None, "ten digits that lost a zero, in a trace id"),
+            ("00-4bf92f3577b34da601019012345e4736-00f067aa0ba902b7-01", None, "a traceparent"),
+            ("span=f067a01019012345", None, "a span id"),
+            ("sha1 da39a3ee5e6b4b0d3255bfefa01019012345beef", None, "a SHA-1 digest"),
+            ("span=f067a01019012345g", Some("span=f067a[fnr]g"), "a hex id with a letter after it"),
+            ("span_f067a01019012345", Some("span_f067a[fnr]"), "a hex id with a word before it"),
+            ("ab01019012345", Some("ab[fnr]"), "a short hex word"),
+            ("abcdef01019012345", Some("abcdef[fnr]"), "a hex word of 17"),
             ("00019012345", None, "day 00"),
             ("32019012345", None, "day 32"),
             ("72019012345", None, "day 72"),
@@ -440,6 +497,70 @@ mod tests {
             assert_eq!(next_digit_or_percent(&text, 0), expected, "byte {byte:#x}");
             assert_eq!(next_digit_or_percent(&text, 3), expected, "byte {byte:#x}");
         }
+    }
+
+    #[test]
+    fn random_hex_ids_are_never_masked() {
+        // Random span ids, trace ids, UUIDs and digests, in the places logs put them. Each
+        // maximal run of eleven digits with a plausible date (or ten that lost a zero) in
+        // them would read as a number in any other word.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut hex = |len: usize, upper: bool| -> String {
+            let digits: &[u8] = if upper {
+                b"0123456789ABCDEF"
+            } else {
+                b"0123456789abcdef"
+            };
+            (0..len)
+                .map(|_| char::from(digits[(next() % 16) as usize]))
+                .collect()
+        };
+        let mut would_read = 0;
+        for i in 0..200_000 {
+            let upper = i % 7 == 0;
+            let id = match i % 5 {
+                0 => hex(16, upper),
+                1 => hex(32, upper),
+                2 => hex(40, upper),
+                3 => hex(64, upper),
+                _ => format!(
+                    "{}-{}-{}-{}-{}",
+                    hex(8, upper),
+                    hex(4, upper),
+                    hex(4, upper),
+                    hex(4, upper),
+                    hex(12, upper)
+                ),
+            };
+            let bytes = id.as_bytes();
+            let mut at = 0;
+            while at < bytes.len() {
+                let end = digits_end(bytes, at);
+                let run = &bytes[at..end];
+                would_read += usize::from(
+                    run.len() == 11 && plausible(run, false)
+                        || run.len() == 10 && lost_zero(run, true),
+                );
+                at = end.max(at + 1);
+            }
+            let text = match i % 4 {
+                0 => id,
+                1 => format!("request_id={id} status=200"),
+                2 => format!(r#"{{"order":"{id}"}}"#),
+                _ => format!("/orders/{id}/lines"),
+            };
+            assert_eq!(mask(&text, "[fnr]"), None, "{text}");
+        }
+        assert!(
+            would_read > 300,
+            "the ids held number-like runs: {would_read}"
+        );
     }
 
     #[test]
