@@ -6,6 +6,13 @@ use http::HeaderMap;
 /// `CANCELLED`: the call was given up before it had a status.
 pub(crate) const CANCELLED: i64 = 1;
 
+/// `UNIMPLEMENTED`: no such method on the server.
+pub(crate) const UNIMPLEMENTED: i64 = 12;
+
+/// The span name of a server call to a method the server does not know: the RPC
+/// conventions' name when the method is not recognised (`rpc.system`).
+pub(crate) const UNKNOWN_METHOD_SPAN_NAME: &str = "grpc";
+
 /// The code of a gRPC response without `grpc-status`, from its HTTP status, as gRPC's
 /// HTTP-to-status mapping gives it: 400 INTERNAL, 401 UNAUTHENTICATED, 403
 /// PERMISSION_DENIED, 404 UNIMPLEMENTED, 429, 502, 503 and 504 UNAVAILABLE, any other
@@ -45,6 +52,17 @@ pub(crate) fn service_method(path: &str) -> Option<(&str, &str)> {
 
 /// A ready header name: looking up a `&str` parses and validates it on every call.
 const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
+
+/// A ready header name, as [`GRPC_STATUS`].
+const GRPC_MESSAGE: http::HeaderName = http::HeaderName::from_static("grpc-message");
+
+/// Whether a server's response head says it knows no such method: `UNIMPLEMENTED` in the
+/// head (a trailers-only response) without a `grpc-message`, as tonic's router answers
+/// an unknown service and its generated servers an unknown method. A handler that
+/// answers `UNIMPLEMENTED` with a message is a method the server knows.
+pub(crate) fn is_unknown_method(code: i64, headers: &HeaderMap) -> bool {
+    code == UNIMPLEMENTED && !headers.contains_key(GRPC_MESSAGE)
+}
 
 /// Reads the `grpc-status` header or trailer.
 pub(crate) fn status_code(headers: &HeaderMap) -> Option<i64> {

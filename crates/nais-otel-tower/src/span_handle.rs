@@ -71,6 +71,9 @@ impl SpanHandle {
         self.http_status.store(status.as_u16(), Ordering::Relaxed);
         if self.grpc {
             if let Some(code) = grpc::status_code(headers) {
+                if self.side == Side::Server && grpc::is_unknown_method(code, headers) {
+                    self.unknown_method();
+                }
                 self.on_grpc_status(code);
             }
         } else {
@@ -97,8 +100,20 @@ impl SpanHandle {
     pub(crate) fn on_body_end(&self) {
         if self.grpc && !self.settled.load(Ordering::Relaxed) {
             let status = self.http_status.load(Ordering::Relaxed);
-            self.on_grpc_status(grpc::code_for_http_status(status));
+            let code = grpc::code_for_http_status(status);
+            if self.side == Side::Server && code == grpc::UNIMPLEMENTED {
+                // 404: no route for the path.
+                self.unknown_method();
+            }
+            self.on_grpc_status(code);
         }
+    }
+
+    /// The server knows no such method: the span is named `grpc`, not by the path a
+    /// caller chose (any caller can send any path, and span names must stay few).
+    /// `rpc.service` and `rpc.method` keep what was called.
+    fn unknown_method(&self) {
+        self.cx.span().update_name(grpc::UNKNOWN_METHOD_SPAN_NAME);
     }
 
     /// The inner service (or the body) failed with `error`.

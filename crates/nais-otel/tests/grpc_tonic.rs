@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 
-/// Answers OK, or INTERNAL / NOT_FOUND when asked to through the request.
+/// Answers OK, or INTERNAL / NOT_FOUND / UNIMPLEMENTED when asked to through the request.
 #[derive(Debug, Default)]
 struct Answering;
 
@@ -26,6 +26,7 @@ impl TraceService for Answering {
         match request.get_ref().resource_spans.len() {
             0 => Ok(tonic::Response::new(ExportTraceServiceResponse::default())),
             1 => Err(tonic::Status::internal("broken")),
+            3 => Err(tonic::Status::unimplemented("not yet")),
             _ => Err(tonic::Status::not_found("no such thing")),
         }
     }
@@ -158,4 +159,84 @@ async fn tonic_server_and_channel() {
         find(&spans, SpanKind::Client, 5).status,
         Status::Error { .. }
     ));
+}
+
+/// A call to a service or a method the tonic server does not have is named `grpc`, not
+/// by the path the caller chose; `UNIMPLEMENTED` from a handler keeps the method's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_methods_do_not_name_server_spans() {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .layer(ServerLayer::new().tracer(provider.tracer("server")))
+            .add_service(TraceServiceServer::new(Answering))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect_lazy();
+    // The generated client, its path replaced on the way out.
+    let to = |path: &'static str| {
+        let svc = tower::ServiceBuilder::new()
+            .map_request(move |mut req: http::Request<tonic::body::Body>| {
+                *req.uri_mut() = format!("http://{addr}{path}").parse().expect("uri");
+                req
+            })
+            .service(channel.clone());
+        TraceServiceClient::new(svc)
+    };
+    let paths = [
+        "/scan.Random7f3a/Probe91",
+        "/opentelemetry.proto.collector.trace.v1.TraceService/Probe91",
+    ];
+    for path in paths {
+        let status = to(path).export(request(0)).await.expect_err(path);
+        assert_eq!(status.code(), tonic::Code::Unimplemented, "{path}");
+    }
+    let mut client = TraceServiceClient::new(channel.clone());
+    let status = client.export(request(3)).await.expect_err("unimplemented");
+    assert_eq!(status.code(), tonic::Code::Unimplemented);
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let spans = loop {
+        let spans = exporter.get_finished_spans().expect("spans");
+        if spans.len() >= 3 || std::time::Instant::now() > deadline {
+            break spans;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let mut names: Vec<_> = spans.iter().map(|s| s.name.to_string()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "grpc",
+            "grpc",
+            "opentelemetry.proto.collector.trace.v1.TraceService/Export"
+        ],
+        "{spans:#?}"
+    );
+    for span in &spans {
+        assert_eq!(
+            span.attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == "rpc.grpc.status_code")
+                .map(|kv| kv.value.clone()),
+            Some(12.into()),
+            "{span:#?}"
+        );
+    }
+    let methods: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "grpc")
+        .map(|s| attr(s, "rpc.method"))
+        .collect();
+    assert_eq!(methods, [Some("Probe91".into()), Some("Probe91".into())]);
 }

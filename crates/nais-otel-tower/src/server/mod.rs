@@ -18,7 +18,11 @@
 //! # The span
 //!
 //! - Kind SERVER, named `{method} {http.route}` or `{method}` when no route is known
-//!   (`HTTP` for a non-standard method); for gRPC `{rpc.service}/{rpc.method}`.
+//!   (`HTTP` for a non-standard method); for gRPC `{rpc.service}/{rpc.method}`, or `grpc`
+//!   when the server does not know the method (`UNIMPLEMENTED` in the response head
+//!   without a message, as tonic answers an unknown service or method, or a 404): a
+//!   caller chooses the path, and span names must stay few. `rpc.service` and
+//!   `rpc.method` still say what was called.
 //! - Parent: the context extracted from the request headers with the global propagator
 //!   (set by `nais_otel::init()` from `OTEL_PROPAGATORS`), or the one given to
 //!   [`ServerLayer::propagator`].

@@ -781,7 +781,54 @@ async fn grpc_response_without_status_gets_the_http_mapping() {
             error,
             "{http_status}: {span:?}"
         );
+        // A 404 is a path the server has no route for.
+        let name = if code == 12 {
+            "grpc"
+        } else {
+            "helloworld.Greeter/SayHello"
+        };
+        assert_eq!(span.name, name, "{http_status}");
     }
+}
+
+/// A method the server does not know (`UNIMPLEMENTED` in the response head, without a
+/// message, as tonic answers one) names the span `grpc`: a caller chooses the path, and
+/// span names must stay few. `UNIMPLEMENTED` from a handler, in the trailers or with a
+/// message, keeps the method's name.
+#[tokio::test]
+async fn grpc_unknown_method_is_not_the_span_name() {
+    let h = Harness::new();
+    serve_grpc(&h, "/scan.Random7f3a/Probe91", "12", false).await;
+    let span = h.only_span();
+    assert_eq!(span.name, "grpc");
+    assert_eq!(str_attr(&span, "rpc.service").unwrap(), "scan.Random7f3a");
+    assert_eq!(str_attr(&span, "rpc.method").unwrap(), "Probe91");
+    assert_eq!(int_attr(&span, "rpc.grpc.status_code"), Some(12));
+    assert!(matches!(span.status, Status::Error { .. }), "{span:?}");
+
+    let h = Harness::new();
+    serve_grpc(&h, "/helloworld.Greeter/SayHello", "12", true).await;
+    assert_eq!(h.only_span().name, "helloworld.Greeter/SayHello");
+
+    let h = Harness::new();
+    let svc = ServiceBuilder::new()
+        .layer(h.server_layer())
+        .service(service_fn(|_req: Request<Empty<Bytes>>| async {
+            let mut res = Response::new(FramesBody::default());
+            let headers = res.headers_mut();
+            headers.insert("content-type", "application/grpc".parse().unwrap());
+            headers.insert("grpc-status", "12".parse().unwrap());
+            headers.insert("grpc-message", "not%20yet".parse().unwrap());
+            Ok::<_, Infallible>(res)
+        }));
+    let res = svc
+        .oneshot(grpc_request("/helloworld.Greeter/SayHello"))
+        .await
+        .unwrap();
+    res.into_body().collect().await.unwrap();
+    let span = h.only_span();
+    assert_eq!(span.name, "helloworld.Greeter/SayHello");
+    assert_eq!(int_attr(&span, "rpc.grpc.status_code"), Some(12));
 }
 
 /// A gRPC call dropped before it had a status (the caller went away, or tonic's deadline
