@@ -12,7 +12,8 @@ pub const REDACTED: &str = "REDACTED";
 
 /// Query parameters whose values are replaced by [`REDACTED`] (names compared in any ASCII
 /// case): the HTTP conventions' list (`AWSAccessKeyId`, `Signature`, `sig`,
-/// `X-Goog-Signature`) and OAuth's and API keys' usual names.
+/// `X-Goog-Signature`), OAuth's and API keys' usual names, passwords (a database URL in an
+/// error message carries `password=`), and session ids.
 pub const REDACTED_QUERY_PARAMETERS: &[&str] = &[
     "AWSAccessKeyId",
     "Signature",
@@ -25,9 +26,19 @@ pub const REDACTED_QUERY_PARAMETERS: &[&str] = &[
     "id_token",
     "refresh_token",
     "client_secret",
+    "client_assertion",
+    "assertion",
     "api_key",
     "apikey",
+    "key",
     "token",
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "jsessionid",
+    "sessionid",
+    "session_id",
 ];
 
 /// `url` (absolute, or a path with a query) with its credentials as
@@ -327,6 +338,12 @@ mod tests {
             ("not a url", None),
             ("/r?sig=1&next=https://u:p@x", Some("/r?sig=REDACTED&next=https://u:p@x")),
             ("/r?next=https://u:p@x", None),
+            ("postgresql://db.example:5432/app?user=app&password=hunter2&sslmode=require",
+             Some("postgresql://db.example:5432/app?user=app&password=REDACTED&sslmode=require")),
+            ("/token?grant_type=x&client_assertion=eyJ.e30.c2ln&client_id=a",
+             Some("/token?grant_type=x&client_assertion=REDACTED&client_id=a")),
+            ("https://maps.example/geocode?address=Oslo&KEY=AIza", Some("https://maps.example/geocode?address=Oslo&KEY=REDACTED")),
+            ("/cart?JSESSIONID=F00&Pwd=x&monkey=1", Some("/cart?JSESSIONID=REDACTED&Pwd=REDACTED&monkey=1")),
         ];
         for (url, expected) in cases {
             assert_eq!(redact_url(url).as_deref(), expected, "{url}");
@@ -404,6 +421,8 @@ mod tests {
              Some("x 0https://REDACTED:REDACTED@h/ and foo%20https://REDACTED:REDACTED@h/")),
             ("`https://u:pw@h/`", Some("`https://REDACTED:REDACTED@h/`")),
             ("https://h/x?sig=S)))", Some("https://h/x?sig=REDACTED)))")),
+            ("error connecting to jdbc:postgresql://db:5432/app?user=app&password=pw: refused",
+             Some("error connecting to jdbc:postgresql://db:5432/app?user=app&password=REDACTED: refused")),
         ];
         for (text, expected) in cases {
             assert_eq!(redact_urls_in(text).as_deref(), expected, "{text}");
