@@ -96,8 +96,17 @@ where
         Poll::Ready(result)
     }
 
+    /// hyper does not poll a body that says it is at its end (an empty 404, a
+    /// trailers-only gRPC answer): that counts as read to the end. The span ends as the
+    /// body is dropped.
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        let end = self.inner.is_end_stream();
+        if end {
+            if let Some(span) = &self.span {
+                span.on_body_end();
+            }
+        }
+        end
     }
 
     fn size_hint(&self) -> SizeHint {

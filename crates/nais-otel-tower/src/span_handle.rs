@@ -70,10 +70,16 @@ impl SpanHandle {
         }
         self.http_status.store(status.as_u16(), Ordering::Relaxed);
         if self.grpc {
-            if let Some(code) = grpc::status_code(headers) {
-                if self.side == Side::Server && grpc::is_unknown_method(code, headers) {
-                    self.unknown_method();
-                }
+            let code = grpc::status_code(headers);
+            // A response that is no gRPC response (an HTTP route's, a 404), or tonic's
+            // answer to a method it does not have.
+            if self.side == Side::Server
+                && (!grpc::is_grpc(headers)
+                    || code.is_some_and(|code| grpc::is_unknown_method(code, headers)))
+            {
+                self.unknown_method();
+            }
+            if let Some(code) = code {
                 self.on_grpc_status(code);
             }
         } else {
@@ -100,18 +106,13 @@ impl SpanHandle {
     pub(crate) fn on_body_end(&self) {
         if self.grpc && !self.settled.load(Ordering::Relaxed) {
             let status = self.http_status.load(Ordering::Relaxed);
-            let code = grpc::code_for_http_status(status);
-            if self.side == Side::Server && code == grpc::UNIMPLEMENTED {
-                // 404: no route for the path.
-                self.unknown_method();
-            }
-            self.on_grpc_status(code);
+            self.on_grpc_status(grpc::code_for_http_status(status));
         }
     }
 
-    /// The server knows no such method: the span is named `grpc`, not by the path a
-    /// caller chose (any caller can send any path, and span names must stay few).
-    /// `rpc.service` and `rpc.method` keep what was called.
+    /// The server does not serve the method as gRPC: the span is named `grpc`, not by the
+    /// path a caller chose (any caller can send any path and any `content-type`, and span
+    /// names must stay few). `rpc.service` and `rpc.method` keep what was called.
     fn unknown_method(&self) {
         self.cx.span().update_name(grpc::UNKNOWN_METHOD_SPAN_NAME);
     }

@@ -240,3 +240,85 @@ async fn unknown_methods_do_not_name_server_spans() {
         .collect();
     assert_eq!(methods, [Some("Probe91".into()), Some("Probe91".into())]);
 }
+
+/// A real HTTP/2 server with a gRPC service and an axum route beside it. gRPC calls to
+/// the route and to a path nothing serves are named `grpc`, with the codes a gRPC client
+/// sees: UNKNOWN for the route's plain 200, UNIMPLEMENTED for the empty 404 (which hyper
+/// sends without polling its body).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_calls_answered_by_http_routes_are_named_grpc() {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let routes = tonic::service::Routes::from(
+        axum::Router::new().route("/dogs/{id}", axum::routing::post(|| async { "woof" })),
+    );
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .layer(ServerLayer::new().tracer(provider.tracer("server")))
+            .add_routes(routes)
+            .add_service(TraceServiceServer::new(Answering))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect_lazy();
+    let to = |path: &'static str| {
+        let svc = tower::ServiceBuilder::new()
+            .map_request(move |mut req: http::Request<tonic::body::Body>| {
+                *req.uri_mut() = format!("http://{addr}{path}").parse().expect("uri");
+                req
+            })
+            .service(channel.clone());
+        TraceServiceClient::new(svc)
+    };
+    let missing = to("/pkg.Svc/Method123").export(request(0)).await;
+    assert_eq!(missing.expect_err("404").code(), tonic::Code::Unimplemented);
+    to("/dogs/12345")
+        .export(request(0))
+        .await
+        .expect_err("no gRPC answer");
+    TraceServiceClient::new(channel.clone())
+        .export(request(0))
+        .await
+        .expect("ok");
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let spans = loop {
+        let spans = exporter.get_finished_spans().expect("spans");
+        if spans.len() >= 3 || std::time::Instant::now() > deadline {
+            break spans;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(spans.len(), 3, "{spans:#?}");
+    let code = |span: &SpanData| {
+        span.attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == "rpc.grpc.status_code")
+            .map(|kv| kv.value.clone())
+    };
+    let by_method = |method: &str| {
+        spans
+            .iter()
+            .find(|s| attr(s, "rpc.method").as_deref() == Some(method))
+            .unwrap_or_else(|| panic!("no span for {method}: {spans:#?}"))
+    };
+    let missing = by_method("Method123");
+    assert_eq!(missing.name, "grpc");
+    assert_eq!(code(missing), Some(12.into()));
+    let route = by_method("12345");
+    assert_eq!(route.name, "grpc");
+    assert_eq!(code(route), Some(2.into()));
+    let export = by_method("Export");
+    assert_eq!(
+        export.name,
+        "opentelemetry.proto.collector.trace.v1.TraceService/Export"
+    );
+    assert_eq!(code(export), Some(0.into()));
+}

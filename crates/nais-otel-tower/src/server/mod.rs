@@ -19,9 +19,10 @@
 //!
 //! - Kind SERVER, named `{method} {http.route}` or `{method}` when no route is known
 //!   (`HTTP` for a non-standard method); for gRPC `{rpc.service}/{rpc.method}`, or `grpc`
-//!   when the server does not know the method (`UNIMPLEMENTED` in the response head
-//!   without a message, as tonic answers an unknown service or method, or a 404): a
-//!   caller chooses the path, and span names must stay few. `rpc.service` and
+//!   when the server does not serve the method as gRPC (the answer is no gRPC response,
+//!   such as an HTTP route's or a 404, or it is `UNIMPLEMENTED` in the response head
+//!   without a message, as tonic answers an unknown service or method): a caller chooses
+//!   the path and the `content-type`, and span names must stay few. `rpc.service` and
 //!   `rpc.method` still say what was called.
 //! - Parent: the context extracted from the request headers with the global propagator
 //!   (set by `nais_otel::init()` from `OTEL_PROPAGATORS`), or the one given to
@@ -38,7 +39,7 @@
 //!   tonic's `TcpConnectInfo` with the `tonic` feature),
 //!   `network.protocol.version`, `user_agent.original`, `http.response.status_code`,
 //!   `error.type`. A value that is not known is left out, never recorded as `""`.
-//! - gRPC (`content-type: application/grpc*`), in the RPC conventions' names of semantic
+//! - gRPC (a `POST` with `content-type: application/grpc*`), in the RPC conventions' names of semantic
 //!   conventions 1.37 (their release candidate, from 1.40, renames them to
 //!   `rpc.system.name`, `rpc.response.status_code` and a full `rpc.method`; these layers do
 //!   not write those): `rpc.system=grpc`, `rpc.service`,

@@ -60,7 +60,9 @@ where
 
         let known = KnownHeaders::find(req.headers());
         let parent = shared.propagator.extract(req.headers(), &known);
-        let grpc = grpc::is_grpc_content_type(known.content_type);
+        // gRPC calls are POSTs; any other method is HTTP whatever its `content-type`.
+        let grpc =
+            req.method() == http::Method::POST && grpc::is_grpc_content_type(known.content_type);
         let builder = if grpc {
             grpc_span(&req, &known)
         } else {

@@ -747,8 +747,9 @@ async fn http_call_dropped_before_its_response() {
     assert_eq!(h.spans().len(), 2);
 }
 
-/// A gRPC response that ends without `grpc-status` gets the code its HTTP status maps to
-/// (a proxy's 404 or 503, say), never CANCELLED: the body was read to its end.
+/// A gRPC call answered without `grpc-status` (an HTTP route's answer, a 404) gets the
+/// code its HTTP status maps to, never CANCELLED: the body was read to its end. The span
+/// is named `grpc`: the server does not serve the method.
 #[tokio::test]
 async fn grpc_response_without_status_gets_the_http_mapping() {
     for (http_status, code, error) in [
@@ -781,13 +782,8 @@ async fn grpc_response_without_status_gets_the_http_mapping() {
             error,
             "{http_status}: {span:?}"
         );
-        // A 404 is a path the server has no route for.
-        let name = if code == 12 {
-            "grpc"
-        } else {
-            "helloworld.Greeter/SayHello"
-        };
-        assert_eq!(span.name, name, "{http_status}");
+        // No gRPC answer: the server does not serve the method.
+        assert_eq!(span.name, "grpc", "{http_status}");
     }
 }
 
@@ -1340,4 +1336,33 @@ async fn unusable_propagation_headers_are_reported_once_a_minute() {
             && baggage[0].contains("members_over_limits=0"),
         "{baggage:?}"
     );
+}
+
+/// gRPC calls are POSTs: a GET with a gRPC `content-type` is an HTTP request.
+#[tokio::test]
+async fn a_get_with_a_grpc_content_type_is_http() {
+    let h = Harness::new();
+    let svc = ServiceBuilder::new()
+        .layer(h.server_layer())
+        .service(service_fn(|_req: Request<Empty<Bytes>>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"woof"))))
+        }));
+    let req = Request::builder()
+        .method(Method::GET)
+        .uri("/dogs/12345")
+        .header("content-type", "application/grpc")
+        .body(Empty::new())
+        .unwrap();
+    svc.oneshot(req)
+        .await
+        .unwrap()
+        .into_body()
+        .collect()
+        .await
+        .unwrap();
+    let span = h.only_span();
+    assert_eq!(span.name, "GET");
+    assert_eq!(str_attr(&span, "http.request.method").unwrap(), "GET");
+    assert_eq!(int_attr(&span, "http.response.status_code"), Some(200));
+    assert!(str_attr(&span, "rpc.system").is_none(), "{span:?}");
 }
