@@ -154,20 +154,35 @@ pub(crate) fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
     if let Some(rest) = authority.strip_prefix('[') {
         return split_ipv6(rest);
     }
-    match colon {
-        Some(i) => Some((
-            authority.get(..i - start)?,
-            authority.get(i - start + 1..)?.parse().ok(),
-        )),
-        None => Some((authority, None)),
-    }
+    let (host, port) = match colon {
+        Some(i) => {
+            let host = authority.get(..i - start)?;
+            if host.contains(':') {
+                // An IPv6 address without its brackets: no port can be told from it.
+                (authority, None)
+            } else {
+                (host, port_number(authority.get(i - start + 1..)?))
+            }
+        }
+        None => (authority, None),
+    };
+    (!host.is_empty()).then_some((host, port))
 }
 
 /// Splits an IPv6 literal after its `[`: `::1]:8080`.
 fn split_ipv6(rest: &str) -> Option<(&str, Option<u16>)> {
     let (host, after) = rest.split_once(']')?;
-    let port = after.strip_prefix(':').and_then(|p| p.parse().ok());
-    Some((host, port))
+    let port = after.strip_prefix(':').and_then(port_number);
+    (!host.is_empty()).then_some((host, port))
+}
+
+/// A port as an authority writes it: one to five ASCII digits, 1 to 65535 (`+80` and `0`
+/// are none).
+fn port_number(text: &str) -> Option<u16> {
+    if text.is_empty() || text.len() > 5 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok().filter(|&port| port != 0)
 }
 
 /// A span builder with a name, a kind and attributes.
@@ -237,8 +252,34 @@ mod tests {
             return split_ipv6(rest);
         }
         match authority.rsplit_once(':') {
-            Some((host, port)) => Some((host, port.parse().ok())),
+            Some((host, _)) if host.contains(':') => Some((authority, None)),
+            Some(("", _)) => None,
+            Some((host, port)) => Some((host, port_number(port))),
             None => Some((authority, None)),
+        }
+    }
+
+    #[test]
+    fn hosts_and_ports() {
+        #[rustfmt::skip]
+        let cases = [
+            ("example.com", Some(("example.com", None))),
+            ("example.com:8080", Some(("example.com", Some(8080)))),
+            ("u:p@example.com:81", Some(("example.com", Some(81)))),
+            ("[::1]:8080", Some(("::1", Some(8080)))),
+            ("[::1]", Some(("::1", None))),
+            ("2001:db8::1", Some(("2001:db8::1", None))),
+            ("example.com:0", Some(("example.com", None))),
+            ("example.com:+80", Some(("example.com", None))),
+            ("example.com:65536", Some(("example.com", None))),
+            ("example.com:", Some(("example.com", None))),
+            (":80", None),
+            ("[]:80", None),
+            ("u@:80", None),
+            ("", None),
+        ];
+        for (authority, expected) in cases {
+            assert_eq!(split_host_port(authority), expected, "{authority:?}");
         }
     }
 

@@ -24,7 +24,8 @@ fn push_connection<B>(attrs: &mut Vec<KeyValue>, req: &Request<B>, known: &Known
     }
     if let Some(ua) = known
         .user_agent
-        .and_then(|h| h.to_str().ok())
+        // UTF-8, not only visible ASCII (`HeaderValue::to_str`): `café/1.0` is kept.
+        .and_then(|h| std::str::from_utf8(h.as_bytes()).ok())
         .filter(|ua| !ua.is_empty())
     {
         attrs.push(KeyValue::new(USER_AGENT_ORIGINAL, owned(ua)));
@@ -172,7 +173,7 @@ pub(super) fn http_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBu
     let name: Cow<'static, str> = match route(req) {
         Some(route) => {
             attrs.push(KeyValue::new(HTTP_ROUTE, owned(route)));
-            attrs.push(KeyValue::new(URL_PATH, owned(uri.path())));
+            push_path(&mut attrs, uri.path());
             // Joined by hand: `format!` costs several hundred instructions more here.
             let mut name = String::with_capacity(method.len() + 1 + route.len());
             name.push_str(&method);
@@ -181,7 +182,7 @@ pub(super) fn http_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBu
             Cow::Owned(name)
         }
         None => {
-            attrs.push(KeyValue::new(URL_PATH, owned(uri.path())));
+            push_path(&mut attrs, uri.path());
             method
         }
     };
@@ -195,6 +196,13 @@ pub(super) fn http_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBu
     attrs.push(KeyValue::new(URL_SCHEME, server_scheme(uri, known)));
     push_connection(&mut attrs, req, known);
     span_builder(name, SpanKind::Server, attrs)
+}
+
+/// `url.path`, when there is one (a `CONNECT`'s target is an authority, with no path).
+fn push_path(attrs: &mut Vec<KeyValue>, path: &str) {
+    if !path.is_empty() {
+        attrs.push(KeyValue::new(URL_PATH, owned(path)));
+    }
 }
 
 /// `url.scheme` of a server span, which the conventions require: the scheme the client

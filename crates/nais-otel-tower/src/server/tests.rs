@@ -264,6 +264,19 @@ async fn server_and_client_address_from_the_proxy_headers() {
             None,
             None,
         ),
+        // No host, no port: never `""` with a port.
+        (&[("host", ":80")], None, None, None),
+        (&[("host", "[]:80")], None, None, None),
+        (
+            &[("host", "svc"), ("x-forwarded-host", ":8443")],
+            None,
+            None,
+            None,
+        ),
+        (&[("forwarded", "host=\":8443\"")], None, None, None),
+        (&[("host", "2001:db8::1")], Some("2001:db8::1"), None, None),
+        (&[("host", "svc:0")], Some("svc"), None, None),
+        (&[("host", "svc:+80")], Some("svc"), None, None),
     ];
     for (headers, address, port, client) in cases {
         let span = span_of("/a", headers).await;
@@ -1365,4 +1378,28 @@ async fn a_get_with_a_grpc_content_type_is_http() {
     assert_eq!(str_attr(&span, "http.request.method").unwrap(), "GET");
     assert_eq!(int_attr(&span, "http.response.status_code"), Some(200));
     assert!(str_attr(&span, "rpc.system").is_none(), "{span:?}");
+}
+
+/// A `CONNECT`'s target is an authority: no `url.path` rather than `""`. A `User-Agent`
+/// in UTF-8 beyond ASCII is kept.
+#[tokio::test]
+async fn connect_has_no_path_and_a_utf8_user_agent_is_kept() {
+    let h = Harness::new();
+    let req = Request::builder()
+        .method(Method::CONNECT)
+        .uri("example.com:443")
+        .header(
+            "user-agent",
+            http::HeaderValue::from_bytes("café/1.0".as_bytes()).unwrap(),
+        )
+        .body(Empty::new())
+        .unwrap();
+    serve(h.server_layer(), req, StatusCode::OK).await;
+    let span = h.only_span();
+    assert!(str_attr(&span, "url.path").is_none(), "{span:?}");
+    assert_eq!(
+        str_attr(&span, "user_agent.original").as_deref(),
+        Some("café/1.0")
+    );
+    assert_no_empty_attributes(&span);
 }
