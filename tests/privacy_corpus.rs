@@ -38,6 +38,19 @@ impl Number {
         format!("{} {}", &self.text[..6], &self.text[6..])
     }
 
+    /// Its first digit percent-encoded (`%30` for `0`), as a client may send it in a URL.
+    fn first_encoded(&self) -> String {
+        format!("%3{}", &self.text)
+    }
+
+    /// Every digit percent-encoded.
+    fn all_encoded(&self) -> String {
+        self.text
+            .chars()
+            .map(|digit| format!("%3{digit}"))
+            .collect()
+    }
+
     /// The number as an integer: its leading zero, if any, lost.
     fn integer(&self) -> i64 {
         self.text.parse().expect("digits")
@@ -216,11 +229,13 @@ mod service {
             let response = support::get(
                 port,
                 &format!(
-                    "/person/{}?fnr={}&spaced={}&twice={}",
-                    number.text,
+                    "/person/{}?fnr={}&spaced={}&twice={}&one={}&all={}",
+                    number.first_encoded(),
                     number.text,
                     number.spaced().replace(' ', "%20"),
-                    number.spaced().replace(' ', "%2520")
+                    number.spaced().replace(' ', "%2520"),
+                    number.first_encoded(),
+                    number.all_encoded()
                 ),
                 &[
                     (
@@ -468,6 +483,8 @@ fn check(log_format: &str) {
             number.text.clone(),
             number.spaced(),
             number.integer().to_string(),
+            number.first_encoded(),
+            number.all_encoded(),
         ];
         for form in &forms {
             if contains(&run.bytes, form) {
@@ -590,7 +607,7 @@ fn check(log_format: &str) {
         assert_eq!(span.attr_str("url.path"), Some("/person/[fnr]"));
         assert_eq!(
             span.attr_str("url.query"),
-            Some("fnr=[fnr]&spaced=[fnr]&twice=[fnr]")
+            Some("fnr=[fnr]&spaced=[fnr]&twice=[fnr]&one=[fnr]&all=[fnr]")
         );
         assert_eq!(span.trace_state, "nav=[fnr]", "the caller's trace state");
     }

@@ -9,7 +9,7 @@ use opentelemetry_sdk::trace::SpanData;
 
 use super::{
     config::MaskConfig,
-    recognise::{find, lost_zero, mask_with, plausible, whole_number},
+    recognise::{lost_zero, mask_bytes_with, mask_with, plausible, whole_number},
     secrets::{redact_urls, strip_secrets},
 };
 
@@ -297,22 +297,11 @@ impl Masker {
 
     /// The identity numbers in `bytes` replaced.
     fn mask_numbers_in_bytes(&self, bytes: &[u8]) -> Option<Vec<u8>> {
-        let checksum = self.config.checksum;
-        let mut found = find(bytes, 0, checksum)?;
-        let replacement = self.config.replacement.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut copied = 0;
-        loop {
-            out.extend_from_slice(&bytes[copied..found.0]);
-            out.extend_from_slice(replacement);
-            copied = found.1;
-            match find(bytes, copied, checksum) {
-                Some(next) => found = next,
-                None => break,
-            }
-        }
-        out.extend_from_slice(&bytes[copied..]);
-        Some(out)
+        mask_bytes_with(
+            bytes,
+            self.config.replacement.as_bytes(),
+            self.config.checksum,
+        )
     }
 }
 

@@ -25,6 +25,10 @@
 //! read as a number, and a request id or a `traceparent` in a log line must stay
 //! whole. Digits in any other word are read (`a01019012345b` is masked).
 //!
+//! Percent-encoded digits (`%30` to `%39`) are read as the digits a server decodes
+//! them to: `/dogs/%301019012345` holds a number. A text with one is masked as it
+//! reads decoded (and as it is written), and comes out decoded.
+//!
 //! A `%` before digits is read both ways: as a percent-escape whose hex digits
 //! are not part of the number (`%20`, `%27`, and `%25` with the two hex digits
 //! after it), and as a plain `%` (`LIKE '%01019012345%'`). The date:

@@ -14,25 +14,90 @@ pub fn mask(text: &str, replacement: &str) -> Option<String> {
 }
 
 pub(super) fn mask_with(text: &str, replacement: &str, checksum: bool) -> Option<String> {
-    let mut found = find(text.as_bytes(), 0, checksum)?;
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    loop {
-        out.push_str(&text[copied..found.0]);
-        out.push_str(replacement);
-        copied = found.1;
-        match find(text.as_bytes(), copied, checksum) {
-            Some(next) => found = next,
-            None => break,
+    mask_bytes_with(text.as_bytes(), replacement.as_bytes(), checksum)
+        // Only whole runs of ASCII digits and separators are replaced, so the text stays
+        // UTF-8; lossy all the same rather than a path that gives the number back.
+        .map(|masked| String::from_utf8_lossy(&masked).into_owned())
+}
+
+/// Replaces every identity number in `bytes` with `replacement`, as they are written and
+/// as they read with their percent-encoded digits decoded ([`decode_digits`]); `None`
+/// when there is none. With encoded digits the result is the decoded text: a number may
+/// be found either way (`%301019012345` only decoded, `01019012345%30` only as written).
+pub(super) fn mask_bytes_with(bytes: &[u8], replacement: &[u8], checksum: bool) -> Option<Vec<u8>> {
+    let Some((decoded, at)) = decode_digits(bytes) else {
+        return replace(bytes, numbers(bytes, checksum), replacement);
+    };
+    let mut found: Vec<_> = numbers(&decoded, checksum)
+        .chain(numbers(bytes, checksum).map(|(start, end)| (at[start], at[end])))
+        .collect();
+    found.sort_unstable();
+    replace(&decoded, found.into_iter(), replacement)
+}
+
+/// The byte ranges of the identity numbers in `bytes`, in order.
+fn numbers(bytes: &[u8], checksum: bool) -> impl Iterator<Item = (usize, usize)> + '_ {
+    std::iter::successors(find(bytes, 0, checksum), move |&(_, end)| {
+        find(bytes, end, checksum)
+    })
+}
+
+/// `bytes` with each of the ranges `found` (sorted by their start; they may overlap)
+/// replaced by one `replacement`; `None` when there is none.
+fn replace(
+    bytes: &[u8],
+    mut found: impl Iterator<Item = (usize, usize)>,
+    replacement: &[u8],
+) -> Option<Vec<u8>> {
+    let (start, mut end) = found.next()?;
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(&bytes[..start]);
+    out.extend_from_slice(replacement);
+    for (next_start, next_end) in found {
+        if next_start < end {
+            end = end.max(next_end);
+            continue;
+        }
+        out.extend_from_slice(&bytes[end..next_start]);
+        out.extend_from_slice(replacement);
+        end = next_end;
+    }
+    out.extend_from_slice(&bytes[end..]);
+    Some(out)
+}
+
+/// `bytes` with each percent-encoded digit (`%30` to `%39`) decoded, when it holds one,
+/// and where each byte of `bytes` (and its end) is in it. A digit means the same encoded
+/// or not (RFC 3986 § 6.2.2.2), and a server decodes it: `/dogs/%301019012345` is
+/// `/dogs/01019012345` to the handler.
+fn decode_digits(bytes: &[u8]) -> Option<(Vec<u8>, Vec<usize>)> {
+    let encoded_digit = |at: usize| {
+        bytes.get(at + 1) == Some(&b'3') && bytes.get(at + 2).is_some_and(u8::is_ascii_digit)
+    };
+    memchr::memchr_iter(b'%', bytes).find(|&at| encoded_digit(at))?;
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut at = Vec::with_capacity(bytes.len() + 1);
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        if byte == b'%' && encoded_digit(i) {
+            at.extend([decoded.len(); 3]);
+            decoded.push(bytes[i + 2]);
+            i += 3;
+        } else {
+            at.push(decoded.len());
+            decoded.push(byte);
+            i += 1;
         }
     }
-    out.push_str(&text[copied..]);
-    Some(out)
+    at.push(decoded.len());
+    Some((decoded, at))
 }
 
 /// Whether `text` holds an identity number.
 pub fn contains_identity_number(text: &str) -> bool {
-    find(text.as_bytes(), 0, false).is_some()
+    let bytes = text.as_bytes();
+    find(bytes, 0, false).is_some()
+        || decode_digits(bytes).is_some_and(|(decoded, _)| find(&decoded, 0, false).is_some())
 }
 
 /// The integer `text` is when it is a whole number exactly as an integer's `Debug` and
@@ -400,6 +465,12 @@ mod tests {
             ("/p/010190%c2%a012345", Some("/p/[fnr]"), "a percent-encoded non-breaking space"),
             ("/p/010190%5Cn12345", Some("/p/[fnr]"), "an escaped newline, percent-encoded"),
             ("lookup 010190\\x0c12345", Some("lookup [fnr]"), "a form feed as tracing's text format writes it"),
+            ("/dogs/%301019012345", Some("/dogs/[fnr]"), "a percent-encoded digit"),
+            ("/dogs/%30%31%30%31%39%30%31%32%33%34%35/x", Some("/dogs/[fnr]/x"), "every digit percent-encoded"),
+            ("q=%30%31%30%31%39%30%31%32%33%34%35&p=01029012345", Some("q=[fnr]&p=[fnr]"), "encoded and plain in one text"),
+            ("01019012345%30", Some("[fnr]0"), "a digit encoded after a number: the text decoded"),
+            ("%3001019012345", Some("0[fnr]"), "an encoded zero before a number"),
+            ("/dogs/%3010190123", None, "encoded, ten digits from 0"),
             ("", None, "empty"),
         ];
         for (input, expected, reason) in cases {
