@@ -57,45 +57,45 @@ pub const REDACTED_QUERY_PARAMETERS: &[&str] = &[
 pub fn redact_url(url: &str) -> Option<String> {
     // The authority, when there is one: after `scheme://`, up to the path, query or
     // fragment. Its last `@` ends the credentials.
-    let userinfo = url
+    let authority = url
         .find("://")
         .filter(|&end| is_scheme(&url[..end]))
-        .and_then(|scheme_end| {
+        .map(|scheme_end| {
             let start = scheme_end + 3;
-            let rest = &url[start..];
-            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-            rest[..end].rfind('@').map(|at| (start, start + at))
-        })
-        // Credentials already redacted are left as they are.
-        .filter(|&(start, at)| &url[start..at] != "REDACTED:REDACTED");
-    // A `?` in the fragment starts no query.
-    let query = url
-        .find(['?', '#'])
-        .filter(|&q| url.as_bytes()[q] == b'?')
-        .map(|q| {
-            let start = q + 1;
-            let end = url[start..].find('#').map_or(url.len(), |f| start + f);
+            let end = url[start..]
+                .find(['/', '?', '#'])
+                .map_or(url.len(), |end| start + end);
             (start, end)
         });
-    let redacted_query = query.and_then(|(start, end)| redact_query(&url[start..end]));
-    if userinfo.is_none() && redacted_query.is_none() {
+    let userinfo = authority
+        .and_then(|(start, end)| url[start..end].rfind('@').map(|at| (start, start + at)))
+        // Credentials already redacted are left as they are.
+        .filter(|&(start, at)| &url[start..at] != "REDACTED:REDACTED")
+        .map(|(start, at)| (start, at, "REDACTED:REDACTED".to_owned()));
+    let path_start = authority.map_or(0, |(_, end)| end);
+    let path_end = url[path_start..]
+        .find(['?', '#'])
+        .map_or(url.len(), |end| path_start + end);
+    let path = redact_path(&url[path_start..path_end]).map(|path| (path_start, path_end, path));
+    // A `?` in the fragment starts no query.
+    let query = (url.as_bytes().get(path_end) == Some(&b'?'))
+        .then(|| {
+            let start = path_end + 1;
+            let end = url[start..].find('#').map_or(url.len(), |f| start + f);
+            redact_query(&url[start..end]).map(|query| (start, end, query))
+        })
+        .flatten();
+    if userinfo.is_none() && path.is_none() && query.is_none() {
         return None;
     }
     let mut out = String::with_capacity(url.len() + 16);
-    let mut from = 0;
-    if let Some((start, at)) = userinfo {
-        out.push_str(&url[..start]);
-        out.push_str("REDACTED:REDACTED");
-        from = at;
+    let mut copied = 0;
+    for (start, end, redacted) in [userinfo, path, query].into_iter().flatten() {
+        out.push_str(&url[copied..start]);
+        out.push_str(&redacted);
+        copied = end;
     }
-    match (query, redacted_query) {
-        (Some((start, end)), Some(redacted)) => {
-            out.push_str(&url[from..start]);
-            out.push_str(&redacted);
-            out.push_str(&url[end..]);
-        }
-        _ => out.push_str(&url[from..]),
-    }
+    out.push_str(&url[copied..]);
     Some(out)
 }
 
@@ -279,14 +279,23 @@ pub fn redact_query(query: &str) -> Option<String> {
     let mut out: Option<String> = None;
     let mut copied = 0;
     let mut start = 0;
-    for pair in query.split('&') {
+    // `;` separates parameters too, as some servers read them.
+    for pair in query.split(['&', ';']) {
         let end = start + pair.len();
         if let Some((name, value)) = pair.split_once('=') {
-            if !value.is_empty() && value != REDACTED && redacted_parameter(name) {
+            let redacted = if value.is_empty() || value == REDACTED {
+                None
+            } else if redacted_parameter(name) {
+                Some(Cow::Borrowed(REDACTED))
+            } else {
+                // A URL passed on (`?next=https://u:p@h/?token=…`) is redacted as one.
+                redact_urls_in(value).map(Cow::Owned)
+            };
+            if let Some(redacted) = redacted {
                 let value_start = start + name.len() + 1;
                 let out = out.get_or_insert_with(|| String::with_capacity(query.len()));
                 out.push_str(&query[copied..value_start]);
-                out.push_str(REDACTED);
+                out.push_str(&redacted);
                 copied = end;
             }
         }
@@ -294,6 +303,45 @@ pub fn redact_query(query: &str) -> Option<String> {
     }
     let mut out = out?;
     out.push_str(&query[copied..]);
+    Some(out)
+}
+
+/// A path with the values of its parameters (`;name=value` after a segment, as in
+/// `/cart;jsessionid=…`) that [`REDACTED_QUERY_PARAMETERS`] lists as [`REDACTED`], as the
+/// conventions ask of identifiable secrets in `url.path`; `None` when there is nothing to
+/// redact.
+///
+/// ```
+/// use nais_otel_tower::redact::redact_path;
+///
+/// assert_eq!(
+///     redact_path("/cart;jsessionid=F00D/items;page=2").as_deref(),
+///     Some("/cart;jsessionid=REDACTED/items;page=2"),
+/// );
+/// assert_eq!(redact_path("/cart/items"), None);
+/// ```
+pub fn redact_path(path: &str) -> Option<String> {
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(semicolon) = memchr::memchr(b';', &path.as_bytes()[from..]) {
+        let start = from + semicolon + 1;
+        let end = path[start..]
+            .find([';', '/'])
+            .map_or(path.len(), |end| start + end);
+        if let Some((name, value)) = path[start..end].split_once('=') {
+            if !value.is_empty() && value != REDACTED && redacted_parameter(name) {
+                let value_start = start + name.len() + 1;
+                let out = out.get_or_insert_with(|| String::with_capacity(path.len()));
+                out.push_str(&path[copied..value_start]);
+                out.push_str(REDACTED);
+                copied = end;
+            }
+        }
+        from = end;
+    }
+    let mut out = out?;
+    out.push_str(&path[copied..]);
     Some(out)
 }
 
@@ -336,14 +384,22 @@ mod tests {
             ("https://x.example/?X%2DGoog%2DSignature=abc", Some("https://x.example/?X%2DGoog%2DSignature=REDACTED")),
             ("https://x.example/?%ZZ=1&%=2&sig", None),
             ("not a url", None),
-            ("/r?sig=1&next=https://u:p@x", Some("/r?sig=REDACTED&next=https://u:p@x")),
-            ("/r?next=https://u:p@x", None),
+            ("/r?sig=1&next=https://u:p@x", Some("/r?sig=REDACTED&next=https://REDACTED:REDACTED@x")),
+            ("/r?next=https://u:p@x", Some("/r?next=https://REDACTED:REDACTED@x")),
+            ("/r?next=https://x/y", None),
             ("postgresql://db.example:5432/app?user=app&password=hunter2&sslmode=require",
              Some("postgresql://db.example:5432/app?user=app&password=REDACTED&sslmode=require")),
             ("/token?grant_type=x&client_assertion=eyJ.e30.c2ln&client_id=a",
              Some("/token?grant_type=x&client_assertion=REDACTED&client_id=a")),
             ("https://maps.example/geocode?address=Oslo&KEY=AIza", Some("https://maps.example/geocode?address=Oslo&KEY=REDACTED")),
             ("/cart?JSESSIONID=F00&Pwd=x&monkey=1", Some("/cart?JSESSIONID=REDACTED&Pwd=REDACTED&monkey=1")),
+            ("/a?a=1;password=hunter2;b=2", Some("/a?a=1;password=REDACTED;b=2")),
+            ("https://h/login?next=https://u:pw@i/x?token=abc&a=1",
+             Some("https://h/login?next=https://REDACTED:REDACTED@i/x?token=REDACTED&a=1")),
+            ("https://h/cart;jsessionid=F00/x;v=1?page=2", Some("https://h/cart;jsessionid=REDACTED/x;v=1?page=2")),
+            ("/cart;jsessionid=F00#frag?sig=1", Some("/cart;jsessionid=REDACTED#frag?sig=1")),
+            ("https://u:p@h/cart;jsessionid=F00?sig=S#f",
+             Some("https://REDACTED:REDACTED@h/cart;jsessionid=REDACTED?sig=REDACTED#f")),
         ];
         for (url, expected) in cases {
             assert_eq!(redact_url(url).as_deref(), expected, "{url}");
@@ -421,6 +477,8 @@ mod tests {
              Some("x 0https://REDACTED:REDACTED@h/ and foo%20https://REDACTED:REDACTED@h/")),
             ("`https://u:pw@h/`", Some("`https://REDACTED:REDACTED@h/`")),
             ("https://h/x?sig=S)))", Some("https://h/x?sig=REDACTED)))")),
+            ("go to /login?next=https://u:pw@h.example/x?token=abc&a=1",
+             Some("go to /login?next=https://REDACTED:REDACTED@h.example/x?token=REDACTED&a=1")),
             ("error connecting to jdbc:postgresql://db:5432/app?user=app&password=pw: refused",
              Some("error connecting to jdbc:postgresql://db:5432/app?user=app&password=REDACTED: refused")),
         ];

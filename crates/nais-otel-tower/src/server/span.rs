@@ -198,11 +198,17 @@ pub(super) fn http_span<B>(req: &Request<B>, known: &KnownHeaders<'_>) -> SpanBu
     span_builder(name, SpanKind::Server, attrs)
 }
 
-/// `url.path`, when there is one (a `CONNECT`'s target is an authority, with no path).
+/// `url.path`, when there is one (a `CONNECT`'s target is an authority, with no path),
+/// its secret parameters redacted (`;jsessionid=…`: [`crate::redact::redact_path`]).
 fn push_path(attrs: &mut Vec<KeyValue>, path: &str) {
-    if !path.is_empty() {
-        attrs.push(KeyValue::new(URL_PATH, owned(path)));
+    if path.is_empty() {
+        return;
     }
+    let path = match crate::redact::redact_path(path) {
+        Some(redacted) => StringValue::from(redacted),
+        None => owned(path),
+    };
+    attrs.push(KeyValue::new(URL_PATH, path));
 }
 
 /// `url.scheme` of a server span, which the conventions require: the scheme the client

@@ -663,6 +663,27 @@ mod tests {
                 Value::Array(Array::String(vec![redacted.into()]))
             );
             assert_eq!(attributes[1].value, Value::from(redacted));
+
+            // The URL attributes of any instrumentation: path parameters, a URL passed
+            // on in the query, `;` between parameters.
+            let mut attributes = [
+                KeyValue::new("url.path", "/cart;jsessionid=F00D/items"),
+                KeyValue::new("url.query", "next=https://u:pw@h/x?token=t&a=1;pwd=x"),
+                KeyValue::new(
+                    "url.full",
+                    "https://h/cart;JSESSIONID=F00D?next=https://u:pw@h/",
+                ),
+            ];
+            masker.mask_attributes(&mut attributes);
+            let values: Vec<_> = attributes.iter().map(|kv| kv.value.as_str()).collect();
+            assert_eq!(
+                values,
+                [
+                    "/cart;jsessionid=REDACTED/items",
+                    "next=https://REDACTED:REDACTED@h/x?token=REDACTED&a=1;pwd=REDACTED",
+                    "https://h/cart;JSESSIONID=REDACTED?next=https://REDACTED:REDACTED@h/",
+                ]
+            );
         }
     }
 

@@ -2,7 +2,7 @@
 //! the credentials in URLs and the values of signature and token query parameters, in URL
 //! attributes and in every URL in free text (an error's message, a log line).
 
-use nais_otel_tower::redact::{holds_url, redact_query, redact_url, redact_urls_in};
+use nais_otel_tower::redact::{holds_url, redact_path, redact_query, redact_url, redact_urls_in};
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 
 /// Header attributes that are never exported, whatever a team records.
@@ -53,10 +53,10 @@ pub(crate) fn has_secret<'a>(key: &str, texts: impl IntoIterator<Item = &'a str>
 }
 
 /// A URL attribute's value with its credentials as `REDACTED:REDACTED@` and the values of
-/// signature and token query parameters as `REDACTED`, as the HTTP conventions write
-/// them (`nais_otel_tower::redact`); for any other key, the value with every URL in it
-/// so redacted (an error's message that names the URL it failed on). `None` when there
-/// is nothing to redact.
+/// signature and token parameters (of the query, and of the path: `;jsessionid=…`) as
+/// `REDACTED`, as the HTTP conventions write them (`nais_otel_tower::redact`); for any
+/// other key, the value with every URL in it so redacted (an error's message that names
+/// the URL it failed on). `None` when there is nothing to redact.
 fn redacted_url(key: &str, text: &str) -> Option<String> {
     match key {
         // A URL (`https://…`), or a path (`/path?sig=…`), as a URL; anything else (text
@@ -69,6 +69,10 @@ fn redacted_url(key: &str, text: &str) -> Option<String> {
             }
         }
         "url.query" => redact_query(text),
+        "url.path" => {
+            let path = redact_path(text);
+            redact_urls_in(path.as_deref().unwrap_or(text)).or(path)
+        }
         _ => redact_urls_in(text),
     }
 }
