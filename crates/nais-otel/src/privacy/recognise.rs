@@ -24,12 +24,41 @@ pub(super) fn mask_with(text: &str, replacement: &str, checksum: bool) -> Option
 /// as they read with their percent-encoded digits decoded ([`decode_digits`]); `None`
 /// when there is none. With encoded digits the result is the decoded text: a number may
 /// be found either way (`%301019012345` only decoded, `01019012345%30` only as written).
+#[inline]
 pub(super) fn mask_bytes_with(bytes: &[u8], replacement: &[u8], checksum: bool) -> Option<Vec<u8>> {
-    let Some((decoded, at)) = decode_digits(bytes) else {
-        return replace(bytes, numbers(bytes, checksum), replacement);
-    };
-    let mut found: Vec<_> = numbers(&decoded, checksum)
-        .chain(numbers(bytes, checksum).map(|(start, end)| (at[start], at[end])))
+    // One scan, which also notes an encoded digit; most texts have neither.
+    let mut encoded = false;
+    let first = find_noting(bytes, 0, checksum, &mut encoded);
+    if first.is_none() && !encoded {
+        return None;
+    }
+    mask_found(bytes, first, encoded, replacement, checksum)
+}
+
+/// [`mask_bytes_with`] once the first scan found a number (`first`) or an encoded digit.
+#[cold]
+fn mask_found(
+    bytes: &[u8],
+    first: Option<(usize, usize)>,
+    mut encoded: bool,
+    replacement: &[u8],
+    checksum: bool,
+) -> Option<Vec<u8>> {
+    let mut found: Vec<_> = first.into_iter().collect();
+    while let Some(number) = found
+        .last()
+        .and_then(|&(_, end)| find_noting(bytes, end, checksum, &mut encoded))
+    {
+        found.push(number);
+    }
+    if !encoded {
+        return replace(bytes, found.into_iter(), replacement);
+    }
+    let (decoded, at) = decode_digits(bytes);
+    let mut found: Vec<_> = found
+        .into_iter()
+        .map(|(start, end)| (at[start], at[end]))
+        .chain(numbers(&decoded, checksum))
         .collect();
     found.sort_unstable();
     replace(&decoded, found.into_iter(), replacement)
@@ -66,20 +95,22 @@ fn replace(
     Some(out)
 }
 
-/// `bytes` with each percent-encoded digit (`%30` to `%39`) decoded, when it holds one,
-/// and where each byte of `bytes` (and its end) is in it. A digit means the same encoded
-/// or not (RFC 3986 § 6.2.2.2), and a server decodes it: `/dogs/%301019012345` is
-/// `/dogs/01019012345` to the handler.
-fn decode_digits(bytes: &[u8]) -> Option<(Vec<u8>, Vec<usize>)> {
-    let encoded_digit = |at: usize| {
-        bytes.get(at + 1) == Some(&b'3') && bytes.get(at + 2).is_some_and(u8::is_ascii_digit)
-    };
-    memchr::memchr_iter(b'%', bytes).find(|&at| encoded_digit(at))?;
+/// Whether a percent-encoded digit (`%30` to `%39`) starts at `at`.
+fn encoded_digit(bytes: &[u8], at: usize) -> bool {
+    bytes.get(at) == Some(&b'%')
+        && bytes.get(at + 1) == Some(&b'3')
+        && bytes.get(at + 2).is_some_and(u8::is_ascii_digit)
+}
+
+/// `bytes` with each percent-encoded digit decoded, and where each byte of `bytes` (and
+/// its end) is in it. A digit means the same encoded or not (RFC 3986 § 6.2.2.2), and a
+/// server decodes it: `/dogs/%301019012345` is `/dogs/01019012345` to the handler.
+fn decode_digits(bytes: &[u8]) -> (Vec<u8>, Vec<usize>) {
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut at = Vec::with_capacity(bytes.len() + 1);
     let mut i = 0;
     while let Some(&byte) = bytes.get(i) {
-        if byte == b'%' && encoded_digit(i) {
+        if encoded_digit(bytes, i) {
             at.extend([decoded.len(); 3]);
             decoded.push(bytes[i + 2]);
             i += 3;
@@ -90,14 +121,12 @@ fn decode_digits(bytes: &[u8]) -> Option<(Vec<u8>, Vec<usize>)> {
         }
     }
     at.push(decoded.len());
-    Some((decoded, at))
+    (decoded, at)
 }
 
 /// Whether `text` holds an identity number.
 pub fn contains_identity_number(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    find(bytes, 0, false).is_some()
-        || decode_digits(bytes).is_some_and(|(decoded, _)| find(&decoded, 0, false).is_some())
+    mask_bytes_with(text.as_bytes(), b"", false).is_some()
 }
 
 /// The integer `text` is when it is a whole number exactly as an integer's `Debug` and
@@ -248,12 +277,24 @@ fn in_hex_id(bytes: &[u8], start: usize, end: usize) -> bool {
 /// digits after it are read both ways: from the byte after the `%`, and after the
 /// escape (`%27`, and `%25` with its two hex digits, an escape encoded twice).
 pub(super) fn find(bytes: &[u8], from: usize, checksum: bool) -> Option<(usize, usize)> {
+    find_noting(bytes, from, checksum, &mut false)
+}
+
+/// [`find`], which sets `encoded` when it passes a percent-encoded digit.
+#[inline]
+fn find_noting(
+    bytes: &[u8],
+    from: usize,
+    checksum: bool,
+    encoded: &mut bool,
+) -> Option<(usize, usize)> {
     let hex = |at: usize| matches!(bytes.get(at..at + 2), Some([a, b]) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit());
     let mut i = from;
     loop {
         i = next_digit_or_percent(bytes, i);
         let &byte = bytes.get(i)?;
         if byte == b'%' {
+            *encoded |= encoded_digit(bytes, i);
             if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
                 if let (Some(found), _) = number_at(bytes, i + 1, checksum) {
                     return Some(found);
