@@ -172,3 +172,46 @@ fn nais_environment_gives_whole_traces_at_rotel() {
     );
     assert!(everything.contains(&trace_id));
 }
+
+/// A batch larger than a collector takes in one request (rotel, as the OpenTelemetry
+/// collector, refuses a gRPC message over 4 MiB by default) arrives whole: the exporter
+/// sends it in requests within the limit. Eight spans of 600 kB each, one batch.
+#[test]
+fn a_batch_over_four_mib_reaches_rotel_whole() {
+    use opentelemetry::trace::{Span as _, TraceContextExt as _, Tracer as _, TracerProvider as _};
+
+    const SPANS: usize = 8;
+    let rotel = Rotel::start();
+    let guard = nais_otel::builder()
+        .with_env_lookup(|name| (name == "OTEL_SERVICE_NAME").then(|| "big".to_owned()))
+        .with_globals(false)
+        .with_endpoint(&rotel.endpoint())
+        .init()
+        .expect("init");
+    let tracer = guard.provider().expect("provider").tracer("big");
+    let value = "x".repeat(600_000);
+    let root = tracer.start("big 0");
+    let cx = opentelemetry::Context::current_with_span(root);
+    let trace_id = cx.span().span_context().trace_id().to_string();
+    cx.span()
+        .set_attribute(opentelemetry::KeyValue::new("big", value.clone()));
+    for i in 1..SPANS {
+        let mut child = tracer.start_with_context(format!("big {i}"), &cx);
+        child.set_attribute(opentelemetry::KeyValue::new("big", value.clone()));
+        child.end();
+    }
+    cx.span().end();
+    // The batch goes at shutdown, all eight spans at once (4.8 MB).
+    let counts = guard.shutdown();
+    assert_eq!(counts.exported, SPANS as u64, "{counts:?}");
+    let trace = rotel.wait_for_trace(&trace_id, SPANS);
+    assert_eq!(trace.len(), SPANS);
+    for span in &trace {
+        assert_eq!(
+            span.attr("big").map(str::len),
+            Some(600_000),
+            "{}",
+            span.name
+        );
+    }
+}

@@ -137,7 +137,54 @@ impl OtlpExporter {
     }
 }
 
+/// The largest request sent when it can be split: an OpenTelemetry collector refuses a
+/// gRPC message over 4 MiB by default (`max_recv_msg_size_mib`), and a refused request
+/// loses every span in it. Spans with long attribute values (a caller's 200 kB
+/// `User-Agent`, a long SQL statement) reach that in one batch of 512.
+const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024 - 64 * 1024;
+
+/// `spans` encoded as requests of at most `max` bytes each, with how many spans each holds:
+/// one request when it fits, else the spans halved until each part fits (a single span
+/// over `max` goes alone). Encoding again costs only the batches that are too large.
+fn encode_within<T>(
+    spans: &[T],
+    max: usize,
+    encode: &impl Fn(&[T]) -> Bytes,
+    requests: &mut Vec<(Bytes, usize)>,
+) {
+    let body = encode(spans);
+    if body.len() <= max || spans.len() <= 1 {
+        requests.push((body, spans.len()));
+        return;
+    }
+    let (first, second) = spans.split_at(spans.len() / 2);
+    encode_within(first, max, encode, requests);
+    encode_within(second, max, encode, requests);
+}
+
 impl OtlpExporter {
+    /// Sends `requests` to the export thread, each with its span count; resolves with the
+    /// first failure among their answers, or success.
+    fn send_all(
+        &self,
+        requests: Vec<(Bytes, usize)>,
+    ) -> impl Future<Output = OTelSdkResult> + Send {
+        let answers: Vec<_> = requests
+            .into_iter()
+            .map(|(body, count)| self.send(body, count))
+            .collect();
+        async move {
+            let mut result = Ok(());
+            for answer in answers {
+                let answer = answer.await;
+                if result.is_ok() {
+                    result = answer;
+                }
+            }
+            result
+        }
+    }
+
     /// Sends an encoded request of `count` spans to the export thread; resolves with its
     /// answer.
     fn send(&self, body: Bytes, count: usize) -> impl Future<Output = OTelSdkResult> + Send {
@@ -171,8 +218,14 @@ impl StoredExport for OtlpExporter {
         let count = items.len();
         self.stats.handed(count);
         self.preparer.prepare_items(items);
-        let body = encode::request_items(items, &self.resource);
-        Box::pin(self.send(body, count))
+        let mut requests = Vec::with_capacity(1);
+        encode_within(
+            items,
+            MAX_REQUEST_BYTES,
+            &|items| encode::request_items(items, &self.resource),
+            &mut requests,
+        );
+        Box::pin(self.send_all(requests))
     }
 }
 
@@ -181,10 +234,16 @@ impl SpanExporter for OtlpExporter {
         let count = batch.len();
         self.stats.handed(count);
         self.preparer.prepare_batch(&mut batch);
-        let body = encode::request(&batch, &self.resource);
+        let mut requests = Vec::with_capacity(1);
+        encode_within(
+            &batch,
+            MAX_REQUEST_BYTES,
+            &|spans| encode::request(spans, &self.resource),
+            &mut requests,
+        );
         // The spans are dropped here, on the batch thread, before the export waits.
         drop(batch);
-        self.send(body, count)
+        self.send_all(requests)
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
@@ -195,5 +254,40 @@ impl SpanExporter for OtlpExporter {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.resource = EncodedResource::new(resource);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Spans of the given sizes, "encoded" as that many bytes plus a 100-byte envelope.
+    fn split(sizes: &[usize], max: usize) -> Vec<(usize, usize)> {
+        let encode = |spans: &[usize]| Bytes::from(vec![0u8; 100 + spans.iter().sum::<usize>()]);
+        let mut requests = Vec::new();
+        encode_within(sizes, max, &encode, &mut requests);
+        requests
+            .into_iter()
+            .map(|(body, count)| (body.len(), count))
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_over_the_limit_goes_in_requests_within_it() {
+        // Fits: one request.
+        assert_eq!(split(&[10; 512], 10_000), [(5_220, 512)]);
+        // Ten spans of 1 000 against 4 000: halves until each part fits, in order.
+        let requests = split(&[1_000; 10], 4_000);
+        assert!(
+            requests.iter().all(|&(len, _)| len <= 4_000),
+            "{requests:?}"
+        );
+        assert_eq!(requests.iter().map(|&(_, n)| n).sum::<usize>(), 10);
+        assert_eq!(requests, [(2_100, 2), (3_100, 3), (2_100, 2), (3_100, 3)]);
+        // A span larger than the limit goes alone; the others are not held back by it.
+        assert_eq!(
+            split(&[10, 9_000, 10, 10], 4_000),
+            [(110, 1), (9_100, 1), (120, 2)]
+        );
     }
 }
