@@ -185,7 +185,7 @@ fn a_batch_over_four_mib_reaches_rotel_whole() {
     let guard = nais_otel::builder()
         .with_env_lookup(|name| (name == "OTEL_SERVICE_NAME").then(|| "big".to_owned()))
         .with_globals(false)
-        .with_endpoint(&rotel.endpoint())
+        .with_endpoint(rotel.endpoint())
         .init()
         .expect("init");
     let tracer = guard.provider().expect("provider").tracer("big");
