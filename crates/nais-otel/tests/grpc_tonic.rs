@@ -165,53 +165,20 @@ async fn tonic_server_and_channel() {
 /// by the path the caller chose; `UNIMPLEMENTED` from a handler keeps the method's name.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_methods_do_not_name_server_spans() {
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .layer(ServerLayer::new().tracer(provider.tracer("server")))
-            .add_service(TraceServiceServer::new(Answering))
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
-    );
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .expect("endpoint")
-        .connect_lazy();
-    // The generated client, its path replaced on the way out.
-    let to = |path: &'static str| {
-        let svc = tower::ServiceBuilder::new()
-            .map_request(move |mut req: http::Request<tonic::body::Body>| {
-                *req.uri_mut() = format!("http://{addr}{path}").parse().expect("uri");
-                req
-            })
-            .service(channel.clone());
-        TraceServiceClient::new(svc)
-    };
+    let server = TracedServer::start(tonic::service::Routes::default()).await;
     let paths = [
         "/scan.Random7f3a/Probe91",
         "/opentelemetry.proto.collector.trace.v1.TraceService/Probe91",
     ];
     for path in paths {
-        let status = to(path).export(request(0)).await.expect_err(path);
+        let status = server.to(path).export(request(0)).await.expect_err(path);
         assert_eq!(status.code(), tonic::Code::Unimplemented, "{path}");
     }
-    let mut client = TraceServiceClient::new(channel.clone());
+    let mut client = TraceServiceClient::new(server.channel.clone());
     let status = client.export(request(3)).await.expect_err("unimplemented");
     assert_eq!(status.code(), tonic::Code::Unimplemented);
 
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let spans = loop {
-        let spans = exporter.get_finished_spans().expect("spans");
-        if spans.len() >= 3 || std::time::Instant::now() > deadline {
-            break spans;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let spans = server.spans(3).await;
     let mut names: Vec<_> = spans.iter().map(|s| s.name.to_string()).collect();
     names.sort();
     assert_eq!(
@@ -247,55 +214,23 @@ async fn unknown_methods_do_not_name_server_spans() {
 /// sends without polling its body).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_calls_answered_by_http_routes_are_named_grpc() {
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let routes = tonic::service::Routes::from(
+    let server = TracedServer::start(tonic::service::Routes::from(
         axum::Router::new().route("/dogs/{id}", axum::routing::post(|| async { "woof" })),
-    );
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .layer(ServerLayer::new().tracer(provider.tracer("server")))
-            .add_routes(routes)
-            .add_service(TraceServiceServer::new(Answering))
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
-    );
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .expect("endpoint")
-        .connect_lazy();
-    let to = |path: &'static str| {
-        let svc = tower::ServiceBuilder::new()
-            .map_request(move |mut req: http::Request<tonic::body::Body>| {
-                *req.uri_mut() = format!("http://{addr}{path}").parse().expect("uri");
-                req
-            })
-            .service(channel.clone());
-        TraceServiceClient::new(svc)
-    };
-    let missing = to("/pkg.Svc/Method123").export(request(0)).await;
+    ))
+    .await;
+    let missing = server.to("/pkg.Svc/Method123").export(request(0)).await;
     assert_eq!(missing.expect_err("404").code(), tonic::Code::Unimplemented);
-    to("/dogs/12345")
+    server
+        .to("/dogs/12345")
         .export(request(0))
         .await
         .expect_err("no gRPC answer");
-    TraceServiceClient::new(channel.clone())
+    TraceServiceClient::new(server.channel.clone())
         .export(request(0))
         .await
         .expect("ok");
 
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let spans = loop {
-        let spans = exporter.get_finished_spans().expect("spans");
-        if spans.len() >= 3 || std::time::Instant::now() > deadline {
-            break spans;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let spans = server.spans(3).await;
     assert_eq!(spans.len(), 3, "{spans:#?}");
     let code = |span: &SpanData| {
         span.attributes
@@ -321,4 +256,75 @@ async fn grpc_calls_answered_by_http_routes_are_named_grpc() {
         "opentelemetry.proto.collector.trace.v1.TraceService/Export"
     );
     assert_eq!(code(export), Some(0.into()));
+}
+
+/// A tonic server with the `Answering` service beside `routes`, behind the server layer,
+/// exporting to memory; a channel to it.
+struct TracedServer {
+    addr: std::net::SocketAddr,
+    channel: tonic::transport::Channel,
+    exporter: InMemorySpanExporter,
+    _provider: SdkTracerProvider,
+}
+
+impl TracedServer {
+    async fn start(routes: tonic::service::Routes) -> Self {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .layer(ServerLayer::new().tracer(provider.tracer("server")))
+                .add_routes(routes)
+                .add_service(TraceServiceServer::new(Answering))
+                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+        );
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .expect("endpoint")
+            .connect_lazy();
+        Self {
+            addr,
+            channel,
+            exporter,
+            _provider: provider,
+        }
+    }
+
+    /// The generated client, its path replaced by `path` on the way out.
+    fn to(
+        &self,
+        path: &'static str,
+    ) -> TraceServiceClient<
+        tower::util::MapRequest<
+            tonic::transport::Channel,
+            impl FnMut(http::Request<tonic::body::Body>) -> http::Request<tonic::body::Body> + Clone,
+        >,
+    > {
+        let addr = self.addr;
+        let svc = tower::ServiceBuilder::new()
+            .map_request(move |mut req: http::Request<tonic::body::Body>| {
+                *req.uri_mut() = format!("http://{addr}{path}").parse().expect("uri");
+                req
+            })
+            .service(self.channel.clone());
+        TraceServiceClient::new(svc)
+    }
+
+    /// The spans exported once there are `count` (a server span ends when its body is
+    /// done, after the client has its answer), or after ten seconds.
+    async fn spans(&self, count: usize) -> Vec<SpanData> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let spans = self.exporter.get_finished_spans().expect("spans");
+            if spans.len() >= count || std::time::Instant::now() > deadline {
+                return spans;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }
