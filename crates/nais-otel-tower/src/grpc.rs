@@ -64,12 +64,26 @@ pub(crate) fn is_unknown_method(code: i64, headers: &HeaderMap) -> bool {
     code == UNIMPLEMENTED && !headers.contains_key(GRPC_MESSAGE)
 }
 
-/// Reads the `grpc-status` header or trailer.
+/// `UNKNOWN`: what a `grpc-status` that is no code reads as.
+pub(crate) const UNKNOWN: i64 = 2;
+
+/// `UNAVAILABLE`: what tonic reports for a call whose connection failed.
+pub(crate) const UNAVAILABLE: i64 = 14;
+
+/// `INTERNAL`: what tonic reports for a response broken off after its head.
+pub(crate) const INTERNAL: i64 = 13;
+
+/// Reads the `grpc-status` header or trailer (the first, if repeated) as gRPC
+/// implementations do: exactly `0` to `16`; any other value (`+0`, `013`, ` 5`, `99`,
+/// `abc`) is UNKNOWN, as tonic reads it.
 pub(crate) fn status_code(headers: &HeaderMap) -> Option<i64> {
-    headers
-        .get(GRPC_STATUS)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
+    let value = headers.get(GRPC_STATUS)?.as_bytes();
+    let code = match value {
+        [digit @ b'0'..=b'9'] => i64::from(digit - b'0'),
+        [b'1', digit @ b'0'..=b'6'] => 10 + i64::from(digit - b'0'),
+        _ => UNKNOWN,
+    };
+    Some(code)
 }
 
 /// The canonical name of a gRPC status code, used as `error.type`.

@@ -8,12 +8,15 @@ use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use nais_otel_propagation::TraceParent;
-use opentelemetry::trace::TraceContextExt;
-use opentelemetry::{Context, Value};
+use opentelemetry::trace::{Status, TraceContextExt};
+use opentelemetry::{Context, KeyValue, Value};
 
 use crate::attributes;
 use crate::grpc;
-use crate::status::{record_grpc_status, record_http_status, record_protocol_version, Side};
+use crate::status::{
+    grpc_is_error, http_is_error, record_grpc_status, record_http_status, record_protocol_version,
+    Side,
+};
 
 /// A ready header name: a lookup by `&str` parses and validates the name every time.
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
@@ -35,6 +38,8 @@ pub(crate) struct SpanHandle {
     pub(crate) traceparent_response_header: bool,
     /// A status, an error or a panic was recorded.
     pub(crate) settled: AtomicBool,
+    /// `error.type` was recorded: a span carries it once.
+    errored: AtomicBool,
     /// The response's HTTP status, 0 before the response head.
     pub(crate) http_status: AtomicU16,
 }
@@ -53,6 +58,7 @@ impl SpanHandle {
             grpc,
             traceparent_response_header,
             settled: AtomicBool::new(false),
+            errored: AtomicBool::new(false),
             http_status: AtomicU16::new(0),
         }
     }
@@ -84,6 +90,9 @@ impl SpanHandle {
             }
         } else {
             record_http_status(&self.cx, self.side, status);
+            if http_is_error(self.side, status) {
+                self.errored.store(true, Ordering::Relaxed);
+            }
         }
         if self.traceparent_response_header {
             if let Some(traceparent) = TraceParent::from_span_context(self.cx.span().span_context())
@@ -95,10 +104,28 @@ impl SpanHandle {
         }
     }
 
-    /// Records a `grpc-status` from the response headers or trailers.
+    /// Records a `grpc-status` from the response headers or trailers: the first one, as
+    /// gRPC reads it (a trailer after a status in the head does not count).
     pub(crate) fn on_grpc_status(&self, code: i64) {
-        self.settled.store(true, Ordering::Relaxed);
+        if self.settled.swap(true, Ordering::Relaxed) {
+            return;
+        }
         record_grpc_status(&self.cx, self.side, code);
+        if grpc_is_error(self.side, code) {
+            self.errored.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Marks the span failed with `error.type` `error_type`, unless a status already gave
+    /// it one (a 500 whose body then broke off): then only the description is added.
+    fn mark_error(&self, error_type: Value, description: String) {
+        if self.errored.swap(true, Ordering::Relaxed) {
+            if !description.is_empty() {
+                self.cx.span().set_status(Status::error(description));
+            }
+            return;
+        }
+        attributes::mark_error(&self.cx, error_type, description);
     }
 
     /// The response body ended (its last frame read): a gRPC call without a status gets
@@ -117,10 +144,23 @@ impl SpanHandle {
         self.cx.span().update_name(grpc::UNKNOWN_METHOD_SPAN_NAME);
     }
 
-    /// The inner service (or the body) failed with `error`.
+    /// The inner service (or the body) failed with `error`. A gRPC client call without a
+    /// status gets the code tonic reports for it: UNAVAILABLE before the response head
+    /// (the connection failed; a timeout on tonic's `Endpoint` tonic reports as
+    /// CANCELLED, which the error does not tell apart), INTERNAL after it.
     pub(crate) fn on_error<E: fmt::Display>(&self, error: &E) {
-        self.settled.store(true, Ordering::Relaxed);
-        attributes::mark_error(&self.cx, Value::from(type_name::<E>()), error.to_string());
+        let settled = self.settled.swap(true, Ordering::Relaxed);
+        if self.grpc && self.side == Side::Client && !settled {
+            let code = if self.http_status.load(Ordering::Relaxed) == 0 {
+                grpc::UNAVAILABLE
+            } else {
+                grpc::INTERNAL
+            };
+            self.cx
+                .span()
+                .set_attribute(KeyValue::new(attributes::RPC_GRPC_STATUS_CODE, code));
+        }
+        self.mark_error(Value::from(type_name::<E>()), error.to_string());
     }
 
     /// The handler panicked.
@@ -133,7 +173,7 @@ impl SpanHandle {
         } else {
             "panic".to_owned()
         };
-        attributes::mark_error(&self.cx, Value::from(attributes::PANIC_ERROR_TYPE), message);
+        self.mark_error(Value::from(attributes::PANIC_ERROR_TYPE), message);
     }
 }
 

@@ -36,7 +36,11 @@
 //!   error's type name), and on every gRPC code but OK. A gRPC response without
 //!   `grpc-status` gets the code gRPC's HTTP-to-status mapping gives (a proxy's 503 is
 //!   UNAVAILABLE); a call dropped before its end (the caller gave up on it) gets 1,
-//!   CANCELLED.
+//!   CANCELLED; a call whose transport failed gets what tonic reports, UNAVAILABLE before
+//!   the response head, INTERNAL after it. `grpc-status` is read as gRPC reads it: the
+//!   first one, exactly `0` to `16`, anything else UNKNOWN. A span carries `error.type`
+//!   once: a 500 whose body then breaks off keeps `500`, with the body's error as the
+//!   description.
 //! - The client span's own `traceparent`/`tracestate` are injected into the request
 //!   headers with the global propagator, or the one given to [`ClientLayer::propagator`].
 //! - The span ends when the response body has been read to the end, fails, or is dropped.

@@ -167,3 +167,127 @@ async fn grpc_client_status_from_trailers() {
     assert_eq!(str_attr(&span, "error.type").unwrap(), "NOT_FOUND");
     assert!(matches!(span.status, Status::Error { .. }));
 }
+
+/// How many attributes of the span have `key`: the conventions' attributes appear once.
+fn count(span: &opentelemetry_sdk::trace::SpanData, key: &str) -> usize {
+    span.attributes
+        .iter()
+        .filter(|kv| kv.key.as_str() == key)
+        .count()
+}
+
+fn grpc_call() -> Request<Empty<Bytes>> {
+    Request::builder()
+        .method(Method::POST)
+        .uri("http://greeter:50051/helloworld.Greeter/SayHello")
+        .header("content-type", "application/grpc")
+        .body(Empty::new())
+        .unwrap()
+}
+
+/// A gRPC call whose transport failed before the response (connection refused, say)
+/// gets the code tonic reports to the caller, UNAVAILABLE, with the error's type.
+#[tokio::test]
+async fn grpc_transport_failure_is_unavailable() {
+    let h = Harness::new();
+    let client = ServiceBuilder::new()
+        .layer(h.client_layer())
+        .service(service_fn(|_req: Request<Empty<Bytes>>| async {
+            Err::<Response<Empty<Bytes>>, _>(std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                "connection refused",
+            ))
+        }));
+    client.oneshot(grpc_call()).await.unwrap_err();
+    let span = h.only_span();
+    assert_eq!(int_attr(&span, "rpc.grpc.status_code"), Some(14));
+    assert_eq!(
+        str_attr(&span, "error.type").unwrap(),
+        "std::io::error::Error"
+    );
+    assert_eq!(count(&span, "error.type"), 1);
+    assert_eq!(span.status, Status::error("connection refused"));
+}
+
+/// The first `grpc-status` counts, as gRPC reads it: a trailer after a status in the
+/// head adds nothing. A value that is no code is UNKNOWN.
+#[tokio::test]
+async fn grpc_status_once_and_strictly() {
+    for (head, trailer, expected) in [
+        (Some("0"), Some("13"), 0),
+        (None, Some("+0"), 2),
+        (None, Some("013"), 2),
+        (Some("abc"), None, 2),
+        (Some("99"), None, 2),
+        (None, Some("16"), 16),
+    ] {
+        let h = Harness::new();
+        let client = ServiceBuilder::new()
+            .layer(h.client_layer())
+            .service(service_fn(move |_req: Request<Empty<Bytes>>| async move {
+                let mut trailers = HeaderMap::new();
+                if let Some(code) = trailer {
+                    trailers.insert("grpc-status", code.parse().unwrap());
+                }
+                let mut res = Response::new(FramesBody::data_then_trailers("msg", trailers));
+                if let Some(code) = head {
+                    res.headers_mut()
+                        .insert("grpc-status", code.parse().unwrap());
+                }
+                Ok::<_, Infallible>(res)
+            }));
+        let res = client.oneshot(grpc_call()).await.unwrap();
+        res.into_body().collect().await.unwrap();
+        let span = h.only_span();
+        assert_eq!(
+            int_attr(&span, "rpc.grpc.status_code"),
+            Some(expected),
+            "{head:?} {trailer:?}"
+        );
+        assert_eq!(
+            count(&span, "rpc.grpc.status_code"),
+            1,
+            "{head:?} {trailer:?}"
+        );
+        assert!(count(&span, "error.type") <= 1, "{head:?} {trailer:?}");
+    }
+}
+
+/// A 500 whose body then breaks off keeps one `error.type`, the status's, and the
+/// body's error as the description.
+#[tokio::test]
+async fn an_error_status_then_a_broken_body_keeps_one_error_type() {
+    let h = Harness::new();
+    let client = ServiceBuilder::new()
+        .layer(h.client_layer())
+        .service(service_fn(|_req: Request<Empty<Bytes>>| async {
+            let mut res = Response::new(BrokenBody);
+            *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            Ok::<_, Infallible>(res)
+        }));
+    let req = Request::builder()
+        .uri("http://api.example/x")
+        .body(Empty::new())
+        .unwrap();
+    let res = client.oneshot(req).await.unwrap();
+    res.into_body().collect().await.unwrap_err();
+    let span = h.only_span();
+    assert_eq!(count(&span, "error.type"), 1);
+    assert_eq!(str_attr(&span, "error.type").unwrap(), "500");
+    assert_eq!(span.status, Status::error("connection reset"));
+}
+
+/// A body that fails at its first frame.
+struct BrokenBody;
+
+impl http_body::Body for BrokenBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::other("connection reset"))))
+    }
+}
