@@ -138,3 +138,159 @@ fn rust_log_per_target_traces_info_everywhere() {
     assert_spans(&spans, filter);
     assert_eq!(messages, ["nais-otel's own warning"]);
 }
+
+/// The JSON log lines `lines` holds.
+fn json_lines(lines: &Lines) -> Vec<serde_json::Value> {
+    lines
+        .text()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect()
+}
+
+/// `init()`'s subscriber with `filter` as `RUST_LOG`, JSON lines into `lines`, spans into
+/// `exporter`.
+fn guard(filter: Option<&str>, exporter: &InMemorySpanExporter, lines: &Lines) -> nais_otel::Guard {
+    let writer = lines.clone();
+    let filter = filter.map(str::to_owned);
+    nais_otel::builder()
+        .with_env_lookup(move |name| (name == "RUST_LOG").then(|| filter.clone()).flatten())
+        .with_span_exporter(exporter.clone())
+        .with_globals(false)
+        .with_log_format(LogFormat::Json)
+        .with_log_writer(move || writer.clone())
+        .init()
+        .expect("init")
+}
+
+fn span_id(cx: &opentelemetry::Context) -> String {
+    use opentelemetry::trace::TraceContextExt as _;
+    cx.span().span_context().span_id().to_string()
+}
+
+/// A task spawned from inside a DEBUG span (`tokio::spawn(f.in_current_span())` in a
+/// `#[instrument(level = "debug")]` function) runs on another thread with only that span
+/// entered. Whether `RUST_LOG` makes DEBUG spans or not, what runs there is in the trace
+/// of the INFO span above: its spans, its context (what the client layer sends on) and
+/// the ids of its log lines.
+#[test]
+fn a_task_spawned_inside_a_debug_span_stays_in_the_trace() {
+    let filters = [
+        None,
+        Some("info"),
+        Some("warn"),
+        Some("debug"),
+        Some("trace"),
+        Some("info,bridge_filters=debug"),
+    ];
+    for filter in filters {
+        let exporter = InMemorySpanExporter::default();
+        let lines = Lines::default();
+        let guard = guard(filter, &exporter, &lines);
+        let subscriber = guard.subscriber().expect("init() builds its subscriber");
+        let current = tracing::dispatcher::with_default(subscriber, || {
+            let a = tracing::info_span!("a");
+            let captured =
+                a.in_scope(|| tracing::debug_span!("b").in_scope(tracing::Span::current));
+            let dispatch = subscriber.clone();
+            let current = std::thread::spawn(move || {
+                tracing::dispatcher::with_default(&dispatch, || {
+                    let current = captured.in_scope(|| {
+                        tracing::info!("in the spawned task");
+                        tracing::info_span!("c").in_scope(|| tracing::info!("in c"));
+                        span_id(&opentelemetry::Context::current())
+                    });
+                    // Closed under the subscriber: the registry closes its parent through
+                    // the thread's default one.
+                    drop(captured);
+                    current
+                })
+            })
+            .join()
+            .expect("the thread");
+            drop(a);
+            current
+        });
+        guard.force_flush();
+        let spans = exporter.get_finished_spans().expect("spans");
+        let names: Vec<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
+        assert_eq!(names, ["c", "a"], "RUST_LOG={filter:?}");
+        let (c, a) = (&spans[0], &spans[1]);
+        let a_id = a.span_context.span_id().to_string();
+        let c_id = c.span_context.span_id().to_string();
+        assert_eq!(
+            c.parent_span_id,
+            a.span_context.span_id(),
+            "RUST_LOG={filter:?}"
+        );
+        assert_eq!(c.span_context.trace_id(), a.span_context.trace_id());
+        assert_eq!(current, a_id, "Context::current(), RUST_LOG={filter:?}");
+        let events: Vec<&str> = a.events.iter().map(|e| e.name.as_ref()).collect();
+        assert_eq!(events, ["in the spawned task"], "RUST_LOG={filter:?}");
+        let logged = json_lines(&lines);
+        if filter != Some("warn") {
+            assert_eq!(logged.len(), 2, "RUST_LOG={filter:?}: {logged:?}");
+        }
+        for line in logged {
+            let expected = match line["message"].as_str() {
+                Some("in the spawned task") => &a_id,
+                Some("in c") => &c_id,
+                other => panic!("RUST_LOG={filter:?}: unexpected line {other:?}"),
+            };
+            assert_eq!(
+                line["span_id"].as_str(),
+                Some(expected.as_str()),
+                "RUST_LOG={filter:?}: {line}"
+            );
+            assert_eq!(
+                line["trace_id"].as_str(),
+                Some(a.span_context.trace_id().to_string().as_str()),
+                "RUST_LOG={filter:?}"
+            );
+        }
+    }
+}
+
+/// A span entered again inside a span under it (a connection's span re-entered from a
+/// request's) leaves the request current, for `tracing` and for the context alike: the
+/// event, the log line's ids and `Context::current()` name the same span.
+#[test]
+fn a_span_entered_again_inside_its_child_leaves_the_child_current() {
+    for filter in [None, Some("debug")] {
+        let exporter = InMemorySpanExporter::default();
+        let lines = Lines::default();
+        let guard = guard(filter, &exporter, &lines);
+        let subscriber = guard.subscriber().expect("init() builds its subscriber");
+        let (inside, after) = tracing::dispatcher::with_default(subscriber, || {
+            let connection = tracing::info_span!("connection");
+            let _connection = connection.enter();
+            let request = tracing::info_span!("request");
+            let entered = request.enter();
+            let inside = connection.in_scope(|| {
+                tracing::info!("connection entered again");
+                span_id(&opentelemetry::Context::current())
+            });
+            drop(entered);
+            (inside, span_id(&opentelemetry::Context::current()))
+        });
+        assert_eq!(
+            span_id(&opentelemetry::Context::current()),
+            "0000000000000000",
+            "nothing stays attached"
+        );
+        guard.force_flush();
+        let spans = exporter.get_finished_spans().expect("spans");
+        let names: Vec<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
+        assert_eq!(names, ["request", "connection"], "RUST_LOG={filter:?}");
+        let request_id = spans[0].span_context.span_id().to_string();
+        let connection_id = spans[1].span_context.span_id().to_string();
+        assert_eq!(inside, request_id, "RUST_LOG={filter:?}");
+        assert_eq!(after, connection_id, "RUST_LOG={filter:?}");
+        assert_eq!(spans[0].events.len(), 1, "RUST_LOG={filter:?}");
+        assert!(spans[1].events.is_empty(), "RUST_LOG={filter:?}");
+        let logged = json_lines(&lines);
+        assert_eq!(logged.len(), 1, "RUST_LOG={filter:?}");
+        assert_eq!(logged[0]["span_id"].as_str(), Some(request_id.as_str()));
+        assert_eq!(logged[0]["span"].as_str(), Some("request"));
+    }
+}

@@ -5,11 +5,11 @@ use std::fmt;
 
 use opentelemetry::trace::{Event, Link, SpanContext, Status};
 use opentelemetry::{Context, Key, KeyValue, Value};
-use tracing_subscriber::registry::{LookupSpan, Registry};
+use tracing_subscriber::registry::{ExtensionsMut, LookupSpan, Registry};
 
 use super::layer::BridgeLayer;
 use super::pipeline::Pipeline;
-use super::record::SpanRecord;
+use super::record::{PassThrough, SpanRecord};
 
 mod sealed {
     pub trait Sealed {}
@@ -51,7 +51,9 @@ pub trait SpanExt: sealed::Sealed {
     fn add_link_with_attributes(&self, cx: SpanContext, attributes: Vec<KeyValue>);
 
     /// This span's context: its parent's context with this span in it. The same as
-    /// `Context::current()` while the span is entered. Empty when the span is not traced.
+    /// `Context::current()` while the span is entered. For a span the bridge passes
+    /// through (a DEBUG span under `init()`), the context it passes on; empty when the
+    /// span is not traced.
     fn context(&self) -> Context;
 
     /// Sets an attribute; a later value for the same key is added, not replaced.
@@ -102,20 +104,30 @@ impl fmt::Display for SetParentError {
 
 impl std::error::Error for SetParentError {}
 
-/// Runs `f` on `span`'s record, if nais-otel's bridge keeps one for it.
-fn with_record<R>(
+/// Runs `f` on `span`'s extensions in the registry, if nais-otel's bridge is in its
+/// subscriber.
+fn with_extensions<R>(
     span: &tracing::Span,
-    f: impl FnOnce(&mut SpanRecord, &Pipeline) -> R,
+    f: impl FnOnce(&mut ExtensionsMut<'_>, &Pipeline) -> Option<R>,
 ) -> Option<R> {
     span.with_subscriber(|(id, dispatch)| {
         let layer = dispatch.downcast_ref::<BridgeLayer>()?;
         let registry = dispatch.downcast_ref::<Registry>()?;
         let data = registry.span(id)?;
         let mut extensions = data.extensions_mut();
-        let record = extensions.get_mut::<SpanRecord>()?;
-        Some(f(record, &layer.pipeline))
+        f(&mut extensions, &layer.pipeline)
     })
     .flatten()
+}
+
+/// Runs `f` on `span`'s record, if nais-otel's bridge keeps one for it.
+fn with_record<R>(
+    span: &tracing::Span,
+    f: impl FnOnce(&mut SpanRecord, &Pipeline) -> R,
+) -> Option<R> {
+    with_extensions(span, |extensions, pipeline| {
+        Some(f(extensions.get_mut::<SpanRecord>()?, pipeline))
+    })
 }
 
 impl SpanExt for tracing::Span {
@@ -168,8 +180,17 @@ impl SpanExt for tracing::Span {
     }
 
     fn context(&self) -> Context {
-        with_record(self, |record, _| record.cx.clone())
-            .unwrap_or_else(|| tracing_opentelemetry::OpenTelemetrySpanExt::context(self))
+        with_extensions(self, |extensions, _| {
+            extensions
+                .get_mut::<SpanRecord>()
+                .map(|record| record.cx.clone())
+                .or_else(|| {
+                    extensions
+                        .get_mut::<PassThrough>()
+                        .map(|through| through.cx.clone())
+                })
+        })
+        .unwrap_or_else(|| tracing_opentelemetry::OpenTelemetrySpanExt::context(self))
     }
 
     fn set_attribute(&self, key: impl Into<Key>, value: impl Into<Value>) {

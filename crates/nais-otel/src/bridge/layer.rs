@@ -14,12 +14,12 @@ use tracing::subscriber::Interest;
 use tracing::{Level, Subscriber};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::Context as LayerContext;
-use tracing_subscriber::registry::{LookupSpan, SpanRef};
+use tracing_subscriber::registry::{Extensions, LookupSpan, SpanRef};
 use tracing_subscriber::Layer;
 
 use super::interest::wanted;
 use super::pipeline::{Pipeline, Started};
-use super::record::{nanos, EventFields, Extras, SpanFields, SpanRecord, Timings};
+use super::record::{nanos, EventFields, Extras, PassThrough, SpanFields, SpanRecord, Timings};
 
 /// A `tracing` layer that turns spans into OpenTelemetry spans and events into span
 /// events, on the pipeline [`crate::init`] built. See the [module docs](crate::bridge).
@@ -33,6 +33,9 @@ pub struct BridgeLayer {
     timings: bool,
     threads: bool,
     location: bool,
+    /// In `init()`'s subscriber: spans that are not `wanted` are passed through, and such
+    /// events are not recorded (see [`wanted_only`](Self::wanted_only)).
+    wanted_only: bool,
     /// Installed without a per-layer filter: it decides its own interest (see
     /// [`deciding_interest`](Self::deciding_interest)).
     own_interest: bool,
@@ -49,8 +52,9 @@ impl fmt::Debug for BridgeLayer {
 }
 
 thread_local! {
-    /// The contexts this thread attached for the spans it entered, innermost last.
-    static ENTERED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+    /// The spans this thread entered, innermost last, with the context attached for each;
+    /// none for a span entered again inside itself.
+    static ENTERED: RefCell<Vec<(Id, Option<ContextGuard>)>> = const { RefCell::new(Vec::new()) };
     /// `thread.id`: the number in `ThreadId`'s `Debug` text, read once a thread.
     static THREAD_ID: i64 = thread_number();
 }
@@ -62,8 +66,20 @@ impl BridgeLayer {
             timings: false,
             threads: false,
             location: false,
+            wanted_only: false,
             own_interest: false,
         }
+    }
+
+    /// This layer for `init()`'s subscriber: it exports the spans and records the events
+    /// the bridge wants (INFO and above, not of the SDK's or nais-otel's own targets; see
+    /// the `interest` module), and passes the other spans it sees through
+    /// ([`PassThrough`]): while one is entered, the context current is that of the span
+    /// above it, so the spans, client calls and log lines under a DEBUG span stay in
+    /// their trace when `RUST_LOG` makes DEBUG spans.
+    pub(crate) fn wanted_only(mut self) -> Self {
+        self.wanted_only = true;
+        self
     }
 
     /// This layer for a subscriber whose log filter enables INFO and above everywhere,
@@ -72,7 +88,7 @@ impl BridgeLayer {
     /// SDK's and nais-otel's own targets. See the `interest` module.
     pub(crate) fn deciding_interest(mut self) -> Self {
         self.own_interest = true;
-        self
+        self.wanted_only()
     }
 
     /// Whether spans get `busy_ns` and `idle_ns`: the time they were entered and the
@@ -142,13 +158,14 @@ where
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
-        if self.own_interest && !wanted(attrs.metadata()) {
-            return;
-        }
         let Some(span) = ctx.span(id) else {
             return;
         };
         let meta = attrs.metadata();
+        if self.wanted_only && !wanted(meta) {
+            pass_through(attrs, &ctx, &span);
+            return;
+        }
         let mut name = Cow::Borrowed(meta.name());
         let mut kind = SpanKind::Internal;
         let mut status = Status::Unset;
@@ -173,27 +190,7 @@ where
             }
             Some(self.pipeline.start(parent, span_id, &name, &kind, &[]))
         };
-        let started = if let Some(parent) = attrs.parent() {
-            // A parent this layer does not see (filtered out) makes a root, as with
-            // tracing-opentelemetry: a smaller tree rather than a wrong one.
-            let parent = ctx
-                .span(parent)
-                .and_then(|parent| {
-                    parent
-                        .extensions()
-                        .get::<SpanRecord>()
-                        .map(|record| record.cx.clone())
-                })
-                .unwrap_or_default();
-            start_under(&parent)
-        } else if attrs.is_contextual() {
-            // The innermost entered span's context (attached on enter), or what the
-            // tower layers attach while a handler runs; read in place, not cloned.
-            Context::map_current(start_under)
-        } else {
-            start_under(&Context::new())
-        };
-        let Some(started) = started else {
+        let Some(started) = with_parent(attrs, &ctx, start_under) else {
             return;
         };
         let record = SpanRecord {
@@ -252,7 +249,7 @@ where
     }
 
     fn on_event(&self, event: &tracing::Event<'_>, ctx: LayerContext<'_, S>) {
-        if self.own_interest && !wanted(event.metadata()) {
+        if self.wanted_only && !wanted(event.metadata()) {
             return;
         }
         // The innermost span the bridge keeps: a span it skipped (an excluded target's, see
@@ -319,11 +316,14 @@ where
         };
         let cx = {
             let extensions = span.extensions();
-            let Some(record) = extensions.get::<SpanRecord>() else {
+            if let Some(record) = extensions.get::<SpanRecord>() {
+                record.entered.store(true, Ordering::Relaxed);
+                record.cx.clone()
+            } else if let Some(cx) = passed_on(&extensions) {
+                cx
+            } else {
                 return;
-            };
-            record.entered.store(true, Ordering::Relaxed);
-            record.cx.clone()
+            }
         };
         if self.timings {
             if let Some(timings) = span
@@ -339,9 +339,15 @@ where
                 timings.entered += 1;
             };
         }
-        let guard = cx.attach();
-        // `try_with`: during thread teardown the guard is dropped at once.
-        let _ = ENTERED.try_with(|entered| entered.borrow_mut().push((id.clone(), guard)));
+        // `try_with`: during thread teardown nothing is attached.
+        let _ = ENTERED.try_with(|entered| {
+            let mut entered = entered.borrow_mut();
+            // A span entered again inside itself leaves the context as it is: the
+            // registry keeps the span entered after it as the current one, and so the
+            // span its events go to and the ids its log lines carry.
+            let again = entered.iter().any(|(entered, _)| entered == id);
+            entered.push((id.clone(), (!again).then(|| cx.attach())));
+        });
     }
 
     fn on_exit(&self, id: &Id, ctx: LayerContext<'_, S>) {
@@ -373,6 +379,61 @@ where
             };
         }
     }
+}
+
+/// Calls `f` with the context a span made with `attrs` starts under: its explicit
+/// parent's, the current one (read in place, not cloned), or none for an explicit root.
+///
+/// The current context is the innermost entered span's (attached on enter, a passed
+/// through span's included), or what the tower layers attach while a handler runs. A
+/// parent this layer does not see (filtered out) makes a root, as with
+/// tracing-opentelemetry: a smaller tree rather than a wrong one.
+fn with_parent<S, R>(
+    attrs: &Attributes<'_>,
+    ctx: &LayerContext<'_, S>,
+    f: impl FnOnce(&Context) -> R,
+) -> R
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    if let Some(parent) = attrs.parent() {
+        let parent = ctx
+            .span(parent)
+            .and_then(|parent| {
+                let extensions = parent.extensions();
+                extensions
+                    .get::<SpanRecord>()
+                    .map(|record| record.cx.clone())
+                    .or_else(|| passed_on(&extensions))
+            })
+            .unwrap_or_default();
+        f(&parent)
+    } else if attrs.is_contextual() {
+        Context::map_current(f)
+    } else {
+        f(&Context::new())
+    }
+}
+
+/// Keeps what a span the bridge does not export passes on: the context it is made under.
+/// Out of line: it is not the way of the spans the bridge exports.
+#[cold]
+#[inline(never)]
+fn pass_through<S>(attrs: &Attributes<'_>, ctx: &LayerContext<'_, S>, span: &SpanRef<'_, S>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let cx = with_parent(attrs, ctx, Context::clone);
+    span.extensions_mut().insert(PassThrough { cx });
+}
+
+/// The context a span the bridge passes through passes on, if `extensions` are of one.
+#[cold]
+#[inline(never)]
+fn passed_on(extensions: &Extensions<'_>) -> Option<Context> {
+    extensions
+        .get::<PassThrough>()
+        .map(|through| through.cx.clone())
 }
 
 fn thread_number() -> i64 {

@@ -12,7 +12,12 @@
 //!   [`crate::server_layer`], across `.await` and `Instrument`.
 //! - While a span is entered, `opentelemetry::Context::current()` is its context, so the
 //!   client layer sends its `traceparent` and the JSON log lines carry its `trace_id` and
-//!   `span_id`.
+//!   `span_id`. A span entered again while a span under it is entered leaves that one
+//!   current, as `tracing` does.
+//! - In `init()`'s subscriber, a span that is not exported (a DEBUG span when `RUST_LOG`
+//!   makes them) passes its parent's context on: while it is entered, the context is that
+//!   of the exported span above it, so what runs under it, in a task spawned from it too,
+//!   stays in that span's trace, and its events become that span's events.
 //! - Fields become attributes with their types: an integer stays an integer (a `u64`
 //!   above `i64::MAX` becomes its decimal text), a `bool` a boolean. A field recorded
 //!   through `Debug` or `Display` (`?x`, `%x`, and `#[instrument]`'s arguments that are

@@ -52,6 +52,14 @@ pub(crate) struct SpanRecord {
     pub(crate) processor: usize,
 }
 
+/// What the bridge keeps of a span it sees but does not export (in `init()`'s
+/// subscriber: below INFO, or of the SDK's or nais-otel's own targets): the context it
+/// was made under, its parent's or the current one, attached while it is entered. So a
+/// span, a client call or a log line under it is in the trace of the span above it.
+pub(crate) struct PassThrough {
+    pub(crate) cx: Context,
+}
+
 /// The span ends as the registry drops its record: when the span closes, after every
 /// layer's `on_close`. Ending it here rather than in the bridge's `on_close` spares each
 /// span a registry lookup and a lock of its extensions.

@@ -4,7 +4,7 @@
 use opentelemetry_sdk::trace::SdkTracer;
 use tracing::Dispatch;
 use tracing_subscriber::{
-    filter::{EnvFilter, LevelFilter, Targets},
+    filter::{EnvFilter, FilterExt as _, LevelFilter, Targets},
     fmt::writer::BoxMakeWriter,
     layer::SubscriberExt as _,
     Layer, Registry,
@@ -34,6 +34,7 @@ pub(crate) fn subscriber(
     // each decides its own interest and neither needs a per-layer filter, which would
     // look every span up in the registry again in each of its callbacks.
     let own_interest = log_filter_is_info(config) && matches!(bridge, SpanBridge::NaisOtel(_));
+    let filter_text = log_filter_text(config);
     // Spans come from `tracing` at INFO and above whatever the log filter says:
     // turning logs down must not make traces fall apart. The SDK's own
     // diagnostics never become spans.
@@ -48,7 +49,14 @@ pub(crate) fn subscriber(
         SpanBridge::NaisOtel(layer) if own_interest => {
             layer.map(|layer| layer.deciding_interest().boxed())
         }
-        SpanBridge::NaisOtel(layer) => layer.map(|layer| layer.with_filter(span_filter).boxed()),
+        // Every span the log output wants too, so that a DEBUG span, which the bridge
+        // passes through, passes its parent's context on (see `BridgeLayer::wanted_only`).
+        SpanBridge::NaisOtel(layer) => layer.map(|layer| {
+            layer
+                .wanted_only()
+                .with_filter(span_filter.or(log_filter(filter_text, config)))
+                .boxed()
+        }),
         SpanBridge::TracingOpenTelemetry(tracer, timings, threads, location) => {
             tracer.map(|tracer| {
                 tracing_opentelemetry::layer()
@@ -70,14 +78,14 @@ pub(crate) fn subscriber(
             if own_interest {
                 layer.deciding_interest().boxed()
             } else {
-                layer.with_filter(log_filter(config)).boxed()
+                layer.with_filter(log_filter(filter_text, config)).boxed()
             }
         }
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
             .fmt_fields(MaskingFields::new(config.mask.clone()))
             .with_writer(MaskingWriter::new(writer, config.mask.clone()))
-            .with_filter(log_filter(config))
+            .with_filter(log_filter(filter_text, config))
             .boxed(),
     };
     Dispatch::new(
@@ -93,20 +101,25 @@ fn log_filter_is_info(config: &Config) -> bool {
     config.log.filter.trim().eq_ignore_ascii_case("info")
 }
 
-/// `RUST_LOG`, with the SDK's own per-batch error lines turned off unless the
-/// filter names them: we report outages once ourselves.
-fn log_filter(config: &Config) -> EnvFilter {
-    let filter = match EnvFilter::try_new(&config.log.filter) {
-        Ok(filter) => filter,
+/// `RUST_LOG` when it is a valid filter; else, said once on stderr, the default.
+fn log_filter_text(config: &Config) -> &str {
+    match EnvFilter::try_new(&config.log.filter) {
+        Ok(_) => &config.log.filter,
         Err(error) => {
             // The subscriber is not installed yet: say it on stderr, once.
             eprintln!(
                 "nais-otel: {RUST_LOG}={:?}: not a valid filter ({error}); using `{DEFAULT_LOG_FILTER}`",
                 config.log.filter
             );
-            EnvFilter::new(DEFAULT_LOG_FILTER)
+            DEFAULT_LOG_FILTER
         }
-    };
+    }
+}
+
+/// The log filter `text` (from [`log_filter_text`]), with the SDK's own per-batch error
+/// lines turned off unless `RUST_LOG` names them: we report outages once ourselves.
+fn log_filter(text: &str, config: &Config) -> EnvFilter {
+    let filter = EnvFilter::new(text);
     if config.log.filter.contains("opentelemetry") {
         return filter;
     }
