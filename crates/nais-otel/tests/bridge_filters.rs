@@ -28,16 +28,7 @@ impl Lines {
 fn run(filter: Option<&str>) -> (Vec<SpanData>, Vec<String>) {
     let exporter = InMemorySpanExporter::default();
     let lines = Lines::default();
-    let writer = lines.clone();
-    let filter = filter.map(str::to_owned);
-    let guard = nais_otel::builder()
-        .with_env_lookup(move |name| (name == "RUST_LOG").then(|| filter.clone()).flatten())
-        .with_span_exporter(exporter.clone())
-        .with_globals(false)
-        .with_log_format(LogFormat::Json)
-        .with_log_writer(move || writer.clone())
-        .init()
-        .expect("init");
+    let guard = guard(filter, &exporter, &lines);
     let subscriber = guard.subscriber().expect("init() builds its subscriber");
     tracing::dispatcher::with_default(subscriber, || {
         let span = tracing::info_span!("checkout", cart.items = 3_u32);
