@@ -285,3 +285,34 @@ fn a_span_entered_again_inside_its_child_leaves_the_child_current() {
         assert_eq!(logged[0]["span"].as_str(), Some("request"));
     }
 }
+
+/// The panic hook reports a panic as an ERROR event of target `panic`: a filter for one
+/// crate, or `off`, leaves it on; only a filter that names `panic` turns it off.
+#[test]
+fn panics_are_logged_unless_the_filter_names_them() {
+    for (filter, logged) in [
+        (None, true),
+        (Some("warn"), true),
+        (Some("my_app=debug"), true),
+        (Some("off"), true),
+        (Some("info,panic=off"), false),
+    ] {
+        let exporter = InMemorySpanExporter::default();
+        let lines = Lines::default();
+        let guard = guard(filter, &exporter, &lines);
+        let subscriber = guard.subscriber().expect("init() builds its subscriber");
+        tracing::dispatcher::with_default(subscriber, || {
+            tracing::error!(target: "panic", "thread 'main' panicked at src/main.rs:1:1: boom");
+        });
+        let messages: Vec<String> = json_lines(&lines)
+            .iter()
+            .filter_map(|line| line["message"].as_str().map(str::to_owned))
+            .collect();
+        let expected: &[&str] = if logged {
+            &["thread 'main' panicked at src/main.rs:1:1: boom"]
+        } else {
+            &[]
+        };
+        assert_eq!(messages, expected, "RUST_LOG={filter:?}");
+    }
+}

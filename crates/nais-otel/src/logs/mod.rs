@@ -22,6 +22,9 @@ pub use self::{
     text::{MaskingFields, MaskingFieldsVisitor, MaskingIo, MaskingWriter},
 };
 
+/// The target of the events the panic hook reports panics as.
+pub(crate) const PANIC_TARGET: &str = "panic";
+
 /// Replaces the panic hook with one that reports a panic as an `ERROR` event
 /// (target `panic`) through the installed log output, so that the message is
 /// masked and its URLs redacted like any log line. The standard library's hook writes the message to
@@ -45,7 +48,7 @@ pub(crate) fn install_panic_hook() {
         let backtrace = std::backtrace::Backtrace::capture();
         if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
             tracing::error!(
-                target: "panic",
+                target: PANIC_TARGET,
                 thread,
                 location,
                 backtrace = %backtrace,
@@ -53,7 +56,7 @@ pub(crate) fn install_panic_hook() {
             );
         } else {
             tracing::error!(
-                target: "panic",
+                target: PANIC_TARGET,
                 thread,
                 location,
                 "thread '{thread}' panicked at {location}: {message}"

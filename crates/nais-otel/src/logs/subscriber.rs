@@ -13,7 +13,7 @@ use tracing_subscriber::{
 use crate::{
     bridge::{BridgeLayer, EXCLUDED_TARGETS},
     config::{Config, LogFormat, DEFAULT_LOG_FILTER, RUST_LOG},
-    logs::{json_layer::JsonLayer, JsonFormat, MaskingFields, MaskingWriter},
+    logs::{json_layer::JsonLayer, JsonFormat, MaskingFields, MaskingWriter, PANIC_TARGET},
 };
 
 /// The layer that turns `tracing` spans into trace spans, as [`crate::Builder::with_bridge`] chose.
@@ -117,14 +117,18 @@ fn log_filter_text(config: &Config) -> &str {
 }
 
 /// The log filter `text` (from [`log_filter_text`]), with the SDK's own per-batch error
-/// lines turned off unless `RUST_LOG` names them: we report outages once ourselves.
+/// lines turned off unless `RUST_LOG` names them (we report outages once ourselves), and
+/// panics on unless it names them: the panic hook reports a panic as an event of target
+/// `panic`, and a filter for one crate (`my_app=debug`) must not make panics vanish.
 fn log_filter(text: &str, config: &Config) -> EnvFilter {
-    let filter = EnvFilter::new(text);
-    if config.log.filter.contains("opentelemetry") {
-        return filter;
-    }
-    ["opentelemetry=off", "opentelemetry_sdk=off"]
-        .iter()
+    let named = |target: &str| config.log.filter.contains(target);
+    let sdk_off = ["opentelemetry=off", "opentelemetry_sdk=off"];
+    let directives = (!named("opentelemetry"))
+        .then_some(sdk_off)
+        .into_iter()
+        .flatten()
+        .chain((!named(PANIC_TARGET)).then_some("panic=error"));
+    directives
         .filter_map(|directive| directive.parse().ok())
-        .fold(filter, EnvFilter::add_directive)
+        .fold(EnvFilter::new(text), EnvFilter::add_directive)
 }
