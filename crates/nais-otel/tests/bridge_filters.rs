@@ -316,3 +316,63 @@ fn panics_are_logged_unless_the_filter_names_them() {
         assert_eq!(messages, expected, "RUST_LOG={filter:?}");
     }
 }
+
+/// A log line carries the ids of the span its event is recorded on: the span the event
+/// names as its parent, none for an event that names none, else the current one.
+#[test]
+fn a_line_carries_the_ids_of_the_span_its_event_is_on() {
+    for filter in [None, Some("debug")] {
+        let exporter = InMemorySpanExporter::default();
+        let lines = Lines::default();
+        let guard = guard(filter, &exporter, &lines);
+        let subscriber = guard.subscriber().expect("init() builds its subscriber");
+        tracing::dispatcher::with_default(subscriber, || {
+            let other = tracing::info_span!(parent: None, "other");
+            let current = tracing::info_span!("current");
+            let _entered = current.enter();
+            tracing::info!(parent: &other, "in other");
+            tracing::info!(parent: None, "in none");
+            tracing::info!("in current");
+        });
+        guard.force_flush();
+        let spans = exporter.get_finished_spans().expect("spans");
+        let span = |name: &str| {
+            spans
+                .iter()
+                .find(|span| span.name == name)
+                .unwrap_or_else(|| panic!("{name}"))
+        };
+        let ids = |name: &str| {
+            let span = span(name);
+            (
+                span.span_context.trace_id().to_string(),
+                span.span_context.span_id().to_string(),
+            )
+        };
+        let (other, current) = (ids("other"), ids("current"));
+        assert_ne!(other.0, current.0, "two traces");
+        let events = |name: &str| -> Vec<String> {
+            span(name)
+                .events
+                .iter()
+                .map(|e| e.name.to_string())
+                .collect()
+        };
+        assert_eq!(events("other"), ["in other"]);
+        assert_eq!(events("current"), ["in current"]);
+        for line in json_lines(&lines) {
+            let (expected, name) = match line["message"].as_str() {
+                Some("in other") => (Some(&other), Some("other")),
+                Some("in none") => (None, None),
+                Some("in current") => (Some(&current), Some("current")),
+                other => panic!("RUST_LOG={filter:?}: unexpected line {other:?}"),
+            };
+            let found = line["trace_id"]
+                .as_str()
+                .zip(line["span_id"].as_str())
+                .map(|(trace, span)| (trace.to_owned(), span.to_owned()));
+            assert_eq!(found.as_ref(), expected, "RUST_LOG={filter:?}: {line}");
+            assert_eq!(line["span"].as_str(), name, "RUST_LOG={filter:?}: {line}");
+        }
+    }
+}

@@ -415,6 +415,21 @@ where
     }
 }
 
+/// The context of `span`, or of the nearest span above it, that the bridge keeps: what a
+/// log line of an event in `span` carries the ids of.
+pub(crate) fn context_of<S>(span: &SpanRef<'_, S>) -> Option<Context>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    span.scope().find_map(|span| {
+        let extensions = span.extensions();
+        extensions
+            .get::<SpanRecord>()
+            .map(|record| record.cx.clone())
+            .or_else(|| passed_on(&extensions))
+    })
+}
+
 /// Keeps what a span the bridge does not export passes on: the context it is made under.
 /// Out of line: it is not the way of the spans the bridge exports.
 #[cold]

@@ -10,7 +10,7 @@ use tracing_subscriber::{
         time::{FormatTime, SystemTime},
         FmtContext, FormatEvent, FormatFields,
     },
-    registry::LookupSpan,
+    registry::{LookupSpan, SpanRef},
 };
 
 use crate::privacy::{MaskConfig, Masker};
@@ -59,6 +59,7 @@ impl JsonFormat {
         out: &mut Vec<u8>,
         event: &Event<'_>,
         span: Option<&str>,
+        ids: &LineIds,
     ) -> fmt::Result {
         let meta = event.metadata();
         out.extend_from_slice(b"{\"timestamp\":\"");
@@ -67,18 +68,12 @@ impl JsonFormat {
         out.extend_from_slice(meta.level().as_str().as_bytes());
         out.extend_from_slice(b"\",\"target\":");
         string(out, meta.target())?;
-        // The ids of the current context's span, read in place.
-        opentelemetry::Context::map_current(|context| {
-            let current = context.span();
-            let span_context = current.span_context();
-            if span_context.is_valid() {
-                out.extend_from_slice(b",\"trace_id\":\"");
-                hex(out, &span_context.trace_id().to_bytes());
-                out.extend_from_slice(b"\",\"span_id\":\"");
-                hex(out, &span_context.span_id().to_bytes());
-                out.push(b'"');
-            }
-        });
+        match ids {
+            // The current context's, read in place.
+            LineIds::Current => opentelemetry::Context::map_current(|cx| write_ids(out, cx)),
+            LineIds::Explicit(Some(cx)) => write_ids(out, cx),
+            LineIds::Explicit(None) => {}
+        }
         if let Some(name) = span {
             out.extend_from_slice(b",\"span\":");
             match self.masker.mask(name) {
@@ -105,6 +100,43 @@ impl JsonFormat {
     }
 }
 
+/// Whose `trace_id` and `span_id` a line carries: the span its event is recorded on.
+pub(crate) enum LineIds {
+    /// The current context's span, for an event in the current span (the innermost
+    /// `tracing` span entered, or a tower layer's request span while a handler runs).
+    Current,
+    /// The context of the span an event names as its parent (`info!(parent: &span, ..)`),
+    /// or none for an event that names none (`parent: None`).
+    Explicit(Option<opentelemetry::Context>),
+}
+
+impl LineIds {
+    /// The ids for `event`, whose parent, when it names one, is `parent`.
+    pub(crate) fn of<S>(event: &Event<'_>, parent: Option<&SpanRef<'_, S>>) -> Self
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        if event.is_contextual() {
+            Self::Current
+        } else {
+            Self::Explicit(parent.and_then(crate::bridge::context_of))
+        }
+    }
+}
+
+/// `,"trace_id":"…","span_id":"…"` for `cx`'s span, when it has a valid one.
+fn write_ids(out: &mut Vec<u8>, cx: &opentelemetry::Context) {
+    let span = cx.span();
+    let span_context = span.span_context();
+    if span_context.is_valid() {
+        out.extend_from_slice(b",\"trace_id\":\"");
+        hex(out, &span_context.trace_id().to_bytes());
+        out.extend_from_slice(b"\",\"span_id\":\"");
+        hex(out, &span_context.span_id().to_bytes());
+        out.push(b'"');
+    }
+}
+
 impl<S, N> FormatEvent<S, N> for JsonFormat
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -117,8 +149,14 @@ where
         event: &Event<'_>,
     ) -> fmt::Result {
         let mut line = Vec::with_capacity(256);
-        let current = ctx.lookup_current();
-        self.write_line(&mut line, event, current.as_ref().map(|span| span.name()))?;
+        let parent = ctx.parent_span();
+        let ids = LineIds::of(event, parent.as_ref());
+        self.write_line(
+            &mut line,
+            event,
+            parent.as_ref().map(|span| span.name()),
+            &ids,
+        )?;
         writer.write_str(std::str::from_utf8(&line).map_err(|_| fmt::Error)?)
     }
 }

@@ -17,6 +17,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
+use super::json::LineIds;
 use super::JsonFormat;
 
 thread_local! {
@@ -79,11 +80,13 @@ where
         if self.own_interest && !logged_at_info(event.metadata()) {
             return;
         }
-        let current = ctx.lookup_current();
-        let span = current.as_ref().map(|span| span.name());
+        // The span the event is in: the one it names, or the current one.
+        let parent = ctx.event_span(event);
+        let span = parent.as_ref().map(|span| span.name());
+        let ids = LineIds::of(event, parent.as_ref());
         let write = |line: &mut Vec<u8>| {
             line.clear();
-            if self.format.write_line(line, event, span).is_ok() {
+            if self.format.write_line(line, event, span, &ids).is_ok() {
                 let _ = self
                     .writer
                     .make_writer_for(event.metadata())

@@ -5,6 +5,8 @@
 //! `tracing` bridge attaches their context on enter) and the
 //! request spans of our tower layer (which attaches its context while the
 //! handler runs), so Grafana can jump from a log line in Loki to its trace.
+//! An event that names its parent (`info!(parent: &span, ..)`) carries that
+//! span's ids, and one that names none (`parent: None`) none.
 //!
 //! Both formats mask national identity numbers as the line is formatted
 //! ([`crate::privacy`]): NAIS sends standard output to Loki, and nothing masks
