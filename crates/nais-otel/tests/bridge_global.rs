@@ -1,7 +1,8 @@
 //! `init()`'s own subscriber with the default bridge: `tracing` spans at INFO and above
 //! become trace spans (nais-otel's own diagnostics and DEBUG spans do not), the extension
-//! trait reaches the bridge through the subscriber's filters, and the JSON log lines carry
-//! the span's ids. Its own binary: it sets the global subscriber.
+//! trait reaches the bridge through the subscriber's filters, the JSON log lines carry
+//! the span's ids, and records of the `log` crate are log lines and span events. Its own
+//! binary: it sets the global subscriber and `log`'s logger.
 
 mod support;
 
@@ -32,6 +33,9 @@ fn init_installs_the_bridge_behind_its_filters() {
         tracing::debug_span!("too-detailed").in_scope(|| {});
         tracing::info_span!(target: "nais_otel", "internal").in_scope(|| {});
         tracing::info!("paid");
+        // A dependency that logs with the `log` crate.
+        log::warn!(target: "some_dependency", "pool exhausted");
+        log::debug!(target: "some_dependency", "below the filter");
         let cx = opentelemetry::Context::current();
         let sc = cx.span().span_context().clone();
         (sc.trace_id().to_string(), sc.span_id().to_string())
@@ -46,6 +50,21 @@ fn init_installs_the_bridge_behind_its_filters() {
     assert_eq!(attr("cart.items"), Some(Value::I64(3)));
     assert_eq!(attr("cart.currency"), Some(Value::from("NOK")));
     assert_eq!(checkout.events.events[0].name, "paid");
+    // The `log` record: a span event with the record's target, without `log.*` fields.
+    let record = &checkout.events.events[1];
+    assert_eq!(record.name, "pool exhausted");
+    let event_attr = |key: &str| support::attr(&record.attributes, key).cloned();
+    assert_eq!(event_attr("target"), Some(Value::from("some_dependency")));
+    assert_eq!(event_attr("level"), Some(Value::from("WARN")));
+    assert!(
+        record
+            .attributes
+            .iter()
+            .all(|kv| !kv.key.as_str().starts_with("log.")),
+        "{:?}",
+        record.attributes
+    );
+    assert_eq!(checkout.events.events.len(), 2, "nothing below the filter");
 
     let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
     let paid = text
@@ -55,4 +74,18 @@ fn init_installs_the_bridge_behind_its_filters() {
         .unwrap_or_else(|| panic!("no log line for the event: {text}"));
     assert_eq!(paid["trace_id"], trace_id);
     assert_eq!(paid["span_id"], span_id);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .filter(|line: &serde_json::Value| line["target"] == "some_dependency")
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    let record = lines[0].as_object().expect("an object");
+    assert_eq!(record["message"], "pool exhausted");
+    assert_eq!(record["level"], "WARN");
+    assert_eq!(record["span_id"], span_id.as_str());
+    assert!(
+        record.keys().all(|key| !key.starts_with("log.")),
+        "{record:?}"
+    );
 }

@@ -12,6 +12,7 @@ use opentelemetry::{Context, ContextGuard, KeyValue, Value};
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Level, Subscriber};
+use tracing_log::NormalizeEvent as _;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::registry::{Extensions, LookupSpan, SpanRef};
@@ -292,6 +293,9 @@ where
             .attributes
             .push(KeyValue::new("target", Value::from(meta.target())));
         event.record(&mut fields);
+        if let Some(record) = event.normalized_metadata() {
+            log_record(&mut fields.attributes, &record);
+        }
         let name = fields.event_name(meta.name());
         let error = fields.error.take();
         let is_error = *meta.level() == Level::ERROR || error.is_some();
@@ -428,6 +432,20 @@ where
             .map(|record| record.cx.clone())
             .or_else(|| passed_on(&extensions))
     })
+}
+
+/// The attributes of a `log` record's event as of any event's: its target is the
+/// record's (the event's is `log`), and the `log.*` fields that carry it go.
+#[cold]
+#[inline(never)]
+fn log_record(attributes: &mut Vec<KeyValue>, record: &tracing::Metadata<'_>) {
+    attributes.retain(|attribute| !attribute.key.as_str().starts_with("log."));
+    if let Some(target) = attributes
+        .iter_mut()
+        .find(|attribute| attribute.key.as_str() == "target")
+    {
+        target.value = Value::from(record.target().to_owned());
+    }
 }
 
 /// Keeps what a span the bridge does not export passes on: the context it is made under.

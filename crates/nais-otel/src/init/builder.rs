@@ -459,6 +459,7 @@ impl Builder {
                     Ok(()) => {
                         diagnostics.set(dispatch.clone());
                         crate::logs::install_panic_hook();
+                        crate::logs::forward_log_records();
                     }
                     Err(_) => {
                         diagnostics.set(tracing::dispatcher::get_default(Dispatch::clone));

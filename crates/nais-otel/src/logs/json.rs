@@ -4,6 +4,7 @@ use std::fmt;
 
 use opentelemetry::trace::TraceContextExt as _;
 use tracing::{field::Field, Event, Subscriber};
+use tracing_log::NormalizeEvent as _;
 use tracing_subscriber::{
     fmt::{
         format::Writer,
@@ -61,7 +62,9 @@ impl JsonFormat {
         span: Option<&str>,
         ids: &LineIds,
     ) -> fmt::Result {
-        let meta = event.metadata();
+        // A `log` record's event has the target `log`; the record's is in its fields.
+        let record = event.normalized_metadata();
+        let meta = record.as_ref().unwrap_or_else(|| event.metadata());
         out.extend_from_slice(b"{\"timestamp\":\"");
         timestamp(out, std::time::SystemTime::now())?;
         out.extend_from_slice(b"\",\"level\":\"");

@@ -24,6 +24,26 @@ pub use self::{
     text::{MaskingFields, MaskingFieldsVisitor, MaskingIo, MaskingWriter},
 };
 
+/// Sends the records of the `log` crate (which many dependencies log with) to the
+/// installed subscriber, as tracing-subscriber's own `init()` does: they are log lines,
+/// masked, and span events like any event. `log`'s own filter is set to the
+/// subscriber's most verbose level, so a record no layer wants costs one comparison.
+/// When a `log` logger is set already, it keeps the records, with a warning.
+pub(crate) fn forward_log_records() {
+    use tracing_log::AsLog as _;
+    let max = tracing::level_filters::LevelFilter::current().as_log();
+    if tracing_log::LogTracer::builder()
+        .with_max_level(max)
+        .init()
+        .is_err()
+    {
+        tracing::warn!(
+            target: "nais_otel",
+            "a `log` logger was already set: records of the `log` crate go to it, not to nais-otel's log output"
+        );
+    }
+}
+
 /// The target of the events the panic hook reports panics as.
 pub(crate) const PANIC_TARGET: &str = "panic";
 
