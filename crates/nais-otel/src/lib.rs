@@ -99,6 +99,7 @@ mod export;
 mod init;
 mod layers;
 mod logs;
+mod lossy;
 pub mod privacy;
 pub mod shutdown;
 mod url;

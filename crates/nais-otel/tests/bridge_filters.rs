@@ -376,3 +376,70 @@ fn a_line_carries_the_ids_of_the_span_its_event_is_on() {
         }
     }
 }
+
+/// Writes `partial ` and fails, as a broken `Debug` or `Display` may.
+#[derive(Debug)]
+struct Failing;
+
+impl std::fmt::Display for Failing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("partial ")?;
+        Err(std::fmt::Error)
+    }
+}
+
+impl std::error::Error for Failing {}
+
+/// A field whose `Debug` or `Display` fails (`format!` would panic on it) costs neither
+/// the log line nor the span: each keeps what the value wrote.
+#[test]
+fn a_value_whose_formatting_fails_keeps_its_line_and_span() {
+    struct FailingDebug;
+    impl std::fmt::Debug for FailingDebug {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            std::fmt::Display::fmt(&Failing, f)
+        }
+    }
+    for filter in [None, Some("debug")] {
+        let exporter = InMemorySpanExporter::default();
+        let lines = Lines::default();
+        let guard = guard(filter, &exporter, &lines);
+        let subscriber = guard.subscriber().expect("init() builds its subscriber");
+        tracing::dispatcher::with_default(subscriber, || {
+            let span = tracing::info_span!("work", field = ?FailingDebug);
+            let _entered = span.enter();
+            tracing::info!(debug = ?FailingDebug, display = %Failing, "fields");
+            tracing::info!("message {:?}", FailingDebug);
+            let error: &(dyn std::error::Error + 'static) = &Failing;
+            tracing::error!(error, "an error");
+        });
+        guard.force_flush();
+        let spans = exporter.get_finished_spans().expect("spans");
+        assert_eq!(spans.len(), 1, "RUST_LOG={filter:?}");
+        let work = &spans[0];
+        assert_eq!(
+            support::attr(&work.attributes, "field"),
+            Some(&Value::from("partial ")),
+            "RUST_LOG={filter:?}"
+        );
+        let events: Vec<&str> = work.events.iter().map(|e| e.name.as_ref()).collect();
+        assert_eq!(
+            events,
+            ["fields", "message partial ", "an error"],
+            "RUST_LOG={filter:?}"
+        );
+        let logged = json_lines(&lines);
+        let messages: Vec<&str> = logged
+            .iter()
+            .filter_map(|l| l["message"].as_str())
+            .collect();
+        assert_eq!(
+            messages,
+            ["fields", "message partial ", "an error"],
+            "RUST_LOG={filter:?}"
+        );
+        assert_eq!(logged[0]["debug"], "partial ");
+        assert_eq!(logged[0]["display"], "partial ");
+        assert_eq!(logged[2]["error"], "partial ");
+    }
+}

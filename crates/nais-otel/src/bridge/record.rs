@@ -248,7 +248,7 @@ impl Visit for SpanFields<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        let text = format!("{value:?}");
+        let text = crate::lossy::debug(value);
         if !self.special(field, &text) {
             self.attributes
                 .push(KeyValue::new(key(field), debug_value(text)));
@@ -319,10 +319,10 @@ impl Visit for EventFields {
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "message" {
-            self.name = Some(Cow::Owned(format!("{value:?}")));
+            self.name = Some(Cow::Owned(crate::lossy::debug(value)));
             return;
         }
-        let text = format!("{value:?}");
+        let text = crate::lossy::debug(value);
         if field.name() == "error" {
             self.error_field(text);
         } else {
@@ -379,10 +379,10 @@ fn error_text(error: &(dyn std::error::Error + 'static)) -> (String, Vec<StringV
     let mut chain = Vec::new();
     let mut source = error.source();
     while let Some(cause) = source {
-        chain.push(StringValue::from(cause.to_string()));
+        chain.push(StringValue::from(crate::lossy::display(cause)));
         source = cause.source();
     }
-    (error.to_string(), chain)
+    (crate::lossy::display(error), chain)
 }
 
 /// The span kind an `otel.kind` value names, case-insensitively.

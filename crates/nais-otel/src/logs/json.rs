@@ -433,11 +433,11 @@ impl tracing::field::Visit for FieldWriter<'_> {
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        let mut text = value.to_string();
+        let mut text = crate::lossy::display(value);
         let mut source = value.source();
         while let Some(cause) = source {
             text.push_str(": ");
-            text.push_str(&cause.to_string());
+            text.push_str(&crate::lossy::display(cause));
             source = cause.source();
         }
         self.text(field, &text);
@@ -450,15 +450,14 @@ impl tracing::field::Visit for FieldWriter<'_> {
         let _ = SCRATCH.try_with(|scratch| match scratch.try_borrow_mut() {
             Ok(mut text) => {
                 text.clear();
-                if write!(text, "{value:?}").is_err() {
-                    self.error = true;
-                }
+                // A `Debug` that fails leaves what it wrote: the line is kept.
+                let _ = write!(text, "{value:?}");
                 self.debug_text(field, &text);
                 if text.capacity() > SCRATCH_KEPT {
                     *text = String::new();
                 }
             }
-            Err(_) => self.debug_text(field, &format!("{value:?}")),
+            Err(_) => self.debug_text(field, &crate::lossy::debug(value)),
         });
     }
 }
