@@ -51,3 +51,22 @@ pub(super) fn read_log_format(
         },
     }
 }
+
+/// `RUST_LOG`, when it is a valid `EnvFilter`; else [`DEFAULT_LOG_FILTER`], with a problem
+/// that names the value (reported as a warning through the log output, so masked there).
+pub(super) fn read_log_filter(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> String {
+    let Some(value) = parse::get(lookup, RUST_LOG) else {
+        return DEFAULT_LOG_FILTER.to_owned();
+    };
+    match tracing_subscriber::EnvFilter::try_new(&value) {
+        Ok(_) => value,
+        Err(error) => {
+            problems.push(ConfigProblem::new(
+                RUST_LOG,
+                &value,
+                format!("not a valid filter ({error}); using `{DEFAULT_LOG_FILTER}`"),
+            ));
+            DEFAULT_LOG_FILTER.to_owned()
+        }
+    }
+}

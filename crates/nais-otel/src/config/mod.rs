@@ -185,7 +185,7 @@ impl Config {
         let limits = batch::read_limits(lookup, &mut problems);
         let log = LogConfig {
             format: log::read_log_format(lookup, on_nais, &mut problems),
-            filter: parse::get(lookup, RUST_LOG).unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned()),
+            filter: log::read_log_filter(lookup, &mut problems),
         };
         let mask = mask::read_mask(lookup, &mut problems);
         let excluded_paths = read_excluded_paths(lookup, &mut problems);

@@ -511,6 +511,19 @@ fn log_settings() {
         from(&[(RUST_LOG, "debug,h2=warn")]).log.filter,
         "debug,h2=warn"
     );
+    // A bad filter is a problem like any bad value, reported through the log output
+    // (masked there), not a raw line on stderr.
+    for bad in ["x[15038500047", "info,=", "dogs=loud"] {
+        let config = from(&[(RUST_LOG, bad)]);
+        assert_eq!(config.log.filter, "info", "{bad}");
+        assert_eq!(problem_vars(&config), vec![RUST_LOG], "{bad}");
+        assert!(
+            config.problems[0]
+                .to_string()
+                .contains("not a valid filter"),
+            "{bad}"
+        );
+    }
 }
 
 #[test]

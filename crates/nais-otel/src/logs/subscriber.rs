@@ -101,7 +101,9 @@ fn log_filter_is_info(config: &Config) -> bool {
     config.log.filter.trim().eq_ignore_ascii_case("info")
 }
 
-/// `RUST_LOG` when it is a valid filter; else, said once on stderr, the default.
+/// The log filter when it is valid; else, said once on stderr, the default. A bad
+/// `RUST_LOG` is a `Config` problem, reported with the others, and never gets here: a bad
+/// filter here is one set in code (`Builder::with_log_filter`).
 fn log_filter_text(config: &Config) -> &str {
     match EnvFilter::try_new(&config.log.filter) {
         Ok(_) => &config.log.filter,
