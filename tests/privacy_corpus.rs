@@ -282,6 +282,14 @@ mod service {
             tracing::info!(tekst = %format!("nummer {nummer}"), "behandler nummer {nummer}");
             tracing::info!(person = ?Person { fnr: fnr.clone() }, "a Debug field");
             tracing::warn!("mellomrom {spaced}");
+            // Split by the other whitespace NAIS's `\s` reads, or an invisible character.
+            let others = [
+                '\u{2009}', '\u{202f}', '\u{3000}', '\u{2028}', '\u{feff}', '\u{200b}', '\u{85}',
+                '\u{ad}',
+            ];
+            let other = others[usize::from(fnr.as_bytes()[10]) % others.len()];
+            let unicode = format!("{}{other}{}", &fnr[..6], &fnr[6..]);
+            tracing::info!(tekst = %unicode, "unicode {unicode}");
             // Separators as `Debug` and JSON escape them, a number through `Debug`,
             // `Display`, `i128`, a float and a sign.
             let nbsp = format!("{}\u{a0}{}", &fnr[..6], &fnr[6..]);

@@ -8,12 +8,16 @@
 //! # What is recognised
 //!
 //! Eleven digits, not part of a longer run of digits, optionally split after
-//! the sixth digit by one whitespace character (space, tab, newline, carriage
-//! return, vertical tab, form feed), a non-breaking space, one of these
-//! percent-encoded (`+` and `%20` for a space, `%2520` encoded twice, `%09`,
-//! `%0A`, `%0D`, `%0B`, `%0C`, `%C2%A0`), or one escaped as JSON, `Debug` and
-//! `tracing`'s text format write them (`\n`, `\t`, `\r`, `\f`, `\u000b`,
-//! `\u000c`, `\u00a0`, `\u{b}`, `\u{c}`, `\u{a0}`, `\x0b`, `\x0c`, after any
+//! the sixth digit by one whitespace character as NAIS's `\s?` reads it
+//! (JavaScript's `\s`: space, tab, newline, carriage return, vertical tab, form
+//! feed, the no-break spaces, the Unicode spaces such as the thin space `U+2009`
+//! and the ideographic space `U+3000`, the line and paragraph separators, the
+//! byte order mark), next line (`U+0085`), or an invisible character that leaves
+//! the number looking whole (zero-width space and joiners, word joiner, soft
+//! hyphen); one of these percent-encoded (`+` and `%20` for a space, `%2520`
+//! encoded twice, `%09`, `%C2%A0`, `%E2%80%89`, in either case), or escaped as
+//! JSON, `Debug` and `tracing`'s text format write them (`\n`, `\t`, `\r`, `\f`,
+//! `\u000b`, `\u00a0`, `\u202F`, `\u{b}`, `\u{a0}`, `\u{2028}`, `\x0b`, after any
 //! number of backslashes, each as it is or percent-encoded as `%5C`: a text
 //! escaped twice doubles them), whose first six digits are a plausible date
 //! `DDMMYY`.

@@ -142,47 +142,101 @@ pub(crate) fn whole_number(text: &str) -> Option<i64> {
     whole.then(|| text.parse().ok()).flatten()
 }
 
-/// What may stand between the sixth and seventh digit as it is: one whitespace
-/// character (as NAIS's `\s?`), a non-breaking space, or a URL-encoded one
-/// (`+`, `%20`, also encoded twice, `%2520`, and the other whitespace
-/// percent-encoded, in either case).
-const SEPARATORS: [&[u8]; 16] = [
-    b" ",
-    b"\t",
-    b"\n",
-    b"\r",
-    b"\x0b",
-    b"\x0c",
-    "\u{a0}".as_bytes(),
-    b"+",
-    b"%20",
-    b"%2520",
-    b"%09",
-    b"%0A",
-    b"%0D",
-    b"%0B",
-    b"%0C",
-    b"%C2%A0",
-];
+/// Whether `c` may stand between the sixth and seventh digit: whitespace as NAIS's `\s?`
+/// reads it (JavaScript's `\s`: the ASCII whitespace, the no-break spaces, the Unicode
+/// spaces and line and paragraph separators, the byte order mark), next line (`U+0085`),
+/// and the invisible characters that leave a number looking whole (zero-width space and
+/// joiners, word joiner, soft hyphen).
+fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n'
+            | '\x0b'
+            | '\x0c'
+            | '\r'
+            | ' '
+            | '\u{85}'
+            | '\u{a0}'
+            | '\u{ad}'
+            | '\u{1680}'
+            | '\u{2000}'
+            ..='\u{200d}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{2060}'
+                | '\u{3000}'
+                | '\u{feff}'
+    )
+}
 
-/// The same whitespace escaped as JSON, `Debug` and `tracing`'s text format write it,
+/// The length of the separator at the start of `bytes`, if one is there: an
+/// [`is_separator`] character as it is, URL-encoded (`+` and `%2520` for a space, any of
+/// them percent-encoded, `%C2%A0`, in either case), or escaped as JSON, `Debug` and
+/// `tracing`'s text format write it (`\n`, `\t`, `\r`, `\f`, `\u00a0`, `\u{a0}`, `\x0b`)
 /// after one backslash or more (text escaped again, such as the `Debug` of a JSON text,
 /// doubles them), each of which may be percent-encoded (`%5C`).
-const ESCAPED_SEPARATORS: [&[u8]; 17] = [
-    b"n", b"t", b"r", b"f", b"u{a0}", b"u{b}", b"u{c}", b"u000b", b"u000c", b"u00a0", b"u000B",
-    b"u000C", b"u00A0", b"x0b", b"x0c", b"x0B", b"x0C",
-];
-
-/// The length of the separator at the start of `bytes`, if one is there.
 fn separator_len(bytes: &[u8]) -> Option<usize> {
-    if let Some(separator) = SEPARATORS.iter().find(|s| {
-        bytes
-            .get(..s.len())
-            .is_some_and(|b| b.eq_ignore_ascii_case(s))
-    }) {
-        return Some(separator.len());
+    match bytes.first()? {
+        b'+' => return Some(1),
+        b'%' if bytes
+            .get(..5)
+            .is_some_and(|b| b.eq_ignore_ascii_case(b"%2520")) =>
+        {
+            return Some(5)
+        }
+        _ => {}
     }
-    // The backslashes, as they are or percent-encoded.
+    if let Some((c, len)) = first_char(bytes) {
+        return is_separator(c).then_some(len);
+    }
+    percent_separator(bytes).or_else(|| escaped_separator(bytes))
+}
+
+/// The character at the start of `bytes` and its length in bytes, when it is not ASCII
+/// punctuation that starts an encoding (`%`, `\`).
+fn first_char(bytes: &[u8]) -> Option<(char, usize)> {
+    let width = match bytes.first()? {
+        b'%' | b'\\' => return None,
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    };
+    let c = std::str::from_utf8(bytes.get(..width)?)
+        .ok()?
+        .chars()
+        .next()?;
+    Some((c, width))
+}
+
+/// A separator percent-encoded (`%09`, `%C2%A0`, `%E2%80%89`): its length, if one is there.
+fn percent_separator(bytes: &[u8]) -> Option<usize> {
+    let byte = |at: usize| -> Option<u8> {
+        match bytes.get(at * 3..at * 3 + 3)? {
+            [b'%', high, low] => Some(hex_value(*high)? << 4 | hex_value(*low)?),
+            _ => None,
+        }
+    };
+    let first = byte(0)?;
+    let width = match first {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => return None,
+    };
+    let mut utf8 = [first, 0, 0];
+    for (at, slot) in utf8.iter_mut().enumerate().take(width).skip(1) {
+        *slot = byte(at)?;
+    }
+    let c = std::str::from_utf8(&utf8[..width]).ok()?.chars().next()?;
+    is_separator(c).then_some(width * 3)
+}
+
+/// A separator escaped after one backslash or more, each as it is or as `%5C`: its
+/// length, if one is there.
+fn escaped_separator(bytes: &[u8]) -> Option<usize> {
     let mut at = 0;
     loop {
         match bytes.get(at..) {
@@ -195,10 +249,42 @@ fn separator_len(bytes: &[u8]) -> Option<usize> {
         return None;
     }
     let escape = &bytes[at..];
-    ESCAPED_SEPARATORS
-        .iter()
-        .find(|s| escape.starts_with(s))
-        .map(|s| at + s.len())
+    let (c, len) = match escape.first()? {
+        b'n' => ('\n', 1),
+        b't' => ('\t', 1),
+        b'r' => ('\r', 1),
+        b'f' => ('\x0c', 1),
+        // `\u{a0}` (Debug) or `\u00a0` (JSON).
+        b'u' if escape.get(1) == Some(&b'{') => {
+            let digits = escape[2..].iter().take(7).position(|&b| b == b'}')?;
+            (hex_char(&escape[2..2 + digits])?, digits + 3)
+        }
+        b'u' => (hex_char(escape.get(1..5)?)?, 5),
+        b'x' => (hex_char(escape.get(1..3)?)?, 3),
+        _ => return None,
+    };
+    is_separator(c).then_some(at + len)
+}
+
+/// The character whose code point `digits` spell in hexadecimal (one to six digits).
+fn hex_char(digits: &[u8]) -> Option<char> {
+    if digits.is_empty() || digits.len() > 6 {
+        return None;
+    }
+    let code = digits.iter().try_fold(0u32, |code, &digit| {
+        Some(code << 4 | u32::from(hex_value(digit)?))
+    })?;
+    char::from_u32(code)
+}
+
+/// The value of a hexadecimal digit, in either case.
+fn hex_value(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// The identity number in the run of digits that starts at `start`, if it is one: eleven
@@ -512,6 +598,23 @@ mod tests {
             ("01019012345%30", Some("[fnr]0"), "a digit encoded after a number: the text decoded"),
             ("%3001019012345", Some("0[fnr]"), "an encoded zero before a number"),
             ("/dogs/%3010190123", None, "encoded, ten digits from 0"),
+            ("010190\u{2009}12345", Some("[fnr]"), "a thin space"),
+            ("010190\u{202f}12345", Some("[fnr]"), "a narrow no-break space"),
+            ("010190\u{3000}12345", Some("[fnr]"), "an ideographic space"),
+            ("010190\u{2028}12345", Some("[fnr]"), "a line separator"),
+            ("010190\u{feff}12345", Some("[fnr]"), "a byte order mark"),
+            ("010190\u{200b}12345", Some("[fnr]"), "a zero-width space"),
+            ("010190\u{ad}12345", Some("[fnr]"), "a soft hyphen"),
+            ("010190\u{85}12345", Some("[fnr]"), "next line"),
+            ("/p/010190%E2%80%8912345", Some("/p/[fnr]"), "a percent-encoded thin space"),
+            ("/p/010190%e2%80%af12345", Some("/p/[fnr]"), "a percent-encoded narrow no-break space, lower case"),
+            (r#"{"m":"010190\u202F12345"}"#, Some(r#"{"m":"[fnr]"}"#), "a narrow no-break space escaped as JSON"),
+            (r#""010190\u{2028}12345""#, Some(r#""[fnr]""#), "a line separator, as Debug writes it"),
+            ("010190\u{2010}12345", None, "a hyphen is no separator"),
+            ("010190%E2%80%9012345", None, "nor percent-encoded"),
+            (r#""010190\u004112345""#, None, "an escaped letter is no separator"),
+            ("010190%E2%8012345", None, "a broken percent-encoded character"),
+            (r#""010190\u{110000}12345""#, None, "an escape of no character"),
             ("", None, "empty"),
         ];
         for (input, expected, reason) in cases {
