@@ -26,11 +26,7 @@ impl Lines {
 /// Runs the same code under `init()`'s subscriber with `filter` as `RUST_LOG` (`None`:
 /// unset); returns the spans exported and the messages logged.
 fn run(filter: Option<&str>) -> (Vec<SpanData>, Vec<String>) {
-    let exporter = InMemorySpanExporter::default();
-    let lines = Lines::default();
-    let guard = guard(filter, &exporter, &lines);
-    let subscriber = guard.subscriber().expect("init() builds its subscriber");
-    tracing::dispatcher::with_default(subscriber, || {
+    let ((), spans, lines) = under_init(filter, |_| {
         let span = tracing::info_span!("checkout", cart.items = 3_u32);
         span.set_attribute("cart.currency", "NOK");
         let _entered = span.enter();
@@ -42,8 +38,6 @@ fn run(filter: Option<&str>) -> (Vec<SpanData>, Vec<String>) {
         tracing::debug!("details");
         tracing::warn!("slow");
     });
-    guard.force_flush();
-    let spans = exporter.get_finished_spans().expect("spans");
     (spans, lines.messages())
 }
 
@@ -139,19 +133,28 @@ fn json_lines(lines: &Lines) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// `init()`'s subscriber with `filter` as `RUST_LOG`, JSON lines into `lines`, spans into
-/// `exporter`.
-fn guard(filter: Option<&str>, exporter: &InMemorySpanExporter, lines: &Lines) -> nais_otel::Guard {
+/// Runs `f` under `init()`'s subscriber (given to it) with `filter` as `RUST_LOG` and JSON
+/// log lines; returns what `f` returned, the spans exported and the lines logged.
+fn under_init<R>(
+    filter: Option<&str>,
+    f: impl FnOnce(&tracing::Dispatch) -> R,
+) -> (R, Vec<SpanData>, Lines) {
+    let exporter = InMemorySpanExporter::default();
+    let lines = Lines::default();
     let writer = lines.clone();
     let filter = filter.map(str::to_owned);
-    nais_otel::builder()
+    let guard = nais_otel::builder()
         .with_env_lookup(move |name| (name == "RUST_LOG").then(|| filter.clone()).flatten())
         .with_span_exporter(exporter.clone())
         .with_globals(false)
         .with_log_format(LogFormat::Json)
         .with_log_writer(move || writer.clone())
         .init()
-        .expect("init")
+        .expect("init");
+    let subscriber = guard.subscriber().expect("init() builds its subscriber");
+    let value = tracing::dispatcher::with_default(subscriber, || f(subscriber));
+    guard.force_flush();
+    (value, exporter.get_finished_spans().expect("spans"), lines)
 }
 
 fn span_id(cx: &opentelemetry::Context) -> String {
@@ -175,11 +178,7 @@ fn a_task_spawned_inside_a_debug_span_stays_in_the_trace() {
         Some("info,bridge_filters=debug"),
     ];
     for filter in filters {
-        let exporter = InMemorySpanExporter::default();
-        let lines = Lines::default();
-        let guard = guard(filter, &exporter, &lines);
-        let subscriber = guard.subscriber().expect("init() builds its subscriber");
-        let current = tracing::dispatcher::with_default(subscriber, || {
+        let (current, spans, lines) = under_init(filter, |subscriber| {
             let a = tracing::info_span!("a");
             let captured =
                 a.in_scope(|| tracing::debug_span!("b").in_scope(tracing::Span::current));
@@ -202,8 +201,6 @@ fn a_task_spawned_inside_a_debug_span_stays_in_the_trace() {
             drop(a);
             current
         });
-        guard.force_flush();
-        let spans = exporter.get_finished_spans().expect("spans");
         let names: Vec<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
         assert_eq!(names, ["c", "a"], "RUST_LOG={filter:?}");
         let (c, a) = (&spans[0], &spans[1]);
@@ -248,11 +245,7 @@ fn a_task_spawned_inside_a_debug_span_stays_in_the_trace() {
 #[test]
 fn a_span_entered_again_inside_its_child_leaves_the_child_current() {
     for filter in [None, Some("debug")] {
-        let exporter = InMemorySpanExporter::default();
-        let lines = Lines::default();
-        let guard = guard(filter, &exporter, &lines);
-        let subscriber = guard.subscriber().expect("init() builds its subscriber");
-        let (inside, after) = tracing::dispatcher::with_default(subscriber, || {
+        let ((inside, after), spans, lines) = under_init(filter, |_| {
             let connection = tracing::info_span!("connection");
             let _connection = connection.enter();
             let request = tracing::info_span!("request");
@@ -269,8 +262,6 @@ fn a_span_entered_again_inside_its_child_leaves_the_child_current() {
             "0000000000000000",
             "nothing stays attached"
         );
-        guard.force_flush();
-        let spans = exporter.get_finished_spans().expect("spans");
         let names: Vec<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
         assert_eq!(names, ["request", "connection"], "RUST_LOG={filter:?}");
         let request_id = spans[0].span_context.span_id().to_string();
@@ -297,11 +288,7 @@ fn panics_are_logged_unless_the_filter_names_them() {
         (Some("off"), true),
         (Some("info,panic=off"), false),
     ] {
-        let exporter = InMemorySpanExporter::default();
-        let lines = Lines::default();
-        let guard = guard(filter, &exporter, &lines);
-        let subscriber = guard.subscriber().expect("init() builds its subscriber");
-        tracing::dispatcher::with_default(subscriber, || {
+        let ((), _, lines) = under_init(filter, |_| {
             tracing::error!(target: "panic", "thread 'main' panicked at src/main.rs:1:1: boom");
         });
         let messages: Vec<String> = json_lines(&lines)
@@ -322,11 +309,7 @@ fn panics_are_logged_unless_the_filter_names_them() {
 #[test]
 fn a_line_carries_the_ids_of_the_span_its_event_is_on() {
     for filter in [None, Some("debug")] {
-        let exporter = InMemorySpanExporter::default();
-        let lines = Lines::default();
-        let guard = guard(filter, &exporter, &lines);
-        let subscriber = guard.subscriber().expect("init() builds its subscriber");
-        tracing::dispatcher::with_default(subscriber, || {
+        let ((), spans, lines) = under_init(filter, |_| {
             let other = tracing::info_span!(parent: None, "other");
             let current = tracing::info_span!("current");
             let _entered = current.enter();
@@ -334,8 +317,6 @@ fn a_line_carries_the_ids_of_the_span_its_event_is_on() {
             tracing::info!(parent: None, "in none");
             tracing::info!("in current");
         });
-        guard.force_flush();
-        let spans = exporter.get_finished_spans().expect("spans");
         let span = |name: &str| {
             spans
                 .iter()
@@ -401,11 +382,7 @@ fn a_value_whose_formatting_fails_keeps_its_line_and_span() {
         }
     }
     for filter in [None, Some("debug")] {
-        let exporter = InMemorySpanExporter::default();
-        let lines = Lines::default();
-        let guard = guard(filter, &exporter, &lines);
-        let subscriber = guard.subscriber().expect("init() builds its subscriber");
-        tracing::dispatcher::with_default(subscriber, || {
+        let ((), spans, lines) = under_init(filter, |_| {
             let span = tracing::info_span!("work", field = ?FailingDebug);
             let _entered = span.enter();
             tracing::info!(debug = ?FailingDebug, display = %Failing, "fields");
@@ -413,8 +390,6 @@ fn a_value_whose_formatting_fails_keeps_its_line_and_span() {
             let error: &(dyn std::error::Error + 'static) = &Failing;
             tracing::error!(error, "an error");
         });
-        guard.force_flush();
-        let spans = exporter.get_finished_spans().expect("spans");
         assert_eq!(spans.len(), 1, "RUST_LOG={filter:?}");
         let work = &spans[0];
         assert_eq!(
