@@ -139,6 +139,13 @@ fn under_init<R>(
     filter: Option<&str>,
     f: impl FnOnce(&tracing::Dispatch) -> R,
 ) -> (R, Vec<SpanData>, Lines) {
+    // One subscriber at a time: `tracing` keeps each callsite's interest for every
+    // subscriber alive in the process, so another test's `debug` subscriber can make a
+    // DEBUG span exist under this one's `warn` without its filters being asked.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let exporter = InMemorySpanExporter::default();
     let lines = Lines::default();
     let writer = lines.clone();
@@ -417,4 +424,37 @@ fn a_value_whose_formatting_fails_keeps_its_line_and_span() {
         assert_eq!(logged[0]["display"], "partial ");
         assert_eq!(logged[2]["error"], "partial ");
     }
+}
+
+/// An event with an error and no message (what `#[instrument(err)]` logs) has the error's
+/// text as its message: a line in Grafana does not show empty.
+#[test]
+fn an_error_without_a_message_is_the_lines_message() {
+    #[tracing::instrument(err)]
+    fn fetch() -> Result<(), std::io::Error> {
+        Err(std::io::Error::other("the kennel is closed"))
+    }
+    let ((), _, lines) = under_init(None, |_| {
+        let _ = fetch();
+        tracing::warn!(error = "no message either");
+        tracing::warn!("no error");
+    });
+    let logged = json_lines(&lines);
+    let fields: Vec<(&str, &str)> = logged
+        .iter()
+        .map(|line| {
+            (
+                line["message"].as_str().unwrap_or("<none>"),
+                line["error"].as_str().unwrap_or("<none>"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("the kennel is closed", "the kennel is closed"),
+            ("no message either", "no message either"),
+            ("no error", "<none>"),
+        ]
+    );
 }

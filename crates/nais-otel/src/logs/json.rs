@@ -89,6 +89,7 @@ impl JsonFormat {
             out,
             written: Vec::new(),
             has_message: false,
+            error_value: None,
             error: false,
         };
         event.record(&mut fields);
@@ -96,7 +97,13 @@ impl JsonFormat {
             return Err(fmt::Error);
         }
         if !fields.has_message {
-            fields.out.extend_from_slice(b",\"message\":\"\"");
+            // An event with an error and no message (`#[instrument(err)]`'s): the error's
+            // text is the message too, so the line does not show empty.
+            fields.out.extend_from_slice(b",\"message\":");
+            match fields.error_value {
+                Some(value) => fields.out.extend_from_within(value),
+                None => fields.out.extend_from_slice(b"\"\""),
+            }
         }
         out.extend_from_slice(b"}\n");
         Ok(())
@@ -311,6 +318,8 @@ struct FieldWriter<'a> {
     /// The keys written so far, beyond the fixed ones.
     written: Vec<&'static str>,
     has_message: bool,
+    /// Where the value of a field named `error` is in the line, as written (masked).
+    error_value: Option<std::ops::Range<usize>>,
     error: bool,
 }
 
@@ -352,8 +361,12 @@ impl FieldWriter<'_> {
             true => self.masker.mask(text),
             false => redact_urls_in(text),
         };
+        let start = self.out.len();
         if string(self.out, masked.as_deref().unwrap_or(text)).is_err() {
             self.error = true;
+        }
+        if field.name() == "error" {
+            self.error_value = Some(start..self.out.len());
         }
     }
 
@@ -534,6 +547,7 @@ mod tests {
                 out: &mut out,
                 written: Vec::new(),
                 has_message: false,
+                error_value: None,
                 error: false,
             };
             tracing::field::Visit::record_i64(&mut fields, &names[0], value);
