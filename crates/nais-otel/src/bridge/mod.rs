@@ -101,7 +101,7 @@ mod pipeline;
 mod record;
 
 pub use self::ext::{SetParentError, SetParentErrorKind, SpanExt};
-pub(crate) use self::interest::EXCLUDED_TARGETS;
+pub(crate) use self::interest::{wanted, EXCLUDED_TARGETS};
 pub(crate) use self::layer::context_of;
 pub use self::layer::BridgeLayer;
 pub(crate) use self::pipeline::{Chain, Finisher, Pipeline, SharedProcessor};

@@ -4,14 +4,14 @@
 use opentelemetry_sdk::trace::SdkTracer;
 use tracing::Dispatch;
 use tracing_subscriber::{
-    filter::{EnvFilter, FilterExt as _, LevelFilter, Targets},
+    filter::{filter_fn, EnvFilter, FilterExt as _, LevelFilter, Targets},
     fmt::writer::BoxMakeWriter,
     layer::SubscriberExt as _,
     Layer, Registry,
 };
 
 use crate::{
-    bridge::{BridgeLayer, EXCLUDED_TARGETS},
+    bridge::{wanted, BridgeLayer, EXCLUDED_TARGETS},
     config::{Config, LogFormat, DEFAULT_LOG_FILTER, RUST_LOG},
     logs::{json_layer::JsonLayer, JsonFormat, MaskingFields, MaskingWriter, PANIC_TARGET},
 };
@@ -51,10 +51,20 @@ pub(crate) fn subscriber(
         }
         // Every span the log output wants too, so that a DEBUG span, which the bridge
         // passes through, passes its parent's context on (see `BridgeLayer::wanted_only`).
+        // A span directive (`[load]=trace`) makes the registry keep every span up to its
+        // level, for the log filter to follow which spans are entered; the bridge sees
+        // those too.
         SpanBridge::NaisOtel(layer) => layer.map(|layer| {
+            let log_filter = log_filter(filter_text, config);
+            let kept_spans = if filter_text.contains('[') {
+                log_filter.max_level_hint().unwrap_or(LevelFilter::TRACE)
+            } else {
+                LevelFilter::OFF
+            };
+            let kept_spans = filter_fn(move |meta| meta.is_span() && *meta.level() <= kept_spans);
             layer
                 .wanted_only()
-                .with_filter(span_filter.or(log_filter(filter_text, config)))
+                .with_filter(span_filter.or(log_filter).or(kept_spans))
                 .boxed()
         }),
         SpanBridge::TracingOpenTelemetry(tracer, timings, threads, location) => {
@@ -78,7 +88,15 @@ pub(crate) fn subscriber(
             if own_interest {
                 layer.deciding_interest().boxed()
             } else {
-                layer.with_filter(log_filter(filter_text, config)).boxed()
+                // The spans the bridge exports too, whatever the log filter says: a line
+                // logged in one (under `RUST_LOG=warn`, a WARN event in an INFO span) names
+                // it and carries its ids, which an event that names it as its parent
+                // finds only through it. The layer formats events alone: a span costs it
+                // nothing.
+                let exported_spans = filter_fn(|meta| meta.is_span() && wanted(meta));
+                layer
+                    .with_filter(log_filter(filter_text, config).or(exported_spans))
+                    .boxed()
             }
         }
         LogFormat::Text => tracing_subscriber::fmt::layer()
