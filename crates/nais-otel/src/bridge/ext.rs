@@ -24,6 +24,10 @@ mod sealed {
 /// on spans of nais-otel's it acts on its record, otherwise it hands the call to
 /// tracing-opentelemetry.
 ///
+/// On a span the bridge does not export (a DEBUG span, passed through), `context()` gives
+/// the context it passes on, `set_parent` returns [`SetParentErrorKind::NotTraced`], and
+/// the others do nothing: call them on the exported span.
+///
 /// ```
 /// use nais_otel::SpanExt as _;
 /// use opentelemetry::trace::Status;
