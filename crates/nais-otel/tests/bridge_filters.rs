@@ -139,6 +139,15 @@ fn under_init<R>(
     filter: Option<&str>,
     f: impl FnOnce(&tracing::Dispatch) -> R,
 ) -> (R, Vec<SpanData>, Lines) {
+    under_init_as(LogFormat::Json, filter, f)
+}
+
+/// [`under_init`] with log lines in `format`.
+fn under_init_as<R>(
+    format: LogFormat,
+    filter: Option<&str>,
+    f: impl FnOnce(&tracing::Dispatch) -> R,
+) -> (R, Vec<SpanData>, Lines) {
     // One subscriber at a time: `tracing` keeps each callsite's interest for every
     // subscriber alive in the process, so another test's `debug` subscriber can make a
     // DEBUG span exist under this one's `warn` without its filters being asked.
@@ -154,7 +163,7 @@ fn under_init<R>(
         .with_env_lookup(move |name| (name == "RUST_LOG").then(|| filter.clone()).flatten())
         .with_span_exporter(exporter.clone())
         .with_globals(false)
-        .with_log_format(LogFormat::Json)
+        .with_log_format(format)
         .with_log_writer(move || writer.clone())
         .init()
         .expect("init");
@@ -294,6 +303,7 @@ fn panics_are_logged_unless_the_filter_names_them() {
         (None, true),
         (Some("warn"), true),
         (Some("my_app=debug"), true),
+        (Some("my_panic_app=debug"), true),
         (Some("off"), true),
         (Some("info,panic=off"), false),
     ] {
@@ -388,16 +398,19 @@ impl std::fmt::Display for Failing {
 
 impl std::error::Error for Failing {}
 
+/// [`Failing`] as a `Debug` value.
+struct FailingDebug;
+
+impl std::fmt::Debug for FailingDebug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&Failing, f)
+    }
+}
+
 /// A field whose `Debug` or `Display` fails (`format!` would panic on it) costs neither
 /// the log line nor the span: each keeps what the value wrote.
 #[test]
 fn a_value_whose_formatting_fails_keeps_its_line_and_span() {
-    struct FailingDebug;
-    impl std::fmt::Debug for FailingDebug {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            std::fmt::Display::fmt(&Failing, f)
-        }
-    }
     for filter in [None, Some("debug")] {
         let ((), spans, lines) = under_init(filter, |_| {
             let span = tracing::info_span!("work", field = ?FailingDebug);
@@ -467,4 +480,30 @@ fn an_error_without_a_message_is_the_lines_message() {
             ("no error", "<none>"),
         ]
     );
+}
+
+/// In the text format too, a field whose `Debug` or `Display` fails keeps its line, with
+/// what it wrote, and a span's such field does not panic (tracing-subscriber's report of
+/// the failure formats the span's fields again, unmasked, and panics on the failing one).
+#[test]
+fn a_value_whose_formatting_fails_keeps_its_text_line() {
+    let ((), _, lines) = under_init_as(LogFormat::Text, None, |_| {
+        let span = tracing::info_span!("lookup", person = "01019012345", field = ?FailingDebug);
+        let _entered = span.enter();
+        tracing::info!(debug = ?FailingDebug, display = %Failing, "fields");
+        let error: &(dyn std::error::Error + 'static) = &Failing;
+        tracing::error!(error, "an error");
+    });
+    let text = lines.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].contains("fields") && lines[0].contains("debug=partial"),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains("an error") && lines[1].contains("error=partial"),
+        "{text}"
+    );
+    assert!(!text.contains("01019012345"), "{text}");
 }

@@ -36,6 +36,8 @@ fn init_installs_the_bridge_behind_its_filters() {
         // A dependency that logs with the `log` crate.
         log::warn!(target: "some_dependency", "pool exhausted");
         log::debug!(target: "some_dependency", "below the filter");
+        // The SDK's own, which the log output leaves out, through `log` too.
+        log::warn!(target: "opentelemetry_sdk", "the SDK's own");
         let cx = opentelemetry::Context::current();
         let sc = cx.span().span_context().clone();
         (sc.trace_id().to_string(), sc.span_id().to_string())
@@ -80,6 +82,7 @@ fn init_installs_the_bridge_behind_its_filters() {
         .filter(|line: &serde_json::Value| line["target"] == "some_dependency")
         .collect();
     assert_eq!(lines.len(), 1, "{text}");
+    assert!(!text.contains("the SDK's own"), "{text}");
     let record = lines[0].as_object().expect("an object");
     assert_eq!(record["message"], "pool exhausted");
     assert_eq!(record["level"], "WARN");

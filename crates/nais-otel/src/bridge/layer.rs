@@ -250,7 +250,8 @@ where
     }
 
     fn on_event(&self, event: &tracing::Event<'_>, ctx: LayerContext<'_, S>) {
-        if self.wanted_only && !wanted(event.metadata()) {
+        // A `log` record's own target decides, not its event's (`log`).
+        if self.wanted_only && !crate::logs::with_own_metadata(event, wanted) {
             return;
         }
         // The innermost span the bridge keeps: a span it skipped (an excluded target's, see

@@ -446,14 +446,7 @@ impl tracing::field::Visit for FieldWriter<'_> {
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        let mut text = crate::lossy::display(value);
-        let mut source = value.source();
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&crate::lossy::display(cause));
-            source = cause.source();
-        }
-        self.text(field, &text);
+        self.text(field, &crate::lossy::error_chain(value));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {

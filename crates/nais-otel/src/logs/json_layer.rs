@@ -77,7 +77,8 @@ where
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         // A callsite's interest is shared by every subscriber of the process: another one
         // that wants DEBUG makes the callsite `always`, and its events reach this layer too.
-        if self.own_interest && !logged_at_info(event.metadata()) {
+        // A `log` record's own target decides, not its event's (`log`).
+        if self.own_interest && !super::with_own_metadata(event, logged_at_info) {
             return;
         }
         // The span the event is in: the one it names, or the current one.

@@ -44,6 +44,19 @@ pub(crate) fn forward_log_records() {
     }
 }
 
+/// Calls `f` with `event`'s metadata, or for a `log` record's event (whose target is
+/// `log`) the record's: its own target, module and place.
+pub(crate) fn with_own_metadata<R>(
+    event: &tracing::Event<'_>,
+    f: impl FnOnce(&tracing::Metadata<'_>) -> R,
+) -> R {
+    use tracing_log::NormalizeEvent as _;
+    match event.normalized_metadata() {
+        Some(record) => f(&record),
+        None => f(event.metadata()),
+    }
+}
+
 /// The target of the events the panic hook reports panics as.
 pub(crate) const PANIC_TARGET: &str = "panic";
 

@@ -141,9 +141,9 @@ fn log_filter_text(config: &Config) -> &str {
 /// panics on unless it names them: the panic hook reports a panic as an event of target
 /// `panic`, and a filter for one crate (`my_app=debug`) must not make panics vanish.
 fn log_filter(text: &str, config: &Config) -> EnvFilter {
-    let named = |target: &str| config.log.filter.contains(target);
+    let named = |target: &str| names_target(&config.log.filter, target);
     let sdk_off = ["opentelemetry=off", "opentelemetry_sdk=off"];
-    let directives = (!named("opentelemetry"))
+    let directives = (!(named("opentelemetry") || named("opentelemetry_sdk")))
         .then_some(sdk_off)
         .into_iter()
         .flatten()
@@ -151,4 +151,46 @@ fn log_filter(text: &str, config: &Config) -> EnvFilter {
     directives
         .filter_map(|directive| directive.parse().ok())
         .fold(EnvFilter::new(text), EnvFilter::add_directive)
+}
+
+/// Whether a directive of the filter `text` is for `target`: its target is `target` or a
+/// prefix of it (as `EnvFilter` matches targets), not merely text that holds it
+/// (`my_panic_app=debug` is not for `panic`). A bare level (`debug`) is for no target.
+fn names_target(text: &str, target: &str) -> bool {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    text.split(',').any(|directive| {
+        let named = directive
+            .split(['[', '='])
+            .next()
+            .unwrap_or_default()
+            .trim();
+        !named.is_empty()
+            && !LEVELS.iter().any(|level| named.eq_ignore_ascii_case(level))
+            && target.starts_with(named)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_target;
+
+    #[test]
+    fn a_directive_names_a_target_it_matches() {
+        for (filter, named) in [
+            ("info,panic=off", true),
+            ("panic", true),
+            ("warn,pan=error", true),
+            ("my_panic_app=debug", false),
+            ("nopanic=info", false),
+            ("app=debug,panicky_dep=warn", false),
+            ("off,panic_handler=trace", false),
+            ("debug", false),
+            ("info,[panic]=debug", false),
+            ("panic[span]=debug", true),
+        ] {
+            assert_eq!(names_target(filter, "panic"), named, "{filter}");
+        }
+        assert!(names_target("opentelemetry_sdk=debug", "opentelemetry_sdk"));
+        assert!(!names_target("opentelemetry_otlp=debug", "opentelemetry"));
+    }
 }

@@ -88,7 +88,10 @@ impl tracing::field::Visit for MaskingFieldsVisitor<'_> {
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.inner.record_error(field, value);
+        // Its text and its sources' as one value, written here: an error whose `Display`
+        // fails would cost the line.
+        let text = crate::lossy::error_chain(value);
+        self.inner.record_debug(field, &format_args!("{text}"));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
@@ -109,7 +112,9 @@ impl tracing::field::Visit for MaskingFieldsVisitor<'_> {
                 return;
             }
         }
-        self.inner.record_debug(field, value);
+        // A value whose `Debug` fails keeps what it wrote: tracing-subscriber would drop
+        // the line, or for a span's field panic as it reports the failure.
+        self.inner.record_debug(field, &crate::lossy::Lossy(value));
     }
 }
 
