@@ -5,11 +5,11 @@ use std::fmt;
 
 use opentelemetry::trace::{Event, Link, SpanContext, Status};
 use opentelemetry::{Context, Key, KeyValue, Value};
-use tracing_subscriber::registry::{ExtensionsMut, LookupSpan, Registry};
+use tracing_subscriber::registry::{LookupSpan, Registry};
 
-use super::layer::BridgeLayer;
+use super::layer::{context_in, BridgeLayer};
 use super::pipeline::Pipeline;
-use super::record::{PassThrough, SpanRecord};
+use super::record::SpanRecord;
 
 mod sealed {
     pub trait Sealed {}
@@ -108,30 +108,20 @@ impl fmt::Display for SetParentError {
 
 impl std::error::Error for SetParentError {}
 
-/// Runs `f` on `span`'s extensions in the registry, if nais-otel's bridge is in its
-/// subscriber.
-fn with_extensions<R>(
+/// Runs `f` on `span`'s record, if nais-otel's bridge keeps one for it.
+fn with_record<R>(
     span: &tracing::Span,
-    f: impl FnOnce(&mut ExtensionsMut<'_>, &Pipeline) -> Option<R>,
+    f: impl FnOnce(&mut SpanRecord, &Pipeline) -> R,
 ) -> Option<R> {
     span.with_subscriber(|(id, dispatch)| {
         let layer = dispatch.downcast_ref::<BridgeLayer>()?;
         let registry = dispatch.downcast_ref::<Registry>()?;
         let data = registry.span(id)?;
         let mut extensions = data.extensions_mut();
-        f(&mut extensions, &layer.pipeline)
+        let record = extensions.get_mut::<SpanRecord>()?;
+        Some(f(record, &layer.pipeline))
     })
     .flatten()
-}
-
-/// Runs `f` on `span`'s record, if nais-otel's bridge keeps one for it.
-fn with_record<R>(
-    span: &tracing::Span,
-    f: impl FnOnce(&mut SpanRecord, &Pipeline) -> R,
-) -> Option<R> {
-    with_extensions(span, |extensions, pipeline| {
-        Some(f(extensions.get_mut::<SpanRecord>()?, pipeline))
-    })
 }
 
 impl SpanExt for tracing::Span {
@@ -184,16 +174,13 @@ impl SpanExt for tracing::Span {
     }
 
     fn context(&self) -> Context {
-        with_extensions(self, |extensions, _| {
-            extensions
-                .get_mut::<SpanRecord>()
-                .map(|record| record.cx.clone())
-                .or_else(|| {
-                    extensions
-                        .get_mut::<PassThrough>()
-                        .map(|through| through.cx.clone())
-                })
+        self.with_subscriber(|(id, dispatch)| {
+            dispatch.downcast_ref::<BridgeLayer>()?;
+            let data = dispatch.downcast_ref::<Registry>()?.span(id)?;
+            let cx = context_in(&data.extensions());
+            cx
         })
+        .flatten()
         .unwrap_or_else(|| tracing_opentelemetry::OpenTelemetrySpanExt::context(self))
     }
 

@@ -404,13 +404,7 @@ where
     if let Some(parent) = attrs.parent() {
         let parent = ctx
             .span(parent)
-            .and_then(|parent| {
-                let extensions = parent.extensions();
-                extensions
-                    .get::<SpanRecord>()
-                    .map(|record| record.cx.clone())
-                    .or_else(|| passed_on(&extensions))
-            })
+            .and_then(|parent| context_in(&parent.extensions()))
             .unwrap_or_default();
         f(&parent)
     } else if attrs.is_contextual() {
@@ -426,13 +420,16 @@ pub(crate) fn context_of<S>(span: &SpanRef<'_, S>) -> Option<Context>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    span.scope().find_map(|span| {
-        let extensions = span.extensions();
-        extensions
-            .get::<SpanRecord>()
-            .map(|record| record.cx.clone())
-            .or_else(|| passed_on(&extensions))
-    })
+    span.scope().find_map(|span| context_in(&span.extensions()))
+}
+
+/// The context a span's `extensions` hold: its record's, or what it passes on when the
+/// bridge passes it through; none for a span the bridge does not see.
+pub(crate) fn context_in(extensions: &Extensions<'_>) -> Option<Context> {
+    extensions
+        .get::<SpanRecord>()
+        .map(|record| record.cx.clone())
+        .or_else(|| passed_on(extensions))
 }
 
 /// The attributes of a `log` record's event as of any event's: its target is the
