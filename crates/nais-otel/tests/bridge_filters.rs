@@ -507,3 +507,43 @@ fn a_value_whose_formatting_fails_keeps_its_text_line() {
     );
     assert!(!text.contains("01019012345"), "{text}");
 }
+
+/// `SpanExt` on `Span::current()` inside a DEBUG span lands on the exported span above it,
+/// whether `RUST_LOG` makes DEBUG spans (the span is passed through) or not (the span is
+/// disabled and the current one is the span above): turning logs up does not move it.
+#[test]
+fn span_ext_inside_a_debug_span_lands_on_the_span_above() {
+    use opentelemetry::trace::Status;
+    for filter in [None, Some("debug")] {
+        let ((), spans, _) = under_init(filter, |_| {
+            let above = tracing::info_span!("above");
+            let _above = above.enter();
+            let _debug = tracing::debug_span!("detail").entered();
+            let current = tracing::Span::current();
+            current.set_attribute("cache.hit", true);
+            current.add_event("looked up", vec![]);
+            current.set_status(Status::error("not found"));
+            let parent = opentelemetry::Context::new();
+            if filter.is_some() {
+                assert!(
+                    current.set_parent(parent).is_err(),
+                    "a passed-through span has no parent of its own"
+                );
+            }
+        });
+        let names: Vec<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
+        assert_eq!(names, ["above"], "RUST_LOG={filter:?}");
+        let above = &spans[0];
+        assert_eq!(
+            support::attr(&above.attributes, "cache.hit"),
+            Some(&Value::Bool(true)),
+            "RUST_LOG={filter:?}"
+        );
+        assert_eq!(above.events.len(), 1, "RUST_LOG={filter:?}");
+        assert_eq!(
+            above.status,
+            Status::error("not found"),
+            "RUST_LOG={filter:?}"
+        );
+    }
+}

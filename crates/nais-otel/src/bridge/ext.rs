@@ -9,7 +9,7 @@ use tracing_subscriber::registry::{LookupSpan, Registry};
 
 use super::layer::{context_in, BridgeLayer};
 use super::pipeline::Pipeline;
-use super::record::SpanRecord;
+use super::record::{PassThrough, SpanRecord};
 
 mod sealed {
     pub trait Sealed {}
@@ -26,7 +26,9 @@ mod sealed {
 ///
 /// On a span the bridge does not export (a DEBUG span, passed through), `context()` gives
 /// the context it passes on, `set_parent` returns [`SetParentErrorKind::NotTraced`], and
-/// the others do nothing: call them on the exported span.
+/// the others act on the exported span above it: a `Span::current().set_attribute(..)`
+/// inside an `#[instrument(level = "debug")]` function lands where it lands when
+/// `RUST_LOG` makes no DEBUG spans.
 ///
 /// ```
 /// use nais_otel::SpanExt as _;
@@ -113,10 +115,33 @@ fn with_record<R>(
     span: &tracing::Span,
     f: impl FnOnce(&mut SpanRecord, &Pipeline) -> R,
 ) -> Option<R> {
+    on_record(span, false, f)
+}
+
+/// Runs `f` on the record of `span` or, for a span the bridge passes through, of the
+/// exported span above it: where a `Span::current()` call inside a DEBUG span lands when
+/// `RUST_LOG` makes no DEBUG spans, so turning logs up does not move it.
+fn with_exported_record<R>(
+    span: &tracing::Span,
+    f: impl FnOnce(&mut SpanRecord, &Pipeline) -> R,
+) -> Option<R> {
+    on_record(span, true, f)
+}
+
+fn on_record<R>(
+    span: &tracing::Span,
+    passed_through: bool,
+    f: impl FnOnce(&mut SpanRecord, &Pipeline) -> R,
+) -> Option<R> {
     span.with_subscriber(|(id, dispatch)| {
         let layer = dispatch.downcast_ref::<BridgeLayer>()?;
         let registry = dispatch.downcast_ref::<Registry>()?;
-        let data = registry.span(id)?;
+        let mut data = registry.span(id)?;
+        if passed_through {
+            while data.extensions().get::<PassThrough>().is_some() {
+                data = data.parent()?;
+            }
+        }
         let mut extensions = data.extensions_mut();
         let record = extensions.get_mut::<SpanRecord>()?;
         Some(f(record, &layer.pipeline))
@@ -159,7 +184,7 @@ impl SpanExt for tracing::Span {
             return;
         }
         let mut link = Some((cx, attributes));
-        let ours = with_record(self, |record, _| {
+        let ours = with_exported_record(self, |record, _| {
             if let Some((cx, attributes)) = link.take() {
                 record.extras().links.push(Link::new(cx, attributes, 0));
             }
@@ -186,7 +211,7 @@ impl SpanExt for tracing::Span {
 
     fn set_attribute(&self, key: impl Into<Key>, value: impl Into<Value>) {
         let mut attribute = Some(KeyValue::new(key, value));
-        let ours = with_record(self, |record, _| {
+        let ours = with_exported_record(self, |record, _| {
             record.attributes.extend(attribute.take());
         });
         if let (None, Some(attribute)) = (ours, attribute) {
@@ -200,7 +225,7 @@ impl SpanExt for tracing::Span {
 
     fn set_status(&self, status: Status) {
         let mut status = Some(status);
-        let ours = with_record(self, |record, _| {
+        let ours = with_exported_record(self, |record, _| {
             if let Some(status) = status.take() {
                 if record.status != Status::Ok {
                     record.status = status;
@@ -214,7 +239,7 @@ impl SpanExt for tracing::Span {
 
     fn add_event(&self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
         let mut event = Some(Event::new(name, opentelemetry::time::now(), attributes, 0));
-        let ours = with_record(self, |record, _| {
+        let ours = with_exported_record(self, |record, _| {
             record.events.extend(event.take());
         });
         if let (None, Some(event)) = (ours, event) {
