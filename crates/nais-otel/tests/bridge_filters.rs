@@ -328,19 +328,26 @@ fn panics_are_logged_unless_the_filter_names_them() {
 #[test]
 fn a_line_carries_the_ids_of_the_span_its_event_is_on() {
     // Under `warn` the log output wants no INFO span, but its lines still name them.
+    // A span directive (`[n]`) makes the registry keep DEBUG spans of any name.
     for filter in [
         None,
         Some("debug"),
         Some("warn"),
         Some("info,bridge_filters=warn"),
+        Some("info,[n]=trace"),
     ] {
-        let ((), spans, lines) = under_init(filter, |_| {
+        let (detail_disabled, spans, lines) = under_init(filter, |_| {
             let other = tracing::info_span!(parent: None, "other");
             let current = tracing::info_span!("current");
             let _entered = current.enter();
             tracing::warn!(parent: &other, "in other");
             tracing::warn!(parent: None, "in none");
             tracing::warn!("in current");
+            // A DEBUG span, passed through where it exists: its line carries the ids of
+            // the span above it.
+            let detail = tracing::debug_span!("detail");
+            tracing::warn!(parent: &detail, "in detail");
+            detail.is_disabled()
         });
         let span = |name: &str| {
             spans
@@ -365,14 +372,21 @@ fn a_line_carries_the_ids_of_the_span_its_event_is_on() {
                 .collect()
         };
         assert_eq!(events("other"), ["in other"]);
-        assert_eq!(events("current"), ["in current"]);
+        // An event in a passed-through span is the exported span's above it.
+        let mut expected = vec!["in current"];
+        if !detail_disabled {
+            expected.push("in detail");
+        }
+        assert_eq!(events("current"), expected, "RUST_LOG={filter:?}");
         let logged = json_lines(&lines);
-        assert_eq!(logged.len(), 3, "RUST_LOG={filter:?}");
+        assert_eq!(logged.len(), 4, "RUST_LOG={filter:?}");
         for line in logged {
             let (expected, name) = match line["message"].as_str() {
                 Some("in other") => (Some(&other), Some("other")),
                 Some("in none") => (None, None),
                 Some("in current") => (Some(&current), Some("current")),
+                Some("in detail") if detail_disabled => (None, None),
+                Some("in detail") => (Some(&current), Some("detail")),
                 other => panic!("RUST_LOG={filter:?}: unexpected line {other:?}"),
             };
             let found = line["trace_id"]

@@ -35,6 +35,15 @@ pub(crate) fn subscriber(
     // look every span up in the registry again in each of its callbacks.
     let own_interest = log_filter_is_info(config) && matches!(bridge, SpanBridge::NaisOtel(_));
     let filter_text = log_filter_text(config);
+    // The level up to which the registry keeps every span, whatever its name, under a span
+    // directive (`[load]=trace`): the log filter follows which spans are entered.
+    let kept_spans = if filter_text.contains('[') {
+        log_filter(filter_text, config)
+            .max_level_hint()
+            .unwrap_or(LevelFilter::TRACE)
+    } else {
+        LevelFilter::OFF
+    };
     // Spans come from `tracing` at INFO and above whatever the log filter says:
     // turning logs down must not make traces fall apart. The SDK's own
     // diagnostics never become spans.
@@ -50,21 +59,13 @@ pub(crate) fn subscriber(
             layer.map(|layer| layer.deciding_interest().boxed())
         }
         // Every span the log output wants too, so that a DEBUG span, which the bridge
-        // passes through, passes its parent's context on (see `BridgeLayer::wanted_only`).
-        // A span directive (`[load]=trace`) makes the registry keep every span up to its
-        // level, for the log filter to follow which spans are entered; the bridge sees
-        // those too.
+        // passes through, passes its parent's context on (see `BridgeLayer::wanted_only`),
+        // and the spans a span directive makes the registry keep.
         SpanBridge::NaisOtel(layer) => layer.map(|layer| {
-            let log_filter = log_filter(filter_text, config);
-            let kept_spans = if filter_text.contains('[') {
-                log_filter.max_level_hint().unwrap_or(LevelFilter::TRACE)
-            } else {
-                LevelFilter::OFF
-            };
-            let kept_spans = filter_fn(move |meta| meta.is_span() && *meta.level() <= kept_spans);
+            let kept = filter_fn(move |meta| meta.is_span() && *meta.level() <= kept_spans);
             layer
                 .wanted_only()
-                .with_filter(span_filter.or(log_filter).or(kept_spans))
+                .with_filter(span_filter.or(log_filter(filter_text, config)).or(kept))
                 .boxed()
         }),
         SpanBridge::TracingOpenTelemetry(tracer, timings, threads, location) => {
@@ -88,14 +89,16 @@ pub(crate) fn subscriber(
             if own_interest {
                 layer.deciding_interest().boxed()
             } else {
-                // The spans the bridge exports too, whatever the log filter says: a line
+                // The spans the bridge sees too, whatever the log filter says: a line
                 // logged in one (under `RUST_LOG=warn`, a WARN event in an INFO span) names
                 // it and carries its ids, which an event that names it as its parent
                 // finds only through it. The layer formats events alone: a span costs it
                 // nothing.
-                let exported_spans = filter_fn(|meta| meta.is_span() && wanted(meta));
+                let bridged = filter_fn(move |meta| {
+                    meta.is_span() && (wanted(meta) || *meta.level() <= kept_spans)
+                });
                 layer
-                    .with_filter(log_filter(filter_text, config).or(exported_spans))
+                    .with_filter(log_filter(filter_text, config).or(bridged))
                     .boxed()
             }
         }
