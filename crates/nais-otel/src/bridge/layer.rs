@@ -250,8 +250,9 @@ where
     }
 
     fn on_event(&self, event: &tracing::Event<'_>, ctx: LayerContext<'_, S>) {
-        // A `log` record's own target decides, not its event's (`log`).
-        if self.wanted_only && !crate::logs::with_own_metadata(event, wanted) {
+        // A `log` record's metadata: its own target decides, not its event's (`log`).
+        let record = event.normalized_metadata();
+        if self.wanted_only && !wanted(record.as_ref().unwrap_or(event.metadata())) {
             return;
         }
         // The innermost span the bridge keeps: a span it skipped (an excluded target's, see
@@ -294,8 +295,8 @@ where
             .attributes
             .push(KeyValue::new("target", Value::from(meta.target())));
         event.record(&mut fields);
-        if let Some(record) = event.normalized_metadata() {
-            log_record(&mut fields.attributes, &record);
+        if let Some(record) = &record {
+            log_record(&mut fields.attributes, record);
         }
         let name = fields.event_name(meta.name());
         let error = fields.error.take();
