@@ -173,6 +173,16 @@ fn nais_environment_gives_whole_traces_at_rotel() {
     assert!(everything.contains(&trace_id));
 }
 
+/// `init()`'s pipeline of service `big`, exporting to `rotel`.
+fn big_pipeline(rotel: &Rotel) -> nais_otel::Guard {
+    nais_otel::builder()
+        .with_env_lookup(|name| (name == "OTEL_SERVICE_NAME").then(|| "big".to_owned()))
+        .with_globals(false)
+        .with_endpoint(rotel.endpoint())
+        .init()
+        .expect("init")
+}
+
 /// A batch larger than a collector takes in one request (rotel, as the OpenTelemetry
 /// collector, refuses a gRPC message over 4 MiB by default) arrives whole: the exporter
 /// sends it in requests within the limit. Eight spans of 600 kB each, one batch.
@@ -182,12 +192,7 @@ fn a_batch_over_four_mib_reaches_rotel_whole() {
 
     const SPANS: usize = 8;
     let rotel = Rotel::start();
-    let guard = nais_otel::builder()
-        .with_env_lookup(|name| (name == "OTEL_SERVICE_NAME").then(|| "big".to_owned()))
-        .with_globals(false)
-        .with_endpoint(rotel.endpoint())
-        .init()
-        .expect("init");
+    let guard = big_pipeline(&rotel);
     let tracer = guard.provider().expect("provider").tracer("big");
     let value = "x".repeat(600_000);
     let root = tracer.start("big 0");
@@ -214,4 +219,40 @@ fn a_batch_over_four_mib_reaches_rotel_whole() {
             span.name
         );
     }
+}
+
+/// A single span larger than a collector takes in one request (a request body of 5 MB
+/// recorded whole) reaches rotel, which refuses a gRPC message over 4 MiB, with its long
+/// text cut to a mebi-character; its short attributes, and the span sent with it, whole.
+#[test]
+fn a_span_over_four_mib_reaches_rotel_cut() {
+    use opentelemetry::trace::{Span as _, TraceContextExt as _, Tracer as _, TracerProvider as _};
+
+    let rotel = Rotel::start();
+    let guard = big_pipeline(&rotel);
+    let tracer = guard.provider().expect("provider").tracer("big");
+    let root = tracer.start("POST /dogs");
+    let cx = opentelemetry::Context::current_with_span(root);
+    let trace_id = cx.span().span_context().trace_id().to_string();
+    cx.span().set_attribute(opentelemetry::KeyValue::new(
+        "http.request.body",
+        "x".repeat(5_000_000),
+    ));
+    cx.span()
+        .set_attribute(opentelemetry::KeyValue::new("dogs.count", "7"));
+    tracer.start_with_context("dogs.insert", &cx).end();
+    cx.span().end();
+    let counts = guard.shutdown();
+    assert_eq!(counts.exported, 2, "{counts:?}");
+    let trace = rotel.wait_for_trace(&trace_id, 2);
+    let root = trace
+        .iter()
+        .find(|span| span.name == "POST /dogs")
+        .expect("the large span arrived");
+    assert_eq!(
+        root.attr("http.request.body").map(str::len),
+        Some(1024 * 1024)
+    );
+    assert_eq!(root.attr("dogs.count"), Some("7"));
+    assert!(trace.iter().any(|span| span.name == "dogs.insert"));
 }

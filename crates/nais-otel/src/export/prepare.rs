@@ -126,6 +126,29 @@ impl Preparer {
     }
 }
 
+/// Cuts every text of `span` to `limit` characters: its name, its status description,
+/// its events' names and the string values of its attributes, its events' and its links'.
+/// For a span too large for a collector to take in one request (see the OTLP exporter).
+pub(crate) fn cut_texts(span: &mut SpanData, limit: usize) {
+    let cut = |text: &mut std::borrow::Cow<'static, str>| {
+        if let Some(cut) = truncated(text, limit) {
+            *text = cut.into();
+        }
+    };
+    cut(&mut span.name);
+    if let opentelemetry::trace::Status::Error { description } = &mut span.status {
+        cut(description);
+    }
+    truncate_all(&mut span.attributes, limit);
+    for event in span.events.events.iter_mut() {
+        cut(&mut event.name);
+        truncate_all(&mut event.attributes, limit);
+    }
+    for link in span.links.links.iter_mut() {
+        truncate_all(&mut link.attributes, limit);
+    }
+}
+
 fn truncate_all(attributes: &mut [KeyValue], limit: usize) {
     for kv in attributes {
         truncate_value(&mut kv.value, limit);

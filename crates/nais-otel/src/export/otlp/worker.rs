@@ -60,14 +60,21 @@ pub(super) async fn run(
             {
                 Ok(Ok(rejected)) => break Ok(rejected),
                 Ok(Err(failure)) => {
-                    health.failed(&failure.message, job.count, &settings, &stats, &diagnostics);
+                    health.failed(
+                        &failure.message,
+                        failure.retry,
+                        job.count,
+                        &settings,
+                        &stats,
+                        &diagnostics,
+                    );
                     if !failure.retry {
                         break Err(failure.message);
                     }
                 }
                 Err(_) => {
                     let message = format!("no answer within {left:?}");
-                    health.failed(&message, job.count, &settings, &stats, &diagnostics);
+                    health.failed(&message, true, job.count, &settings, &stats, &diagnostics);
                 }
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -96,11 +103,14 @@ struct Health {
 }
 
 impl Health {
-    /// An attempt failed; `in_flight` spans are in the export being retried
-    /// (counted as failed until it ends, but not lost yet).
+    /// An attempt failed; `in_flight` spans are in the export, which is retried when
+    /// `retrying` (they count as failed until it ends, but are not lost yet). A failure
+    /// that is not retried (the collector refused the request: a bad token, a malformed
+    /// request) is said as one: its spans are dropped.
     fn failed(
         &mut self,
         error: &str,
+        retrying: bool,
         in_flight: usize,
         settings: &OtlpSettings,
         stats: &Stats,
@@ -116,6 +126,21 @@ impl Health {
         self.outage = Some((Instant::now(), lost_before));
         let endpoint = &redacted_endpoint(&settings.endpoint);
         let queue = settings.queue_size;
+        if !retrying {
+            diagnostics.emit(
+                || {
+                    tracing::warn!(
+                        target: "nais_otel",
+                        endpoint = %endpoint,
+                        %error,
+                        spans = in_flight,
+                        "the collector refused spans; they are dropped, not retried. Said once until export works again"
+                    )
+                },
+                || format!("the collector at {endpoint} refused {in_flight} spans: {error}; they are dropped, not retried (said once until export works again)"),
+            );
+            return;
+        }
         diagnostics.emit(
             || {
                 tracing::warn!(
