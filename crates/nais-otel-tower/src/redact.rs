@@ -291,8 +291,11 @@ pub fn redact_query(query: &str) -> Option<String> {
             } else if redacted_parameter(name) {
                 Some(Cow::Borrowed(REDACTED))
             } else {
-                // A URL passed on (`?next=https://u:p@h/?token=…`) is redacted as one.
-                redact_urls_in(value).map(Cow::Owned)
+                // A URL passed on (`?next=https://u:p@h/?token=…`) is redacted as one, as
+                // it is or percent-encoded as a whole.
+                redact_urls_in(value)
+                    .or_else(|| redact_encoded_url(value))
+                    .map(Cow::Owned)
             };
             if let Some(redacted) = redacted {
                 let value_start = start + name.len() + 1;
@@ -306,6 +309,36 @@ pub fn redact_query(query: &str) -> Option<String> {
     }
     let mut out = out?;
     out.push_str(&query[copied..]);
+    Some(out)
+}
+
+/// A query value that is a URL percent-encoded as a whole (`https%3A%2F%2Fu%3Apw%40h%2F…`,
+/// as `encodeURIComponent` writes a URL passed on), redacted as [`redact_url`] redacts
+/// one and encoded again; `None` when it holds no such URL or nothing to redact.
+fn redact_encoded_url(value: &str) -> Option<String> {
+    /// `://` encoded, in any case of the hex digits.
+    const ENCODED: &[u8] = b"%3a%2f%2f";
+    let bytes = value.as_bytes();
+    let holds = bytes.len() >= ENCODED.len()
+        && memchr::memchr(b'%', bytes).is_some()
+        && bytes
+            .windows(ENCODED.len())
+            .any(|window| window.eq_ignore_ascii_case(ENCODED));
+    if !holds {
+        return None;
+    }
+    let redacted = redact_urls_in(&nais_otel_propagation::percent_decode(value))?;
+    let mut out = String::with_capacity(redacted.len() + redacted.len() / 2);
+    for byte in redacted.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        }
+    }
     Some(out)
 }
 
@@ -502,6 +535,66 @@ mod tests {
         ];
         for (query, expected) in cases {
             assert_eq!(redact_query(query).as_deref(), expected, "{query}");
+        }
+    }
+
+    /// `text` percent-encoded as `encodeURIComponent` writes it, with hex digits in
+    /// `upper` or lower case.
+    fn encode_component(text: &str, upper: bool) -> String {
+        text.bytes()
+            .map(|byte| {
+                if byte.is_ascii_alphanumeric() || b"-._~!*'()".contains(&byte) {
+                    char::from(byte).to_string()
+                } else if upper {
+                    format!("%{byte:02X}")
+                } else {
+                    format!("%{byte:02x}")
+                }
+            })
+            .collect()
+    }
+
+    /// A URL passed on in a query parameter, percent-encoded as a whole: redacted as the
+    /// URL itself is, every credential and secret value gone, in either case of hex.
+    #[test]
+    fn a_url_encoded_as_a_whole_in_a_query_is_redacted() {
+        let urls = [
+            "https://nais:s3cr3t-pw@api.example/dogs?token=s3cr3t-token&page=2",
+            "http://s3cr3t-user@api.example/",
+            "postgres://app:s3cr3t-pw@db.example:5432/dogs?password=s3cr3t-db",
+            "https://api.example/cb?code=1&client_secret=s3cr3t-client#frag",
+            "https://api.example/dogs/æøå?sig=s3cr3t-sig",
+        ];
+        for url in urls {
+            let redacted = redact_url(url).expect(url);
+            for upper in [true, false] {
+                let encoded = encode_component(url, upper);
+                for query in [format!("next={encoded}"), format!("a=1&next={encoded}&b=2")] {
+                    let out = redact_query(&query).expect(&query);
+                    assert!(!out.contains("s3cr3t"), "{query} -> {out}");
+                    let value = out
+                        .split('&')
+                        .find_map(|pair| pair.strip_prefix("next="))
+                        .expect(&out);
+                    assert_eq!(
+                        nais_otel_propagation::percent_decode(value),
+                        redacted,
+                        "{query}"
+                    );
+                    assert!(out.starts_with(&query[..query.find("next=").unwrap_or(0)]));
+                }
+            }
+        }
+        // A URL with nothing to redact, and encoded text that is no URL, stay as they are.
+        for query in [
+            format!(
+                "next={}",
+                encode_component("https://api.example/dogs?page=2", true)
+            ),
+            "q=a%3A%2F%2F".to_owned(),
+            "q=100%25".to_owned(),
+        ] {
+            assert_eq!(redact_query(&query), None, "{query}");
         }
     }
 }

@@ -665,7 +665,8 @@ mod tests {
             assert_eq!(attributes[1].value, Value::from(redacted));
 
             // The URL attributes of any instrumentation: path parameters, a URL passed
-            // on in the query, `;` between parameters.
+            // on in the query (as it is, or percent-encoded as a whole), `;` between
+            // parameters.
             let mut attributes = [
                 KeyValue::new("url.path", "/cart;jsessionid=F00D/items"),
                 KeyValue::new("url.query", "next=https://u:pw@h/x?token=t&a=1;pwd=x"),
@@ -673,6 +674,7 @@ mod tests {
                     "url.full",
                     "https://h/cart;JSESSIONID=F00D?next=https://u:pw@h/",
                 ),
+                KeyValue::new("url.query", "next=https%3a%2f%2fu%3Apw%40h%2F&a=1"),
             ];
             masker.mask_attributes(&mut attributes);
             let values: Vec<_> = attributes.iter().map(|kv| kv.value.as_str()).collect();
@@ -682,6 +684,7 @@ mod tests {
                     "/cart;jsessionid=REDACTED/items",
                     "next=https://REDACTED:REDACTED@h/x?token=REDACTED&a=1;pwd=REDACTED",
                     "https://h/cart;JSESSIONID=REDACTED?next=https://REDACTED:REDACTED@h/",
+                    "next=https%3A%2F%2FREDACTED%3AREDACTED%40h%2F&a=1",
                 ]
             );
         }
