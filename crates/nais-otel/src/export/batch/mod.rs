@@ -301,8 +301,8 @@ impl Shared {
     }
 
     /// Takes every waiting span out of the buffers, a list per buffer. A thread's buffer is
-    /// swapped for an empty one with room for half again as many spans as it had (up to
-    /// `room`), made before the thread's lock is taken: the thread never waits for a copy.
+    /// swapped for an empty one with the room [`Ended::room_after`] gives (up to `room`
+    /// spans), made before the thread's lock is taken: the thread never waits for a copy.
     fn collect(&self, room: usize) -> Vec<Ended> {
         self.woken.store(false, Ordering::Relaxed);
         let mut taken = Vec::new();
@@ -317,11 +317,9 @@ impl Shared {
                 if ended.len() == 0 {
                     continue;
                 }
-                ended.sizes()
+                ended.room_after()
             };
-            // Half again what the thread ended since the last collection: a busy thread
-            // rarely grows its buffer (each growth copies it), an idle one keeps little.
-            let fresh = Ended::with_room_after(sizes, room);
+            let fresh = Ended::with_room(sizes, room);
             taken.push(std::mem::replace(&mut *buffer.lock(), fresh));
         }
         // A buffer only this list holds belongs to a thread that is gone: nothing is put

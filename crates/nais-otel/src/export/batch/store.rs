@@ -125,7 +125,7 @@ struct StoredSpan {
     scoped: bool,
 }
 
-/// What an [`Ended`] holds, counted.
+/// Room in each of an [`Ended`]'s lists.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Sizes {
     spans: usize,
@@ -155,26 +155,31 @@ impl Ended {
         }
     }
 
-    /// How many spans, attributes, events, scopes and bytes of text it holds.
-    pub(crate) fn sizes(&self) -> Sizes {
+    /// The room for its successor, list by list: half again what it holds, and at least
+    /// three quarters of its own room. The export thread collects a busy thread's buffer
+    /// at uneven sizes (one collection 250 spans, the next 500); sized on the last alone,
+    /// the buffer would grow on most collections, and each growth copies it on the thread
+    /// that ends spans. So the room follows the larger collections, and gives back a
+    /// quarter a collection when the thread ends fewer spans.
+    pub(crate) fn room_after(&self) -> Sizes {
+        let room = |len: usize, capacity: usize| (len + len / 2).max(capacity - capacity / 4);
         Sizes {
-            spans: self.spans.len(),
-            attributes: self.attributes.len(),
-            events: self.events.len(),
-            scopes: self.scopes.len(),
-            text: self.text.len(),
+            spans: room(self.spans.len(), self.spans.capacity()),
+            attributes: room(self.attributes.len(), self.attributes.capacity()),
+            events: room(self.events.len(), self.events.capacity()),
+            scopes: room(self.scopes.len(), self.scopes.capacity()),
+            text: room(self.text.len(), self.text.capacity()),
         }
     }
 
-    /// Empty, with room for half again `sizes`, up to `room` spans.
-    pub(crate) fn with_room_after(sizes: Sizes, room: usize) -> Self {
-        let grown = |len: usize| len + len / 2;
+    /// Empty, with room for `sizes`, up to `room` spans.
+    pub(crate) fn with_room(sizes: Sizes, room: usize) -> Self {
         Self {
-            spans: Vec::with_capacity(grown(sizes.spans).min(room)),
-            attributes: Vec::with_capacity(grown(sizes.attributes)),
-            events: Vec::with_capacity(grown(sizes.events)),
-            scopes: Vec::with_capacity(grown(sizes.scopes)),
-            text: String::with_capacity(grown(sizes.text)),
+            spans: Vec::with_capacity(sizes.spans.min(room)),
+            attributes: Vec::with_capacity(sizes.attributes),
+            events: Vec::with_capacity(sizes.events),
+            scopes: Vec::with_capacity(sizes.scopes),
+            text: String::with_capacity(sizes.text),
         }
     }
 
@@ -519,6 +524,75 @@ impl<'a> EventRef<'a> {
 mod tests {
     use super::*;
     use crate::export::generated::{scopes, Rng};
+
+    fn span_of(attributes: usize) -> SpanParts {
+        SpanParts {
+            span_context: SpanContext::empty_context(),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: Cow::Borrowed("span"),
+            start_time: SystemTime::UNIX_EPOCH,
+            end_time: SystemTime::UNIX_EPOCH,
+            attributes: (0..attributes)
+                .map(|i| KeyValue::new("key", format!("value {i}")))
+                .collect(),
+            dropped_attributes_count: 0,
+            events: Vec::new(),
+            dropped_events_count: 0,
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            scope: None,
+        }
+    }
+
+    /// A buffer collected at uneven sizes keeps the room of the larger collections, so
+    /// the spans of the next do not grow it; with fewer spans it gives back a quarter a
+    /// collection.
+    #[test]
+    fn the_room_follows_the_larger_collections() {
+        let room = 2_048;
+        let mut ended = Ended::with_room(Ended::new().room_after(), room);
+        // Collections of 500, 250, 500, 250, … spans of four attributes; how many of the
+        // spans grew the buffer.
+        let collect_twenty = |ended: &mut Ended| {
+            let mut grew = 0;
+            for collection in 0..20 {
+                let spans = if collection % 2 == 0 { 500 } else { 250 };
+                for _ in 0..spans {
+                    let before = (ended.spans.capacity(), ended.attributes.capacity());
+                    ended.push(span_of(4));
+                    let after = (ended.spans.capacity(), ended.attributes.capacity());
+                    grew += usize::from(before != after);
+                }
+                *ended = Ended::with_room(ended.room_after(), room);
+            }
+            grew
+        };
+        // The first collections grow it; after them, no growth.
+        let grew = collect_twenty(&mut ended);
+        let after = collect_twenty(&mut ended);
+        assert!(grew > 0);
+        assert_eq!(after, 0, "the buffer grew again under the same load");
+        assert!(ended.spans.capacity() >= 500, "{}", ended.spans.capacity());
+        // Ten collections of 10 spans: the room shrinks towards what they need.
+        for _ in 0..10 {
+            for _ in 0..10 {
+                ended.push(span_of(4));
+            }
+            ended = Ended::with_room(ended.room_after(), room);
+        }
+        assert!(ended.spans.capacity() < 100, "{}", ended.spans.capacity());
+        // Never more spans than the queue holds.
+        let big = Sizes {
+            spans: 10_000,
+            attributes: 0,
+            events: 0,
+            scopes: 0,
+            text: 0,
+        };
+        assert_eq!(Ended::with_room(big, room).spans.capacity(), room);
+    }
 
     /// Spans stored and rebuilt are the spans that went in, in order: every kind of value,
     /// texts borrowed and owned, events, links, statuses and scopes.
