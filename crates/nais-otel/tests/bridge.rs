@@ -6,7 +6,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 use support::{attr, Lines};
 
-use nais_otel::bridge::SetParentErrorKind;
+use nais_otel::bridge::{Bridge, SetParentErrorKind};
 use nais_otel::config::SamplerConfig;
 use nais_otel::{Guard, SpanExt as _};
 use opentelemetry::trace::{
@@ -445,6 +445,77 @@ fn span_ext_sets_parent_links_attributes_and_status() {
     assert_eq!(consume.status, Status::error("poison message"));
     assert_eq!(consume.events.events[0].name, "retry");
     assert!(child_of(named(&spans, "handle"), consume));
+}
+
+/// A span with a child made under it (`parent: &span`, not entered), or that another
+/// follows from, has passed its trace on: `set_parent` refuses, as it refuses after an
+/// enter, rather than leave the child naming a parent in another trace. Under either
+/// bridge.
+#[test]
+fn set_parent_is_refused_once_a_span_has_a_child_or_a_follower() {
+    for bridge in [Bridge::NaisOtel, Bridge::TracingOpenTelemetry] {
+        let (guard, exporter) = pipeline_with(
+            nais_otel::builder()
+                .with_env_lookup(|_| None)
+                .with_bridge(bridge)
+                .with_log_writer(std::io::sink),
+        );
+        let subscriber = guard.subscriber().expect("init() builds its subscriber");
+        tracing::dispatcher::with_default(subscriber, || {
+            let consume = tracing::info_span!("consume");
+            let early = tracing::info_span!(parent: &consume, "early");
+            let error = consume.set_parent(remote_parent(true)).unwrap_err();
+            assert_eq!(
+                error.kind(),
+                SetParentErrorKind::AlreadyEntered,
+                "{bridge:?}"
+            );
+            early.in_scope(|| {});
+            drop(early);
+
+            let followed = tracing::info_span!("followed");
+            let follower = tracing::info_span!("follower");
+            follower.follows_from(&followed);
+            if bridge == Bridge::NaisOtel {
+                // tracing-opentelemetry starts a span only for a child, not for a link.
+                let error = followed.set_parent(remote_parent(true)).unwrap_err();
+                assert_eq!(error.kind(), SetParentErrorKind::AlreadyEntered);
+            }
+        });
+        let spans = finished(&guard, &exporter);
+        let consume = named(&spans, "consume");
+        let early = named(&spans, "early");
+        assert!(child_of(early, consume), "{bridge:?}: {early:#?}");
+        assert_eq!(
+            consume.span_context.trace_id(),
+            early.span_context.trace_id(),
+            "{bridge:?}"
+        );
+        if bridge == Bridge::NaisOtel {
+            let followed = named(&spans, "followed");
+            let follower = named(&spans, "follower");
+            assert_eq!(follower.links.links[0].span_context, followed.span_context);
+        }
+    }
+}
+
+/// `set_status(Unset)` is ignored, as the OpenTelemetry API asks: it does not clear an
+/// error. `Ok` is final.
+#[test]
+fn set_status_unset_is_ignored() {
+    let (guard, exporter) = pipeline(&[]);
+    traced(&guard, || {
+        let failed = tracing::info_span!("failed");
+        failed.set_status(Status::error("x"));
+        failed.set_status(Status::Unset);
+        let ok = tracing::info_span!("ok");
+        ok.set_status(Status::Ok);
+        ok.set_status(Status::error("late"));
+        ok.set_status(Status::Unset);
+    });
+    let spans = finished(&guard, &exporter);
+    assert_eq!(named(&spans, "failed").status, Status::error("x"));
+    assert_eq!(named(&spans, "ok").status, Status::Ok);
 }
 
 /// Sampling follows the configured sampler: off, by ratio, and by the parent.

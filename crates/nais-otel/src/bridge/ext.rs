@@ -46,8 +46,9 @@ pub trait SpanExt: sealed::Sealed {
     ///
     /// # Errors
     ///
-    /// When the span has been entered already (its children may carry the old trace), or
-    /// is not traced by a bridge (disabled, or no bridge in the subscriber).
+    /// When the span has been entered already, has a child, or is followed from (those
+    /// carry the old trace already), or is not traced by a bridge (disabled, or no bridge
+    /// in the subscriber).
     fn set_parent(&self, cx: Context) -> Result<(), SetParentError>;
 
     /// Adds a link to another span.
@@ -65,7 +66,8 @@ pub trait SpanExt: sealed::Sealed {
     /// Sets an attribute; a later value for the same key is added, not replaced.
     fn set_attribute(&self, key: impl Into<Key>, value: impl Into<Value>);
 
-    /// Sets the status. `Ok` is final; an error does not replace `Ok`.
+    /// Sets the status. `Ok` is final; an error does not replace `Ok`, and `Unset` is
+    /// ignored, as the OpenTelemetry API asks.
     fn set_status(&self, status: Status);
 
     /// Adds an event, timestamped now.
@@ -82,7 +84,8 @@ pub struct SetParentError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SetParentErrorKind {
-    /// The span was entered before: it and its children already have their trace.
+    /// The span was entered before, or a span was made under it or follows from it: it
+    /// and those spans already have their trace.
     AlreadyEntered,
     /// The span is disabled, or no bridge turns it into an OpenTelemetry span.
     NotTraced,
@@ -99,7 +102,7 @@ impl fmt::Display for SetParentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
             SetParentErrorKind::AlreadyEntered => {
-                f.write_str("the span was entered before its parent was set")
+                f.write_str("the span was entered, or has a child, before its parent was set")
             }
             SetParentErrorKind::NotTraced => {
                 f.write_str("the span is not traced (disabled, or no bridge layer)")
@@ -153,7 +156,7 @@ impl SpanExt for tracing::Span {
     fn set_parent(&self, cx: Context) -> Result<(), SetParentError> {
         let mut cx = Some(cx);
         let ours = with_record(self, |record, pipeline| {
-            if record.entered.load(std::sync::atomic::Ordering::Relaxed) {
+            if record.passed_on.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(SetParentErrorKind::AlreadyEntered);
             }
             if let Some(cx) = cx.take() {
@@ -224,6 +227,9 @@ impl SpanExt for tracing::Span {
     }
 
     fn set_status(&self, status: Status) {
+        if status == Status::Unset {
+            return;
+        }
         let mut status = Some(status);
         let ours = with_exported_record(self, |record, _| {
             if let Some(status) = status.take() {

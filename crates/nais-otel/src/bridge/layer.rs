@@ -199,7 +199,7 @@ where
             parent_span_id: started.parent_span_id,
             parent_is_remote: started.parent_is_remote,
             recording: started.recording,
-            entered: AtomicBool::new(false),
+            passed_on: AtomicBool::new(false),
             kind,
             name,
             start: opentelemetry::time::now(),
@@ -236,11 +236,10 @@ where
         let (Some(span), Some(follows)) = (ctx.span(id), ctx.span(follows)) else {
             return;
         };
-        let Some(follows) = follows
-            .extensions()
-            .get::<SpanRecord>()
-            .map(SpanRecord::span_context)
-        else {
+        let Some(follows) = follows.extensions().get::<SpanRecord>().map(|record| {
+            record.passed_on.store(true, Ordering::Relaxed);
+            record.span_context()
+        }) else {
             return;
         };
         let mut extensions = span.extensions_mut();
@@ -323,7 +322,7 @@ where
         let cx = {
             let extensions = span.extensions();
             if let Some(record) = extensions.get::<SpanRecord>() {
-                record.entered.store(true, Ordering::Relaxed);
+                record.passed_on.store(true, Ordering::Relaxed);
                 record.cx.clone()
             } else if let Some(cx) = passed_on(&extensions) {
                 cx
@@ -405,7 +404,14 @@ where
     if let Some(parent) = attrs.parent() {
         let parent = ctx
             .span(parent)
-            .and_then(|parent| context_in(&parent.extensions()))
+            .and_then(|parent| {
+                let extensions = parent.extensions();
+                // The parent's trace is its children's now: it can no longer change.
+                if let Some(record) = extensions.get::<SpanRecord>() {
+                    record.passed_on.store(true, Ordering::Relaxed);
+                }
+                context_in(&extensions)
+            })
             .unwrap_or_default();
         f(&parent)
     } else if attrs.is_contextual() {

@@ -36,8 +36,11 @@ pub(crate) struct SpanRecord {
     pub(crate) parent_is_remote: bool,
     /// Sampled, and spans go somewhere: whether to gather attributes and events.
     pub(crate) recording: bool,
-    /// Whether the span was ever entered: its parent can no longer change then.
-    pub(crate) entered: AtomicBool,
+    /// Whether the span's context was passed on: the span was entered (its children and
+    /// log lines took it from there), a span was made with it as explicit parent, or one
+    /// follows from it. Its parent can no longer change then: those would keep the old
+    /// trace.
+    pub(crate) passed_on: AtomicBool,
     pub(crate) kind: SpanKind,
     pub(crate) name: Cow<'static, str>,
     pub(crate) start: SystemTime,
