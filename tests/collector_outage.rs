@@ -137,12 +137,7 @@ fn collector_down_at_start_up() {
     );
 
     // At shutdown, the total lost is reported, and it is what rotel is missing.
-    kennels.proc.sigterm();
-    let status = kennels
-        .proc
-        .wait_exit(support::DEADLINE)
-        .expect("kennels exits after SIGTERM");
-    assert!(status.success(), "{status}");
+    kennels.proc.stop_cleanly();
     let received = rotel.spans().len();
     let report = kennels
         .proc
@@ -244,12 +239,7 @@ fn a_collector_that_refuses_is_said_to_refuse() {
         assert!(Instant::now() < deadline, "the second export never came");
         std::thread::yield_now();
     }
-    kennels.proc.sigterm();
-    let status = kennels
-        .proc
-        .wait_exit(support::DEADLINE)
-        .expect("kennels exits after SIGTERM");
-    assert!(status.success(), "{status}");
+    kennels.proc.stop_cleanly();
     let output = kennels.proc.output.text();
     assert_eq!(
         kennels

@@ -230,6 +230,15 @@ impl Proc {
             .unwrap_or_else(|e| panic!("SIGTERM to {}: {e}", self.name));
     }
 
+    /// Sends SIGTERM and asserts a clean exit within [`DEADLINE`].
+    pub fn stop_cleanly(&mut self) {
+        self.sigterm();
+        let status = self
+            .wait_exit(DEADLINE)
+            .unwrap_or_else(|| panic!("{} does not exit after SIGTERM", self.name));
+        assert!(status.success(), "{}: {status}", self.name);
+    }
+
     /// Sends SIGKILL and reaps it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
