@@ -118,4 +118,18 @@ fn init_installs_provider_propagator_and_json_logs_with_trace_ids() {
         .expect("a warning for the bad sampler");
     assert_eq!(warning["level"], "WARN");
     assert_eq!(warning["value"], "bogus-sampler");
+
+    // The globals are installed once a process: a second `init()` says so (it would take
+    // the global tracer provider while the first subscriber kept the `tracing` spans), and
+    // a pipeline of its own, without globals, still starts.
+    let again = nais_otel::builder()
+        .with_env_lookup(|_| None)
+        .init()
+        .expect_err("a second init() with globals");
+    assert_eq!(again.kind(), nais_otel::InitErrorKind::AlreadyInitialized);
+    assert!(again.to_string().contains("with_globals(false)"), "{again}");
+    let own = support::builder(&collector.endpoint(), &[])
+        .init()
+        .expect("a pipeline without globals");
+    drop(own);
 }

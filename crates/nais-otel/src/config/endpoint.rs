@@ -52,6 +52,26 @@ pub(super) fn read_endpoint(
     lookup: &Lookup<'_>,
     problems: &mut Vec<ConfigProblem>,
 ) -> Option<EndpointSource> {
+    // Read, and a bad value reported, whether or not an endpoint needs it.
+    let insecure = parse::first_accepted(
+        lookup,
+        &[
+            OTEL_EXPORTER_OTLP_TRACES_INSECURE,
+            OTEL_EXPORTER_OTLP_INSECURE,
+        ],
+        "`false`",
+        problems,
+        |value| {
+            if value.eq_ignore_ascii_case("true") {
+                Ok(true)
+            } else if value.eq_ignore_ascii_case("false") {
+                Ok(false)
+            } else {
+                Err("expected `true` or `false`".to_owned())
+            }
+        },
+    )
+    .unwrap_or(false);
     let (variable, raw) = parse::first(
         lookup,
         &[
@@ -59,12 +79,6 @@ pub(super) fn read_endpoint(
             OTEL_EXPORTER_OTLP_ENDPOINT,
         ],
     )?;
-    let insecure_var = if parse::get(lookup, OTEL_EXPORTER_OTLP_TRACES_INSECURE).is_some() {
-        OTEL_EXPORTER_OTLP_TRACES_INSECURE
-    } else {
-        OTEL_EXPORTER_OTLP_INSECURE
-    };
-    let insecure = parse::bool(lookup, insecure_var, false, problems);
     let mut url = if has_scheme(&raw) {
         lowercase_scheme(&raw)
     } else if insecure {

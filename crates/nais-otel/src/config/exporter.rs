@@ -127,30 +127,16 @@ pub(crate) const PROTOCOL_VARIABLES: [&str; 3] = [
 ];
 
 pub(super) fn read_protocol(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> Protocol {
-    let Some((name, value)) = parse::first(lookup, &PROTOCOL_VARIABLES) else {
-        return Protocol::Grpc;
-    };
-    if let Some(protocol) = Protocol::from_name(&value) {
-        return protocol;
-    }
-    match value.to_ascii_lowercase().as_str() {
-        "http/json" => {
-            problems.push(ConfigProblem::new(
-                name,
-                &value,
-                "http/json is not supported; using grpc",
-            ));
-            Protocol::Grpc
-        }
-        _ => {
-            problems.push(ConfigProblem::new(
-                name,
-                &value,
-                "expected `grpc` or `http/protobuf`; using grpc",
-            ));
-            Protocol::Grpc
-        }
-    }
+    parse::first_accepted(lookup, &PROTOCOL_VARIABLES, "grpc", problems, |value| {
+        Protocol::from_name(value).ok_or_else(|| {
+            if value.eq_ignore_ascii_case("http/json") {
+                "http/json is not supported".to_owned()
+            } else {
+                "expected `grpc` or `http/protobuf`".to_owned()
+            }
+        })
+    })
+    .unwrap_or(Protocol::Grpc)
 }
 
 pub(super) fn read_headers(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> Headers {
@@ -216,16 +202,19 @@ fn safe_key(key: &str) -> String {
     }
 }
 
-/// `OTEL_EXPORTER_OTLP_TIMEOUT`: a zero or bad value keeps the default.
+/// `OTEL_EXPORTER_OTLP_TIMEOUT`: a zero keeps the default; a bad traces value gives way to
+/// the generic one.
 pub(super) fn read_timeout(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) -> Duration {
-    parse::first(
+    parse::first_accepted(
         lookup,
         &[
             OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
             OTEL_EXPORTER_OTLP_TIMEOUT,
         ],
+        "the default",
+        problems,
+        parse::millis_within,
     )
-    .and_then(|(name, value)| parse::millis(name, &value, problems))
     .filter(|timeout| !timeout.is_zero())
     .unwrap_or(DEFAULT_EXPORT_TIMEOUT)
 }
@@ -234,27 +223,21 @@ pub(super) fn read_compression(
     lookup: &Lookup<'_>,
     problems: &mut Vec<ConfigProblem>,
 ) -> Compression {
-    let Some((name, value)) = parse::first(
+    parse::first_accepted(
         lookup,
         &[
             OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
             OTEL_EXPORTER_OTLP_COMPRESSION,
         ],
-    ) else {
-        return Compression::None;
-    };
-    match value.to_ascii_lowercase().as_str() {
-        "gzip" => Compression::Gzip,
-        "none" => Compression::None,
-        _ => {
-            problems.push(ConfigProblem::new(
-                name,
-                &value,
-                "expected `gzip` or `none`; using none",
-            ));
-            Compression::None
-        }
-    }
+        "none",
+        problems,
+        |value| match value.to_ascii_lowercase().as_str() {
+            "gzip" => Ok(Compression::Gzip),
+            "none" => Ok(Compression::None),
+            _ => Err("expected `gzip` or `none`".to_owned()),
+        },
+    )
+    .unwrap_or(Compression::None)
 }
 
 /// The path in the first of `names` that is set, and that variable (the last of `names`

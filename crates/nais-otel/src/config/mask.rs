@@ -29,8 +29,11 @@ pub(super) fn read_mask(lookup: &Lookup<'_>, problems: &mut Vec<ConfigProblem>) 
             mask = mask.exempt_key(key);
         }
     }
-    // The replacement is taken as given, spaces included; only unset keeps the default.
-    if let Some(replacement) = lookup(NAIS_OTEL_MASK_REPLACEMENT) {
+    // The replacement is taken as given, spaces included; unset or empty keeps the default
+    // (an empty value counts as unset, as for every variable).
+    if let Some(replacement) =
+        lookup(NAIS_OTEL_MASK_REPLACEMENT).filter(|replacement| !replacement.is_empty())
+    {
         if replacement.bytes().any(|b| b.is_ascii_digit()) {
             problems.push(ConfigProblem::new(
                 NAIS_OTEL_MASK_REPLACEMENT,

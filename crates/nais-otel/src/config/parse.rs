@@ -62,25 +62,54 @@ pub(super) fn number(
     max: u64,
     problems: &mut Vec<ConfigProblem>,
 ) -> Option<u64> {
+    number_within(value, min, max)
+        .map_err(|why| {
+            problems.push(ConfigProblem::new(
+                name,
+                value,
+                format!("{why}; using the default"),
+            ))
+        })
+        .ok()
+}
+
+/// A whole number within `min..=max`, or why `value` is not one.
+fn number_within(value: &str, min: u64, max: u64) -> Result<u64, String> {
     match value.parse::<u64>() {
-        Ok(number) if (min..=max).contains(&number) => Some(number),
-        Ok(_) => {
-            problems.push(ConfigProblem::new(
-                name,
-                value,
-                format!("must be between {min} and {max}; using the default"),
-            ));
-            None
-        }
-        Err(_) => {
-            problems.push(ConfigProblem::new(
-                name,
-                value,
-                "not a whole number; using the default",
-            ));
-            None
+        Ok(number) if (min..=max).contains(&number) => Ok(number),
+        Ok(_) => Err(format!("must be between {min} and {max}")),
+        Err(_) => Err("not a whole number".to_owned()),
+    }
+}
+
+/// The value of the first of `names` (the most specific first, as a `TRACES_` variable
+/// before its generic twin) that `read` accepts. A value `read` refuses is reported with
+/// why, and with what is used instead: the next variable set, or `default`.
+pub(super) fn first_accepted<T>(
+    lookup: &Lookup<'_>,
+    names: &[&'static str],
+    default: &str,
+    problems: &mut Vec<ConfigProblem>,
+    read: impl Fn(&str) -> Result<T, String>,
+) -> Option<T> {
+    let set: Vec<(&'static str, String)> = names
+        .iter()
+        .filter_map(|name| get(lookup, name).map(|value| (*name, value)))
+        .collect();
+    for (at, (name, value)) in set.iter().enumerate() {
+        match read(value) {
+            Ok(accepted) => return Some(accepted),
+            Err(why) => {
+                let instead = set.get(at + 1).map_or(default, |(next, _)| *next);
+                problems.push(ConfigProblem::new(
+                    name,
+                    value,
+                    format!("{why}; using {instead}"),
+                ));
+            }
         }
     }
+    None
 }
 
 /// A whole number read from one variable.
@@ -92,6 +121,11 @@ pub(super) fn number_var(
     problems: &mut Vec<ConfigProblem>,
 ) -> Option<u64> {
     get(lookup, name).and_then(|value| number(name, &value, min, max, problems))
+}
+
+/// A duration in milliseconds within a day, or why `value` is not one.
+pub(super) fn millis_within(value: &str) -> Result<Duration, String> {
+    number_within(value, 0, 86_400_000).map(Duration::from_millis)
 }
 
 /// A duration in milliseconds, the unit every OpenTelemetry timeout uses.

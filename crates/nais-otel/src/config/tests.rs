@@ -828,3 +828,82 @@ fn tls_files_that_are_not_regular_or_too_large_are_refused_at_once() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An empty value counts as unset, for every variable read: the configuration is the
+/// default one, and nothing is reported.
+#[test]
+fn every_variable_empty_counts_as_unset() {
+    let default = format!("{:?}", from(&[]));
+    for variable in vars::READ {
+        let config = from(&[(variable, "")]);
+        assert_eq!(problem_vars(&config), Vec::<&str>::new(), "{variable}");
+        assert_eq!(format!("{config:?}"), default, "{variable}");
+    }
+}
+
+/// A `TRACES_` variable with a bad value gives way to its valid generic twin, and says
+/// so; with no valid twin the default is used.
+#[test]
+fn a_bad_traces_variable_gives_way_to_its_generic_twin() {
+    let config = from(&[
+        (OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, "abc"),
+        (OTEL_EXPORTER_OTLP_TIMEOUT, "3000"),
+        (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, "bogus"),
+        (OTEL_EXPORTER_OTLP_PROTOCOL, "http/protobuf"),
+        (OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, "zstd"),
+        (OTEL_EXPORTER_OTLP_COMPRESSION, "gzip"),
+        (OTEL_EXPORTER_OTLP_TRACES_INSECURE, "yes"),
+        (OTEL_EXPORTER_OTLP_INSECURE, "true"),
+        (OTEL_EXPORTER_OTLP_ENDPOINT, "collector:4318"),
+    ]);
+    assert_eq!(config.timeout, Duration::from_millis(3000));
+    assert_eq!(config.protocol, Protocol::HttpProtobuf);
+    assert_eq!(config.compression, Compression::Gzip);
+    assert_eq!(config.endpoint, "http://collector:4318/v1/traces");
+    let mut refused = problem_vars(&config);
+    refused.sort_unstable();
+    assert_eq!(
+        refused,
+        [
+            OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
+            OTEL_EXPORTER_OTLP_TRACES_INSECURE,
+            OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+            OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+        ]
+    );
+    let timeout = config
+        .problems
+        .iter()
+        .find(|p| p.variable == OTEL_EXPORTER_OTLP_TRACES_TIMEOUT)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(
+        timeout.contains("using OTEL_EXPORTER_OTLP_TIMEOUT"),
+        "{timeout}"
+    );
+
+    // Both bad: each reported, the default used.
+    let config = from(&[
+        (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, "bogus"),
+        (OTEL_EXPORTER_OTLP_PROTOCOL, "http/json"),
+    ]);
+    assert_eq!(config.protocol, Protocol::Grpc);
+    assert_eq!(config.problems.len(), 2);
+    assert!(config.problems[1].to_string().contains("using grpc"));
+}
+
+/// A bad `OTEL_EXPORTER_OTLP_INSECURE` is reported whatever the endpoint: NAIS sets it
+/// next to an `http://` endpoint, and without one it is read too.
+#[test]
+fn a_bad_insecure_flag_is_reported_without_an_endpoint_or_with_a_scheme() {
+    for endpoint in [None, Some("http://collector:4317")] {
+        let mut vars = vec![(OTEL_EXPORTER_OTLP_INSECURE, "yes")];
+        vars.extend(endpoint.map(|e| (OTEL_EXPORTER_OTLP_ENDPOINT, e)));
+        let config = from(&vars);
+        assert_eq!(
+            problem_vars(&config),
+            vec![OTEL_EXPORTER_OTLP_INSECURE],
+            "{endpoint:?}"
+        );
+    }
+}

@@ -19,7 +19,8 @@ pub(crate) struct Stats {
 /// A snapshot of the span counts of a pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct SpanCounts {
-    /// Spans that ended (and were sampled).
+    /// Spans that ended (and were sampled) into the export pipeline; none when spans go
+    /// nowhere (`OTEL_TRACES_EXPORTER=none`).
     pub ended: u64,
     /// Spans the collector accepted.
     pub exported: u64,

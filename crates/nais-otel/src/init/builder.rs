@@ -2,6 +2,7 @@
 
 use std::{
     fmt,
+    sync::atomic::{AtomicBool, Ordering},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -22,12 +23,15 @@ use crate::{
 };
 
 use super::{
-    error::InitError,
+    error::{InitError, InitErrorKind},
     guard::Guard,
     provider::{build_provider, propagator, MakeProcessor},
     SCOPE,
 };
 use crate::logs::{subscriber, SpanBridge};
+
+/// Whether an `init()` in this process has installed the globals.
+static GLOBALS_INSTALLED: AtomicBool = AtomicBool::new(false);
 
 /// A function that reads one environment variable, kept by the builder.
 type LookupFn = dyn Fn(&str) -> Option<String> + Send + Sync;
@@ -409,6 +413,15 @@ impl Builder {
     ///
     /// As [`init`](crate::init()).
     pub fn init(mut self) -> Result<Guard, InitError> {
+        // The globals are installed once a process: a second pipeline installed over the
+        // first would take the global tracer provider while `tracing`'s global subscriber,
+        // which can be set only once, kept feeding the first.
+        if self.install_globals && GLOBALS_INSTALLED.load(Ordering::Acquire) {
+            return Err(InitError::new(
+                InitErrorKind::AlreadyInitialized,
+                "init() already installed the globals in this process; keep the Guard it returned, or build another pipeline with Builder::with_globals(false)".to_owned(),
+            ));
+        }
         let config = self.config();
         let stats = Arc::new(Stats::default());
         let diagnostics = Diagnostics::default();
@@ -450,6 +463,7 @@ impl Builder {
             if let Some(methods) = &config.known_http_methods {
                 crate::middleware::set_known_http_methods(methods.iter().cloned());
             }
+            GLOBALS_INSTALLED.store(true, Ordering::Release);
             crate::layers::set_installed(crate::layers::Installed {
                 provider: provider.clone(),
                 excluded_paths: config.excluded_paths.clone(),

@@ -22,6 +22,9 @@ pub enum InitErrorKind {
     InvalidEndpoint,
     /// The exporter could not be set up (a thread or runtime refused, or TLS).
     Exporter,
+    /// `init()` ran before in this process and installed the globals, which are
+    /// installed once; a second pipeline is built with `Builder::with_globals(false)`.
+    AlreadyInitialized,
 }
 
 impl InitError {

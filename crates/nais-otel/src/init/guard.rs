@@ -85,7 +85,8 @@ impl Guard {
         &self.config
     }
 
-    /// Counts of spans so far: ended, exported, dropped, failed.
+    /// Counts of spans so far: ended, exported, dropped, failed. Spans that go nowhere
+    /// (`OTEL_TRACES_EXPORTER=none`, `OTEL_SDK_DISABLED`) are not counted: every count is 0.
     pub fn span_counts(&self) -> SpanCounts {
         self.stats.snapshot()
     }

@@ -48,7 +48,8 @@ pub(crate) const SCOPE: &str = "nais-otel";
 /// # Errors
 ///
 /// Only for what the user must fix: a malformed collector endpoint while
-/// export is on, or an operating system that refuses a thread. Bad values
+/// export is on, an operating system that refuses a thread, or a second `init()`
+/// in a process (the globals are installed once: keep the first [`Guard`]). Bad values
 /// elsewhere are warnings, and their defaults are used. A collector that is
 /// down is not an error: `init` never waits on the network.
 pub fn init() -> Result<Guard, InitError> {
