@@ -61,15 +61,7 @@ pub(super) fn read_endpoint(
         ],
         "`false`",
         problems,
-        |value| {
-            if value.eq_ignore_ascii_case("true") {
-                Ok(true)
-            } else if value.eq_ignore_ascii_case("false") {
-                Ok(false)
-            } else {
-                Err("expected `true` or `false`".to_owned())
-            }
-        },
+        parse::boolean,
     )
     .unwrap_or(false);
     let (variable, raw) = parse::first(

@@ -39,18 +39,17 @@ pub(super) fn bool(
     default: bool,
     problems: &mut Vec<ConfigProblem>,
 ) -> bool {
-    match get(lookup, name) {
-        None => default,
-        Some(value) if value.eq_ignore_ascii_case("true") => true,
-        Some(value) if value.eq_ignore_ascii_case("false") => false,
-        Some(value) => {
-            problems.push(ConfigProblem::new(
-                name,
-                &value,
-                format!("expected `true` or `false`; using `{default}`"),
-            ));
-            default
-        }
+    first_accepted(lookup, &[name], &format!("`{default}`"), problems, boolean).unwrap_or(default)
+}
+
+/// `true` or `false`, case-insensitively, or why `value` is neither.
+pub(super) fn boolean(value: &str) -> Result<bool, String> {
+    if value.eq_ignore_ascii_case("true") {
+        Ok(true)
+    } else if value.eq_ignore_ascii_case("false") {
+        Ok(false)
+    } else {
+        Err("expected `true` or `false`".to_owned())
     }
 }
 
@@ -123,7 +122,8 @@ pub(super) fn number_var(
     get(lookup, name).and_then(|value| number(name, &value, min, max, problems))
 }
 
-/// A duration in milliseconds within a day, or why `value` is not one.
+/// A duration in milliseconds within a day, or why `value` is not one. A day is far
+/// beyond any useful timeout or delay and keeps the arithmetic safe.
 pub(super) fn millis_within(value: &str) -> Result<Duration, String> {
     number_within(value, 0, 86_400_000).map(Duration::from_millis)
 }
@@ -134,8 +134,15 @@ pub(crate) fn millis(
     value: &str,
     problems: &mut Vec<ConfigProblem>,
 ) -> Option<Duration> {
-    // A day is far beyond any useful timeout or delay and keeps the arithmetic safe.
-    number(name, value, 0, 86_400_000, problems).map(Duration::from_millis)
+    millis_within(value)
+        .map_err(|why| {
+            problems.push(ConfigProblem::new(
+                name,
+                value,
+                format!("{why}; using the default"),
+            ))
+        })
+        .ok()
 }
 
 /// Splits `key=value,key=value` lists as used by `OTEL_RESOURCE_ATTRIBUTES` and
