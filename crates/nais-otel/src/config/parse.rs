@@ -61,15 +61,24 @@ pub(super) fn number(
     max: u64,
     problems: &mut Vec<ConfigProblem>,
 ) -> Option<u64> {
-    number_within(value, min, max)
-        .map_err(|why| {
-            problems.push(ConfigProblem::new(
-                name,
-                value,
-                format!("{why}; using the default"),
-            ))
-        })
-        .ok()
+    or_default(name, value, number_within(value, min, max), problems)
+}
+
+/// What `read` gave for `name`'s `value`; a refusal is reported, and the default is used.
+fn or_default<T>(
+    name: &'static str,
+    value: &str,
+    read: Result<T, String>,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<T> {
+    read.map_err(|why| {
+        problems.push(ConfigProblem::new(
+            name,
+            value,
+            format!("{why}; using the default"),
+        ))
+    })
+    .ok()
 }
 
 /// A whole number within `min..=max`, or why `value` is not one.
@@ -134,15 +143,7 @@ pub(crate) fn millis(
     value: &str,
     problems: &mut Vec<ConfigProblem>,
 ) -> Option<Duration> {
-    millis_within(value)
-        .map_err(|why| {
-            problems.push(ConfigProblem::new(
-                name,
-                value,
-                format!("{why}; using the default"),
-            ))
-        })
-        .ok()
+    or_default(name, value, millis_within(value), problems)
 }
 
 /// Splits `key=value,key=value` lists as used by `OTEL_RESOURCE_ATTRIBUTES` and
