@@ -1,5 +1,6 @@
 //! The collector killed under load and restarted on the same port: clients see
-//! no error and no added latency beyond noise, and spans resume.
+//! no error and no added latency beyond noise, and spans resume. A connection
+//! broken in the middle of an export is an outage, retried, not a refusal.
 
 mod support;
 
@@ -109,4 +110,87 @@ fn collector_killed_under_load_and_restarted() {
         assert_eq!(warnings.len(), 1, "{}: {warnings:#?}", service.proc.name);
         assert_eq!(output.matching("span export works again").len(), 1);
     }
+}
+
+/// Reads an HTTP/2 client connection up to the end of its first request (the client
+/// preface, then frames until a DATA frame that ends a stream), and returns. Panics on
+/// a connection that ends first.
+fn read_first_request(stream: &mut std::net::TcpStream) {
+    use std::io::Read as _;
+    let mut preface = [0; 24];
+    stream.read_exact(&mut preface).expect("the client preface");
+    loop {
+        let mut head = [0; 9];
+        stream.read_exact(&mut head).expect("a frame header");
+        let length = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+        let mut payload = vec![0; length];
+        stream.read_exact(&mut payload).expect("a frame payload");
+        let (kind, flags) = (head[3], head[4]);
+        let stream_id = u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff;
+        if kind == 0 && flags & 1 == 1 && stream_id != 0 {
+            return;
+        }
+    }
+}
+
+/// The collector's connection breaks after the export request is sent and before any
+/// answer (a collector killed mid-request; tonic calls it `Unknown`). The spans are
+/// retried on a new connection and arrive; the service says "retrying", never that the
+/// collector refused them.
+#[test]
+fn a_connection_broken_mid_export_is_retried() {
+    use std::net::{Shutdown, TcpListener, TcpStream};
+
+    let rotel = Rotel::start();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+    let upstream = rotel.port;
+    std::thread::spawn(move || {
+        let mut incoming = listener.incoming();
+        // The first connection: its request is read whole, then the connection closes.
+        let mut first = incoming.next().expect("a connection").expect("accept");
+        read_first_request(&mut first);
+        first.shutdown(Shutdown::Both).expect("close");
+        drop(first);
+        // Every later one goes to rotel, byte for byte.
+        for client in incoming {
+            let Ok(client) = client else { return };
+            let server = TcpStream::connect(("127.0.0.1", upstream)).expect("rotel");
+            for (mut from, mut to) in [
+                (
+                    client.try_clone().expect("clone"),
+                    server.try_clone().expect("clone"),
+                ),
+                (server, client),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(Shutdown::Write);
+                });
+            }
+        }
+    });
+    let mut kennels = support::spawn_service(
+        "kennels",
+        &endpoint,
+        &[("OTEL_BSP_SCHEDULE_DELAY", "100".to_owned())],
+    );
+    kennels.proc.wait_ready(kennels.port);
+    let answer = support::must_get(kennels.port, "/api/v1/kennels?id=99");
+    assert_eq!(answer.status, 404, "{answer:?}");
+    let trace = rotel.wait_for_trace(&answer.trace_id(), 2);
+    assert!(
+        trace.iter().all(|span| span.service() == "kennels"),
+        "{trace:#?}"
+    );
+    kennels
+        .proc
+        .output
+        .wait_for_line("span export works again", support::DEADLINE);
+    kennels.proc.stop_cleanly();
+    let output = &kennels.proc.output;
+    let warnings = output.matching("cannot export spans");
+    assert_eq!(warnings.len(), 1, "{}", output.text());
+    assert!(warnings[0].contains("retrying"), "{warnings:?}");
+    assert!(output.matching("refused").is_empty(), "{}", output.text());
 }

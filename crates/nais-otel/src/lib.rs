@@ -102,6 +102,8 @@ mod logs;
 mod lossy;
 pub mod privacy;
 pub mod shutdown;
+#[cfg(test)]
+mod testing;
 mod url;
 
 pub use nais_otel_propagation as propagation;

@@ -539,33 +539,13 @@ fn report_problems(problems: &[ConfigProblem]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// What a subscriber wrote.
-    #[derive(Clone, Default)]
-    struct Written(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Written {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("lock").extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::testing::Written;
 
     /// What `report_problems` writes in the text format.
     fn reported(problems: &[ConfigProblem]) -> String {
         let written = Written::default();
-        let writer = written.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::with_default(subscriber, || report_problems(problems));
-        let text = written.0.lock().expect("lock").clone();
-        String::from_utf8(text).expect("UTF-8")
+        tracing::subscriber::with_default(written.text_subscriber(), || report_problems(problems));
+        written.text()
     }
 
     #[test]

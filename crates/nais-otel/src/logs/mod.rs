@@ -102,17 +102,13 @@ pub(crate) fn install_panic_hook() {
 
 #[cfg(test)]
 mod tests {
-    use std::{
-        io,
-        sync::{Arc, Mutex},
-    };
-
     use super::*;
     use crate::privacy::MaskConfig;
+    use crate::testing::Written;
 
     /// The lines `make` writes for one event with a number in every place.
-    fn lines(make: impl FnOnce(Buffer) -> tracing::Dispatch) -> String {
-        let buffer = Buffer::default();
+    fn lines(make: impl FnOnce(Written) -> tracing::Dispatch) -> String {
+        let buffer = Written::default();
         let dispatch = make(buffer.clone());
         tracing::dispatcher::with_default(&dispatch, || {
             let span =
@@ -129,22 +125,7 @@ mod tests {
                 "01819012345"
             );
         });
-        let bytes = buffer.0.lock().expect("not poisoned").clone();
-        String::from_utf8(bytes).expect("UTF-8")
-    }
-
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl io::Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.lock().expect("not poisoned").extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
+        buffer.text()
     }
 
     #[test]
@@ -180,7 +161,7 @@ mod tests {
                 f.write_str("chatty 01019012345")
             }
         }
-        let buffer = Buffer::default();
+        let buffer = Written::default();
         let writer = buffer.clone();
         let dispatch = tracing::Dispatch::new(
             tracing_subscriber::fmt()
@@ -191,8 +172,7 @@ mod tests {
         tracing::dispatcher::with_default(&dispatch, || {
             tracing::info!(value = ?Chatty, "outer {:?}", Chatty);
         });
-        let bytes = buffer.0.lock().expect("not poisoned").clone();
-        let text = String::from_utf8(bytes).expect("UTF-8");
+        let text = buffer.text();
         let lines: Vec<serde_json::Value> = text
             .lines()
             .map(|line| serde_json::from_str(line).expect("one JSON object a line"))

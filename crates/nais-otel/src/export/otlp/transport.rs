@@ -181,15 +181,7 @@ impl Transport {
                 match client.unary(message, path, EncodedRequest).await {
                     Ok(response) => Ok(rejected(response.get_ref())),
                     Err(status) => Err(Failure {
-                        retry: matches!(
-                            status.code(),
-                            tonic::Code::Cancelled
-                                | tonic::Code::DeadlineExceeded
-                                | tonic::Code::Aborted
-                                | tonic::Code::OutOfRange
-                                | tonic::Code::Unavailable
-                                | tonic::Code::DataLoss
-                        ),
+                        retry: retried(&status),
                         message: grpc_message(&status),
                     }),
                 }
@@ -253,6 +245,24 @@ impl Transport {
     }
 }
 
+/// Whether a failed gRPC export is tried again. The codes OTLP names as retryable
+/// are. So is any status that tonic made from a broken connection (it carries the
+/// transport's error as its source), whatever code it maps to: a collector killed in
+/// the middle of a request resets the connection, and tonic calls that `Unknown` or
+/// `Internal`. A status the collector sent in its trailers, or that tonic inferred
+/// from its HTTP answer, has no source; outside those codes it is a refusal.
+fn retried(status: &tonic::Status) -> bool {
+    matches!(
+        status.code(),
+        tonic::Code::Cancelled
+            | tonic::Code::DeadlineExceeded
+            | tonic::Code::Aborted
+            | tonic::Code::OutOfRange
+            | tonic::Code::Unavailable
+            | tonic::Code::DataLoss
+    ) || std::error::Error::source(status).is_some()
+}
+
 fn grpc_message(status: &tonic::Status) -> String {
     let mut message = format!("gRPC {:?}", status.code());
     if !status.message().is_empty() {
@@ -278,4 +288,34 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{io, sync::Arc};
+
+    use super::retried;
+
+    /// Every code with and without a transport error behind it: OTLP's retryable codes
+    /// are retried either way, a broken connection is retried whatever tonic calls it,
+    /// and any other code the collector answers with is a refusal.
+    #[test]
+    fn a_broken_connection_is_retried_and_a_refusal_is_not() {
+        let retryable = [1, 4, 10, 11, 14, 15];
+        for number in 1..=16 {
+            let code = tonic::Code::from(number);
+            let mut status = tonic::Status::new(code, "from the collector");
+            assert_eq!(
+                retried(&status),
+                retryable.contains(&number),
+                "{code:?} from the collector"
+            );
+            status.set_source(Arc::new(io::Error::from(io::ErrorKind::ConnectionReset)));
+            assert!(retried(&status), "{code:?} from a broken connection");
+        }
+        let reset =
+            tonic::Status::from_error(Box::new(io::Error::from(io::ErrorKind::ConnectionReset)));
+        assert_eq!(reset.code(), tonic::Code::Unknown, "tonic's own mapping");
+        assert!(retried(&reset));
+    }
 }

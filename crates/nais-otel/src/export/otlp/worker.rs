@@ -99,14 +99,24 @@ pub(super) async fn run(
 /// on recovery, instead of a log line a failed batch.
 #[derive(Default)]
 struct Health {
-    outage: Option<(Instant, u64)>,
+    outage: Option<Outage>,
+}
+
+/// An outage under way: when it began, the spans lost before it, and which of its
+/// two warnings (retrying, refused) it has given.
+struct Outage {
+    since: Instant,
+    lost_before: u64,
+    said_retrying: bool,
+    said_refused: bool,
 }
 
 impl Health {
     /// An attempt failed; `in_flight` spans are in the export, which is retried when
     /// `retrying` (they count as failed until it ends, but are not lost yet). A failure
     /// that is not retried (the collector refused the request: a bad token, a malformed
-    /// request) is said as one: its spans are dropped.
+    /// request) is said as one: its spans are dropped. Each of the two is said once an
+    /// outage, so a collector that refuses and then goes away gives both.
     fn failed(
         &mut self,
         error: &str,
@@ -116,14 +126,23 @@ impl Health {
         stats: &Stats,
         diagnostics: &Diagnostics,
     ) {
-        if self.outage.is_some() {
+        let outage = self.outage.get_or_insert_with(|| Outage {
+            since: Instant::now(),
+            lost_before: stats
+                .snapshot()
+                .lost_for_good()
+                .saturating_sub(in_flight as u64),
+            said_retrying: false,
+            said_refused: false,
+        });
+        let said = if retrying {
+            &mut outage.said_retrying
+        } else {
+            &mut outage.said_refused
+        };
+        if std::mem::replace(said, true) {
             return;
         }
-        let lost_before = stats
-            .snapshot()
-            .lost_for_good()
-            .saturating_sub(in_flight as u64);
-        self.outage = Some((Instant::now(), lost_before));
         let endpoint = &redacted_endpoint(&settings.endpoint);
         let queue = settings.queue_size;
         if !retrying {
@@ -156,7 +175,10 @@ impl Health {
     }
 
     fn succeeded(&mut self, settings: &OtlpSettings, stats: &Stats, diagnostics: &Diagnostics) {
-        let Some((since, lost_before)) = self.outage.take() else {
+        let Some(Outage {
+            since, lost_before, ..
+        }) = self.outage.take()
+        else {
             return;
         };
         let lost = stats.snapshot().lost_for_good().saturating_sub(lost_before);
@@ -178,5 +200,65 @@ impl Health {
                 )
             },
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Compression, Protocol};
+    use crate::testing::Written;
+
+    /// An outage says each of its two warnings once, in the order they first happen,
+    /// and the recovery ends it: the next outage says them again.
+    #[test]
+    fn an_outage_says_retrying_and_refused_once_each() {
+        let said = Written::default();
+        let diagnostics = Diagnostics::default();
+        diagnostics.set(tracing::Dispatch::new(said.text_subscriber()));
+        let settings = OtlpSettings {
+            protocol: Protocol::Grpc,
+            endpoint: "http://collector:4317".to_owned(),
+            headers: Vec::new(),
+            timeout: Duration::from_secs(1),
+            export_deadline: Duration::from_secs(1),
+            compression: Compression::None,
+            tls: None,
+            queue_size: 2048,
+        };
+        let stats = Stats::default();
+        let mut health = Health::default();
+        // Each step, and the one line it says, if any.
+        let mut said_after = |step: &str| {
+            match step {
+                "refused" => health.failed("boom", false, 3, &settings, &stats, &diagnostics),
+                "retrying" => health.failed("boom", true, 3, &settings, &stats, &diagnostics),
+                _ => health.succeeded(&settings, &stats, &diagnostics),
+            }
+            let lines = said.take_lines();
+            assert!(lines.len() <= 1, "{step}: {lines:?}");
+            lines.into_iter().next()
+        };
+        let steps = [
+            ("refused", Some("the collector refused spans")),
+            ("refused", None),
+            ("retrying", Some("cannot export spans; retrying")),
+            ("retrying", None),
+            ("refused", None),
+            ("works", Some("span export works again")),
+            ("works", None),
+            ("retrying", Some("cannot export spans; retrying")),
+            ("refused", Some("the collector refused spans")),
+        ];
+        for (n, (step, expected)) in steps.into_iter().enumerate() {
+            let line = said_after(step);
+            match expected {
+                Some(text) => assert!(
+                    line.as_deref().is_some_and(|line| line.contains(text)),
+                    "step {n} ({step}): {line:?}"
+                ),
+                None => assert_eq!(line, None, "step {n} ({step})"),
+            }
+        }
     }
 }
