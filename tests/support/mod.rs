@@ -136,6 +136,16 @@ impl Output {
         self.inner.0.lock().unwrap().clone()
     }
 
+    /// How many lines so far.
+    pub fn len(&self) -> usize {
+        self.inner.0.lock().unwrap().len()
+    }
+
+    /// Whether nothing was written yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Every line so far, joined.
     pub fn text(&self) -> String {
         self.lines().join("\n")
@@ -530,9 +540,13 @@ impl Rotel {
         timeout: Duration,
         mut done: impl FnMut(&[RotelSpan]) -> Option<T>,
     ) -> T {
+        let mut parser = RotelParser::default();
         self.proc
             .output
-            .wait_until(timeout, |lines| done(&parse_rotel(lines)))
+            .wait_until(timeout, |lines| {
+                parser.feed(lines);
+                parser.with_spans(&mut done)
+            })
             .unwrap_or_else(|| {
                 let spans = self.spans();
                 panic!(
@@ -561,7 +575,7 @@ impl Rotel {
         );
         // Until the output is quiet: each wait ends at the next line, or after the pause.
         loop {
-            let seen = self.proc.output.lines().len();
+            let seen = self.proc.output.len();
             let more = self
                 .proc
                 .output
@@ -652,51 +666,97 @@ fn lookup<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
 /// Lines it does not know (log lines, events, multi-line values) are skipped. A last
 /// record without its `Kind` yet is left out: rotel's output is read as it is written.
 pub fn parse_rotel(lines: &[String]) -> Vec<RotelSpan> {
-    #[derive(PartialEq)]
-    enum Section {
-        Resource,
-        Span,
-        Other,
+    let mut parser = RotelParser::default();
+    parser.feed(lines);
+    parser.spans_so_far()
+}
+
+/// Where [`RotelParser`] is in a record.
+#[derive(Debug, Default, PartialEq)]
+enum Section {
+    Resource,
+    Span,
+    #[default]
+    Other,
+}
+
+/// [`parse_rotel`] a line at a time, so a wait reads each line of rotel's output once,
+/// not all of it again each time a line comes.
+#[derive(Debug, Default)]
+pub struct RotelParser {
+    /// The records ended so far.
+    spans: Vec<RotelSpan>,
+    resource: Vec<(String, String)>,
+    current: Option<RotelSpan>,
+    section: Section,
+    /// How many lines it has read.
+    read: usize,
+}
+
+impl RotelParser {
+    /// Reads the lines of `lines` past those it has read.
+    pub fn feed(&mut self, lines: &[String]) {
+        for line in &lines[self.read.min(lines.len())..] {
+            self.line(line);
+        }
+        self.read = lines.len();
     }
-    let mut spans = Vec::new();
-    let mut resource: Vec<(String, String)> = Vec::new();
-    let mut current: Option<RotelSpan> = None;
-    let mut section = Section::Other;
-    for line in lines {
+
+    /// Calls `f` with the spans read so far, the last record too once its `Kind` is in.
+    pub fn with_spans<T>(&mut self, f: impl FnOnce(&[RotelSpan]) -> T) -> T {
+        let last = self.current.as_ref().filter(|span| !span.kind.is_empty());
+        match last {
+            Some(last) => {
+                self.spans.push(last.clone());
+                let value = f(&self.spans);
+                self.spans.pop();
+                value
+            }
+            None => f(&self.spans),
+        }
+    }
+
+    /// The spans read so far, as [`with_spans`](Self::with_spans) sees them.
+    pub fn spans_so_far(&mut self) -> Vec<RotelSpan> {
+        self.with_spans(<[RotelSpan]>::to_vec)
+    }
+
+    fn line(&mut self, line: &str) {
         let trimmed = line.trim();
         if line.starts_with("ResourceSpans #") {
-            spans.extend(current.take());
-            resource.clear();
-            section = Section::Other;
+            self.spans.extend(self.current.take());
+            self.resource.clear();
+            self.section = Section::Other;
         } else if line.starts_with("Resource attributes:") {
-            section = Section::Resource;
+            self.section = Section::Resource;
         } else if line.starts_with("ScopeSpans #") {
-            spans.extend(current.take());
-            section = Section::Other;
+            self.spans.extend(self.current.take());
+            self.section = Section::Other;
         } else if line.starts_with("Span #") {
-            spans.extend(current.take());
-            current = Some(RotelSpan {
-                resource: resource.clone(),
+            self.spans.extend(self.current.take());
+            self.current = Some(RotelSpan {
+                resource: self.resource.clone(),
                 ..RotelSpan::default()
             });
-            section = Section::Other;
-        } else if line.starts_with("Attributes:") && current.is_some() {
-            section = Section::Span;
+            self.section = Section::Other;
+        } else if line.starts_with("Attributes:") && self.current.is_some() {
+            self.section = Section::Span;
         } else if let Some(pair) = trimmed.strip_prefix("-> ") {
             let Some((key, value)) = pair.split_once(": ") else {
-                continue;
+                return;
             };
             let value = match value.split_once('(') {
                 Some((_, rest)) => rest.strip_suffix(')').unwrap_or(rest),
                 None => value,
             };
             let pair = (key.to_owned(), value.to_owned());
-            match (&section, current.as_mut()) {
-                (Section::Resource, _) => resource.push(pair),
+            match (&self.section, self.current.as_mut()) {
+                (Section::Resource, _) => self.resource.push(pair),
                 (Section::Span, Some(span)) => span.attributes.push(pair),
                 _ => {}
             }
-        } else if let (Some(span), Some((field, value))) = (current.as_mut(), line.split_once(':'))
+        } else if let (Some(span), Some((field, value))) =
+            (self.current.as_mut(), line.split_once(':'))
         {
             let value = value.trim().to_owned();
             match field.trim() {
@@ -707,18 +767,14 @@ pub fn parse_rotel(lines: &[String]) -> Vec<RotelSpan> {
                 "Kind" => span.kind = value,
                 // `Events:`, `Links:` and the like: the attributes that follow are not the span's.
                 _ if !line.starts_with(' ') && !field.ends_with(" time") => {
-                    section = Section::Other;
+                    self.section = Section::Other;
                 }
                 _ => {}
             }
         } else if !line.starts_with(' ') && !trimmed.is_empty() {
-            section = Section::Other;
+            self.section = Section::Other;
         }
     }
-    // The last record may still be arriving: it counts once its `Kind` line, the last of
-    // the fields read here, is in.
-    spans.extend(current.filter(|span| !span.kind.is_empty()));
-    spans
 }
 
 // === HTTP ===

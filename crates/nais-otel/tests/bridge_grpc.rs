@@ -42,7 +42,7 @@ fn span<'a>(spans: &'a [ReceivedSpan], name: &str) -> &'a ReceivedSpan {
 #[test]
 fn bridged_spans_arrive_over_grpc() {
     let collector = Collector::start().expect("collector");
-    let guard = support::builder(&collector.endpoint(), &[])
+    let guard = support::live(&collector.endpoint(), &[])
         .init()
         .expect("init");
     let remote = SpanContext::new(
@@ -151,7 +151,7 @@ async fn handler_spans_nest_under_the_server_span_over_grpc() {
     use tracing::Instrument as _;
     let collector = Collector::start().expect("collector");
     // The traceparent is compared whole: its hex ids are never read as identity numbers.
-    let guard = support::builder(&collector.endpoint(), &[])
+    let guard = support::live(&collector.endpoint(), &[])
         .init()
         .expect("init");
     let provider = guard.provider().expect("provider").clone();

@@ -37,7 +37,7 @@ fn says_so_and_still_installs_the_provider() {
         .expect("the application's own subscriber");
 
     let collector = Collector::start().expect("collector");
-    let guard = support::builder(&collector.endpoint(), &[])
+    let guard = support::live(&collector.endpoint(), &[])
         .with_globals(true)
         .init()
         .expect("init");

@@ -56,7 +56,7 @@ fn make_spans(guard: &nais_otel::Guard) -> (String, String) {
 #[test]
 fn grpc_export_carries_resource_and_attributes() {
     let collector = Collector::start().expect("collector");
-    let guard = support::builder(&collector.endpoint(), &nais_vars())
+    let guard = support::live(&collector.endpoint(), &nais_vars())
         .init()
         .expect("init");
     let (trace_id, parent_id) = make_spans(&guard);
@@ -96,7 +96,7 @@ fn grpc_export_carries_resource_and_attributes() {
 #[test]
 fn gzip_export_with_headers_is_accepted() {
     let collector = Collector::start().expect("collector");
-    let guard = support::builder(
+    let guard = support::live(
         &collector.endpoint(),
         &[("OTEL_EXPORTER_OTLP_HEADERS", "x-scope-orgid=dogbook")],
     )
@@ -121,7 +121,7 @@ fn http_protobuf_export() {
         "{}/v1/traces",
         collector.http_endpoint().expect("http endpoint")
     );
-    let guard = support::builder(&endpoint, &[])
+    let guard = support::live(&endpoint, &[])
         .with_protocol(Protocol::HttpProtobuf)
         .init()
         .expect("init");
@@ -135,7 +135,7 @@ fn http_protobuf_export() {
 #[test]
 fn attribute_value_length_limit_is_applied() {
     let collector = Collector::start().expect("collector");
-    let guard = support::builder(
+    let guard = support::live(
         &collector.endpoint(),
         &[("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "5")],
     )

@@ -37,7 +37,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buffer {
 fn init_installs_provider_propagator_and_json_logs_with_trace_ids() {
     let collector = Collector::start().expect("collector");
     let logs = Buffer::default();
-    let guard = support::builder(
+    let guard = support::live(
         &collector.endpoint(),
         &[
             ("NAIS_APP_NAME", "kennels"),
@@ -128,7 +128,7 @@ fn init_installs_provider_propagator_and_json_logs_with_trace_ids() {
         .expect_err("a second init() with globals");
     assert_eq!(again.kind(), nais_otel::InitErrorKind::AlreadyInitialized);
     assert!(again.to_string().contains("with_globals(false)"), "{again}");
-    let own = support::builder(&collector.endpoint(), &[])
+    let own = support::live(&collector.endpoint(), &[])
         .init()
         .expect("a pipeline without globals");
     drop(own);

@@ -40,7 +40,7 @@ fn get_request(port: u16, path_and_query: &str) -> String {
 #[test]
 fn identity_numbers_never_leave_the_process() {
     let collector = Collector::start().expect("collector");
-    let guard = support::builder(&collector.endpoint(), &[])
+    let guard = support::live(&collector.endpoint(), &[])
         .init()
         .expect("init");
     let provider = guard.provider().expect("provider").clone();
@@ -134,7 +134,7 @@ fn identity_numbers_never_leave_the_process() {
 #[test]
 fn masking_can_be_turned_off_and_keys_added() {
     let collector = Collector::start().expect("collector");
-    let guard = support::builder(
+    let guard = support::live(
         &collector.endpoint(),
         &[
             ("NAIS_OTEL_MASK_KEYS", "person.id"),
@@ -154,7 +154,7 @@ fn masking_can_be_turned_off_and_keys_added() {
     assert_eq!(spans[0].attr_str("person.id"), Some("***"));
 
     let collector = Collector::start().expect("collector");
-    let guard = support::builder(&collector.endpoint(), &[("NAIS_OTEL_MASK", "false")])
+    let guard = support::live(&collector.endpoint(), &[("NAIS_OTEL_MASK", "false")])
         .init()
         .expect("init");
     let tracer = guard.provider().expect("provider").tracer("t");

@@ -33,7 +33,7 @@ fn https_collector_trusted_through_the_certificate_variable() {
     let (collector, ca) = tls_collector();
     assert!(collector.endpoint().starts_with("https://"));
     let ca_path = ca.display().to_string();
-    let guard = support::builder(
+    let guard = support::live(
         &collector.endpoint(),
         &[("OTEL_EXPORTER_OTLP_CERTIFICATE", ca_path.as_str())],
     )

@@ -16,7 +16,14 @@ fn quick() -> Collector {
 
 #[test]
 fn spans_from_several_services_group_into_one_complete_trace() {
-    let collector = quick();
+    // The trace has no root until the third request: a slow machine may take more
+    // than `quick()`'s incomplete timeout between them. Complete, it still waits
+    // only the quiet period.
+    let collector = Collector::builder()
+        .quiet_period(Duration::from_millis(150))
+        .incomplete_timeout(Duration::from_secs(30))
+        .start()
+        .unwrap();
     let base = base_time();
     let endpoint = collector.endpoint();
     // Children first, the root last: the order services usually flush in.

@@ -24,8 +24,25 @@ pub fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + Send + Sy
 }
 
 /// A builder that installs nothing global, exports to `endpoint` and reads
-/// only `vars`, with short delays so tests run fast.
+/// only `vars`, with short delays so tests run fast: 1 s a request, 2 s an
+/// export, 2 s for the shutdown. For a collector that is down or silent.
 pub fn builder(endpoint: &str, vars: &[(&str, &str)]) -> Builder {
+    timed(endpoint, vars, [1, 2, 2].map(Duration::from_secs))
+}
+
+/// [`builder`] for a collector that is up: the same short batch delay, and room for
+/// a slow first connection (a TLS handshake on a loaded machine) before the export
+/// or the shutdown gives up. A test that asserts delivery uses this one.
+pub fn live(endpoint: &str, vars: &[(&str, &str)]) -> Builder {
+    timed(endpoint, vars, [10, 20, 30].map(Duration::from_secs))
+}
+
+/// A builder with a 100 ms batch delay and `[request, export, shutdown]` timeouts.
+fn timed(
+    endpoint: &str,
+    vars: &[(&str, &str)],
+    [request, export, shutdown]: [Duration; 3],
+) -> Builder {
     nais_otel::builder()
         .with_env_lookup(env(vars))
         .with_globals(false)
@@ -33,10 +50,10 @@ pub fn builder(endpoint: &str, vars: &[(&str, &str)]) -> Builder {
         .with_batch_settings(
             BatchSettings::new()
                 .with_schedule_delay(Duration::from_millis(100))
-                .with_export_timeout(Duration::from_secs(2)),
+                .with_export_timeout(export),
         )
-        .with_timeout(Duration::from_secs(1))
-        .with_shutdown_timeout(Duration::from_secs(2))
+        .with_timeout(request)
+        .with_shutdown_timeout(shutdown)
 }
 
 /// An address where nothing listens: connections are refused.
