@@ -106,17 +106,23 @@ fn failed_request() {
     drop(guard);
 }
 
-/// Runs `scenario` with `env` (plus a short batch delay and shutdown), and
-/// returns everything it wrote.
+/// Room for a slow first connection, for the scenarios whose spans must arrive.
+fn delivering(env: &mut Vec<(&str, String)>) {
+    env.push(("OTEL_EXPORTER_OTLP_TIMEOUT", "5000".to_owned()));
+    env.push(("OTEL_BSP_EXPORT_TIMEOUT", "10000".to_owned()));
+}
+
+/// Runs `scenario` with a short batch delay and shutdown, and `env` (which wins),
+/// and returns everything it wrote.
 fn run(scenario: &str, env: &[(&str, String)]) -> String {
     let output = Command::new(std::env::current_exe().expect("test executable"))
         .args(["secrets_child_process", "--exact", "--nocapture"])
         .env_clear()
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("RUST_LOG", "trace")
         .env("OTEL_BSP_SCHEDULE_DELAY", "100")
         .env("OTEL_EXPORTER_OTLP_TIMEOUT", "500")
         .env("OTEL_BSP_EXPORT_TIMEOUT", "1000")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env(CHILD_ENV, scenario)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -154,6 +160,7 @@ fn no_secret_while_exporting() {
         .replace("http://", &format!("http://nais:{SECRET}-pw@"));
     let mut env = support::nais_env("secrets", 0, &endpoint);
     env.push(("OTEL_EXPORTER_OTLP_HEADERS", headers("generic")));
+    delivering(&mut env);
     let text = run("export", &env);
     assert!(
         text.contains("credentials in the endpoint URL are not used"),
@@ -271,6 +278,7 @@ fn no_secret_from_a_failed_request_url() {
         let mut env = support::nais_env("secrets", 0, &collector.endpoint());
         env.push(("NAIS_OTEL_LOG_FORMAT", format.to_owned()));
         env.push(("NAIS_OTEL_MASK", mask.to_owned()));
+        delivering(&mut env);
         let text = run("failed request", &env);
         assert!(text.contains("panicked at"), "{case}: {text}");
         assert_eq!(leaks(&text), Vec::<&str>::new(), "{case}: {text}");

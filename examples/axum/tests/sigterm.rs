@@ -154,8 +154,9 @@ fn a_second_sigterm_ends_the_drain_at_once() {
     let took = second.elapsed();
     slow.stop();
     assert!(status.success(), "{status}");
+    // Under the 10 s the drain would wait without it.
     assert!(
-        took < Duration::from_secs(5),
+        took < Duration::from_secs(8),
         "{took:?} after the second SIGTERM"
     );
     proc.output
