@@ -108,12 +108,12 @@ fn sigterm_under_load_loses_no_finished_span() {
     assert_eq!(received.len(), made, "spans made = spans received");
 }
 
-#[test]
-fn silent_collector_exit_within_timeout() {
-    // Accepts connections (the kernel does, into the backlog) and never answers.
+/// A listener that accepts connections (the kernel does, into the backlog) and never
+/// answers, and kennels exporting to it with `timeout` and a batch delay of `delay` ms,
+/// ready.
+fn with_a_silent_collector(timeout: Duration, delay: &str) -> (TcpListener, support::Service) {
     let silent = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a loopback listener");
     let endpoint = format!("http://{}", silent.local_addr().unwrap());
-    let timeout = Duration::from_millis(2_000);
     let mut kennels = support::spawn_service(
         "kennels",
         &endpoint,
@@ -122,11 +122,18 @@ fn silent_collector_exit_within_timeout() {
                 "OTEL_EXPORTER_OTLP_TIMEOUT",
                 timeout.as_millis().to_string(),
             ),
-            // An export is under way (and stuck) when SIGTERM comes.
-            ("OTEL_BSP_SCHEDULE_DELAY", "100".to_owned()),
+            ("OTEL_BSP_SCHEDULE_DELAY", delay.to_owned()),
         ],
     );
     kennels.proc.wait_ready(kennels.port);
+    (silent, kennels)
+}
+
+#[test]
+fn silent_collector_exit_within_timeout() {
+    let timeout = Duration::from_millis(2_000);
+    // An export is under way (and stuck) when SIGTERM comes.
+    let (silent, mut kennels) = with_a_silent_collector(timeout, "100");
     for _ in 0..50 {
         let answer = support::must_get(kennels.port, "/api/v1/kennels?id=99");
         assert_eq!(answer.status, 404, "{answer:?}");
@@ -154,5 +161,48 @@ fn silent_collector_exit_within_timeout() {
         .output
         .wait_for_line("spans were not exported", Duration::from_secs(5));
     assert!(report.contains("spans_lost"), "{report}");
+    drop(silent);
+}
+
+/// Stopping with the collector silent, the flush waits up to its timeout (10 s here);
+/// a second SIGTERM, as an impatient Ctrl-C would, ends that wait at once. The
+/// service exits cleanly and says how many spans it did not export.
+#[test]
+fn a_second_sigterm_ends_the_flush() {
+    let timeout = Duration::from_secs(10);
+    let (silent, mut kennels) = with_a_silent_collector(timeout, "5000");
+    let answer = support::must_get(kennels.port, "/api/v1/kennels?id=99");
+    assert_eq!(answer.status, 404, "{answer:?}");
+
+    kennels.proc.sigterm();
+    let flushing = kennels.proc.output.wait_for_line(
+        "a second SIGTERM or Ctrl-C stops waiting",
+        support::DEADLINE,
+    );
+    assert!(flushing.contains("INFO"), "{flushing}");
+    // The line comes once the second signal is listened for.
+    let second = Instant::now();
+    kennels.proc.sigterm();
+    let status = kennels.proc.wait_exit(timeout / 2).unwrap_or_else(|| {
+        panic!(
+            "still flushing {:?} after the second SIGTERM; output:\n{}",
+            second.elapsed(),
+            kennels.proc.output.text()
+        )
+    });
+    let took = second.elapsed();
+    eprintln!("a second SIGTERM: exited {took:?} after it (flush timeout {timeout:?})");
+    assert!(status.success(), "{status}");
+    let output = &kennels.proc.output;
+    output.wait_for_line("not waiting for the span export", Duration::from_secs(5));
+    let report = output.wait_for_line("spans were not exported", Duration::from_secs(5));
+    assert!(report.contains("spans_lost"), "{report}");
+    assert!(
+        output
+            .matching("did not finish before the shutdown timeout")
+            .is_empty(),
+        "{}",
+        output.text()
+    );
     drop(silent);
 }

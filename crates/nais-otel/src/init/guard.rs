@@ -6,17 +6,19 @@ use std::{
     time::Duration,
 };
 
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::{error::OTelSdkError, trace::SdkTracerProvider};
 use tracing::Dispatch;
 
-use crate::{bridge::BridgeLayer, config::Config, export::Stats, SpanCounts};
+use crate::{bridge::BridgeLayer, config::Config, export::Stats, shutdown::Waited, SpanCounts};
 
 #[cfg(doc)]
 use super::Builder;
 
 /// Keeps tracing running; dropping it flushes the queued spans and shuts
 /// export down, waiting at most the shutdown timeout. It never panics and
-/// never hangs, inside a tokio runtime of either flavour or outside any.
+/// never hangs, inside a tokio runtime of either flavour or outside any. When the
+/// process is stopping on a signal (`serve`, [`crate::shutdown_signal`]),
+/// a second SIGTERM or Ctrl-C ends the wait.
 #[must_use = "dropping the guard shuts tracing down"]
 pub struct Guard {
     pub(super) provider: Option<SdkTracerProvider>,
@@ -119,15 +121,42 @@ impl Guard {
             return;
         };
         let started = std::time::Instant::now();
-        let result = provider.shutdown_with_timeout(self.shutdown_timeout);
+        let timeout = self.shutdown_timeout;
+        let result = if crate::shutdown::signalled() {
+            // Stopping on a signal: another one stops the wait (a second Ctrl-C).
+            let listening = move || {
+                tracing::info!(
+                    target: "nais_otel",
+                    timeout_ms = timeout.as_millis() as u64,
+                    "exporting the spans still queued; a second SIGTERM or Ctrl-C stops waiting"
+                );
+            };
+            let provider = provider.clone();
+            let flush = move || provider.shutdown_with_timeout(timeout);
+            let bound = timeout + Duration::from_secs(1);
+            match crate::shutdown::unless_signalled(flush, bound, listening) {
+                Waited::Finished(result) => Some(result),
+                Waited::Signal(name) => {
+                    tracing::warn!(
+                        target: "nais_otel",
+                        signal = name,
+                        "a second signal: not waiting for the span export"
+                    );
+                    None
+                }
+                Waited::TimedOut => Some(Err(OTelSdkError::Timeout(timeout))),
+            }
+        } else {
+            Some(provider.shutdown_with_timeout(timeout))
+        };
         let counts = self.stats.snapshot();
-        if let Err(error) = result {
+        if let Some(Err(error)) = result {
             // The provider wraps its processors' errors: the time taken tells a timeout
             // from an export that failed at once (a collector that refused the batch).
-            if started.elapsed() >= self.shutdown_timeout {
+            if started.elapsed() >= timeout {
                 tracing::warn!(
                     target: "nais_otel",
-                    timeout_ms = self.shutdown_timeout.as_millis() as u64,
+                    timeout_ms = timeout.as_millis() as u64,
                     %error,
                     "span export did not finish before the shutdown timeout"
                 );

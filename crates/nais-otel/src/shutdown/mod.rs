@@ -37,6 +37,8 @@
 //!    A second SIGTERM or Ctrl-C ends the drain at once.
 //! 4. `main` returns and drops the guard: it exports what is queued, waiting
 //!    at most its shutdown timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`, 10 s at most).
+//!    A second SIGTERM or Ctrl-C stops the wait: the guard says how many spans
+//!    it did not export, and `main` goes on to its end.
 //!
 //! The drain timeout is [`DEFAULT_DRAIN_TIMEOUT`] (10 s), or
 //! [`NAIS_OTEL_DRAIN_TIMEOUT`] in milliseconds, or
@@ -49,7 +51,14 @@
 //! graceful-shutdown trigger and bounds its own drain the same way, with
 //! [`tokio::time::timeout`] around it.
 
-use std::{future::Future, time::Duration};
+use std::{
+    future::Future,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        mpsc,
+    },
+    time::Duration,
+};
 
 #[cfg(feature = "axum")]
 mod serve;
@@ -136,8 +145,16 @@ impl Signals {
         Self {}
     }
 
-    #[cfg(unix)]
+    /// Completes with the first signal's name; logs it, and remembers that the
+    /// shutdown has begun.
     async fn recv(self) {
+        let name = self.next().await;
+        SIGNALLED.store(true, Ordering::Relaxed);
+        tracing::info!(target: "nais_otel", signal = name, "shutting down");
+    }
+
+    #[cfg(unix)]
+    async fn next(self) -> &'static str {
         async fn next(signal: Option<tokio::signal::unix::Signal>) {
             if let Some(mut signal) = signal {
                 if signal.recv().await.is_some() {
@@ -147,19 +164,142 @@ impl Signals {
             // Not listening, or the runtime is shutting down: no signal came.
             std::future::pending().await
         }
-        let name = tokio::select! {
+        tokio::select! {
             () = next(self.terminate) => "SIGTERM",
             () = next(self.interrupt) => "SIGINT",
-        };
-        tracing::info!(target: "nais_otel", signal = name, "shutting down");
+        }
     }
 
     #[cfg(not(unix))]
-    async fn recv(self) {
+    async fn next(self) -> &'static str {
         if let Err(error) = tokio::signal::ctrl_c().await {
             tracing::warn!(target: "nais_otel", %error, "cannot listen for Ctrl-C; it will not start a graceful shutdown");
             std::future::pending::<()>().await;
         }
-        tracing::info!(target: "nais_otel", signal = "Ctrl-C", "shutting down");
+        "Ctrl-C"
+    }
+}
+
+/// Set once [`shutdown_signal`] (or [`serve`]) has seen its signal: the process is
+/// stopping because it was asked to.
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a shutdown signal has come through [`shutdown_signal`] or [`serve`].
+pub(crate) fn signalled() -> bool {
+    SIGNALLED.load(Ordering::Relaxed)
+}
+
+/// How [`unless_signalled`] ended.
+pub(crate) enum Waited<T> {
+    /// The work finished, with this.
+    Finished(T),
+    /// A signal (its name) came first; the work goes on, on its own thread.
+    Signal(&'static str),
+    /// The work neither finished nor was signalled within the bound.
+    TimedOut,
+}
+
+/// Runs `work` on a thread of its own and waits for it, at most `bound`, or until
+/// SIGTERM or SIGINT comes, which a thread with a small runtime of its own listens
+/// for meanwhile (the application's runtime may be the one blocked waiting). That
+/// thread calls `listening` once it listens, with the caller's default subscriber. A
+/// thread that cannot be started leaves the work to the calling thread, with no
+/// listening.
+pub(crate) fn unless_signalled<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+    bound: Duration,
+    listening: impl FnOnce() + Send + 'static,
+) -> Waited<T> {
+    enum Event<T> {
+        Finished(T),
+        Signal(&'static str),
+    }
+    let (events, waited) = mpsc::channel();
+    let finished = events.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let dispatch = tracing::dispatcher::get_default(Clone::clone);
+    let listener = std::thread::Builder::new()
+        .name("nais-otel-signal".to_owned())
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                let signals = tracing::dispatcher::with_default(&dispatch, || {
+                    let signals = Signals::listen();
+                    listening();
+                    signals
+                });
+                tokio::select! {
+                    name = signals.next() => {
+                        let _ = events.send(Event::Signal(name));
+                    }
+                    _ = stopped => {}
+                }
+            });
+        });
+    // Taken by the worker when it runs; still here when it could not start.
+    let work = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));
+    let taken = work.clone();
+    let worker = std::thread::Builder::new()
+        .name("nais-otel-flush".to_owned())
+        .spawn(move || {
+            let work = taken.lock().ok().and_then(|mut work| work.take());
+            if let Some(work) = work {
+                let _ = finished.send(Event::Finished(work()));
+            }
+        });
+    if worker.is_err() {
+        drop(stop);
+        let work = work.lock().ok().and_then(|mut work| work.take());
+        return match work {
+            Some(work) => Waited::Finished(work()),
+            None => Waited::TimedOut,
+        };
+    }
+    if listener.is_err() {
+        tracing::debug!(target: "nais_otel", "no thread to listen for a second signal");
+    }
+    let outcome = match waited.recv_timeout(bound) {
+        Ok(Event::Finished(value)) => Waited::Finished(value),
+        Ok(Event::Signal(name)) => Waited::Signal(name),
+        Err(_) => Waited::TimedOut,
+    };
+    drop(stop);
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The work's result when it finishes within the bound, and the bound when it does
+    /// not; the listening thread says when it listens. (The signal is sent to a service
+    /// in `tests/shutdown_sigterm.rs`.)
+    #[test]
+    fn the_work_s_result_or_the_bound() {
+        let (listens, listening) = mpsc::channel();
+        let waited = unless_signalled(
+            || 7,
+            Duration::from_secs(30),
+            move || {
+                let _ = listens.send(());
+            },
+        );
+        assert!(matches!(waited, Waited::Finished(7)));
+        let (never, stuck) = mpsc::channel::<()>();
+        let waited = unless_signalled(
+            move || stuck.recv().is_ok(),
+            Duration::from_millis(50),
+            || {},
+        );
+        assert!(matches!(waited, Waited::TimedOut));
+        drop(never);
+        listening
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the listening thread listened");
     }
 }
