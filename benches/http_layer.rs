@@ -66,6 +66,20 @@ fn http_layer(c: &mut Criterion) {
         span.finish();
     }
 
+    // One DEBUG span, under each stack's subscriber with its log output: `RUST_LOG` unset,
+    // and `RUST_LOG=debug`, where the bridge passes it through and the peer exports it.
+    let mut debug = c.benchmark_group("debug_span");
+    debug
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for (_, label, dispatch, _pipeline) in support::debug_span_variants(&provider) {
+        let _default = tracing::dispatcher::set_default(&dispatch);
+        debug.bench_function(label, |b| {
+            b.iter(|| support::one_debug_span(std::hint::black_box(42), std::hint::black_box(7)))
+        });
+    }
+    debug.finish();
+
     // The floor every variant pays: one SDK span with five attributes, started and ended
     // through the same batch processor, without any HTTP layer. Then the same span held in
     // a `Context`, as every layer holds it (boxed twice by the API); and the same span

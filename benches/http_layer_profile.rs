@@ -15,7 +15,8 @@
 //! `handler-otel-axum-logs`, `handler-ours-noop`,
 //! `handler-ours-tracing-opentelemetry`,
 //! `handler-otel-axum`, `handler-trace-layer`; one span alone, `span-noop`, `span-ours`,
-//! `span-tracing-opentelemetry`) and the number of requests (default 10 000); `HTTP_LAYER_VARIANT` and `HTTP_LAYER_REQUESTS` work too. With
+//! `span-tracing-opentelemetry`; one DEBUG span, `debug-span-off`, `debug-span-ours`,
+//! `debug-span-fmt`, `debug-span-tracing-opentelemetry`) and the number of requests (default 10 000); `HTTP_LAYER_VARIANT` and `HTTP_LAYER_REQUESTS` work too. With
 //! no variant (as under `cargo bench`) it does nothing. The setup is the one of
 //! `benches/http_layer.rs`: nais-otel's variants on the pipeline `nais_otel::init()` builds,
 //! the peers' on an SDK provider with the SDK's batch processor (their documented setup),
@@ -46,27 +47,32 @@ fn main() {
 
     // The realistic handler's and the single span's variants run under their own
     // subscriber, set as the global default as an application sets it.
-    let own_subscriber = variant.starts_with("span-") || variant.starts_with("handler-");
+    let own_subscriber = variant.starts_with("span-")
+        || variant.starts_with("handler-")
+        || variant.starts_with("debug-span-");
     let (guard, provider) = if own_subscriber {
         support::install_with(false)
     } else {
         support::install()
     };
+    if variant.starts_with("debug-span-") {
+        let (_, _, dispatch, pipeline) = support::debug_span_variants(&provider)
+            .into_iter()
+            .find(|(name, ..)| *name == variant)
+            .unwrap_or_else(|| panic!("unknown variant {variant}"));
+        spans(&variant, dispatch, requests, support::one_debug_span);
+        if let Some(pipeline) = pipeline {
+            eprintln!("{variant}: {:?}", pipeline.span_counts());
+        }
+        return;
+    }
     if variant.starts_with("span-") {
         let guard = guard.as_ref().expect("nais-otel's pipeline");
         let (_, _, dispatch) = support::span_variants(guard, &provider)
             .into_iter()
             .find(|(name, ..)| *name == variant)
             .unwrap_or_else(|| panic!("unknown variant {variant}"));
-        tracing::dispatcher::set_global_default(dispatch).expect("the only global subscriber");
-        let started = std::time::Instant::now();
-        for i in 0..requests {
-            std::hint::black_box(support::one_span(i as u64, 7));
-        }
-        println!(
-            "{variant} {:.1} ns/span",
-            started.elapsed().as_nanos() as f64 / requests as f64
-        );
+        spans(&variant, dispatch, requests, support::one_span);
         eprintln!("{variant}: {:?}", guard.span_counts());
         return;
     }
@@ -120,4 +126,18 @@ fn main() {
     }
     drop(handler);
     drop(guard);
+}
+
+/// Makes `count` spans with `span` under `dispatch`, set as the global default as an
+/// application sets it, and prints the time a span.
+fn spans(variant: &str, dispatch: tracing::Dispatch, count: usize, span: fn(u64, u32) -> u64) {
+    tracing::dispatcher::set_global_default(dispatch).expect("the only global subscriber");
+    let started = std::time::Instant::now();
+    for i in 0..count {
+        std::hint::black_box(span(i as u64, 7));
+    }
+    println!(
+        "{variant} {:.1} ns/span",
+        started.elapsed().as_nanos() as f64 / count as f64
+    );
 }

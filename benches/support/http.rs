@@ -106,6 +106,12 @@ pub(crate) fn one_span(dog_id: u64, limit: u32) -> u64 {
     dog_id + u64::from(limit)
 }
 
+/// [`one_span`] at DEBUG, as a service's detail spans often are.
+#[tracing::instrument(level = "debug")]
+pub(crate) fn one_debug_span(dog_id: u64, limit: u32) -> u64 {
+    dog_id + u64::from(limit)
+}
+
 fn router() -> Router {
     Router::new()
         .route("/users/{id}", get(handler))
@@ -367,18 +373,7 @@ pub(crate) fn handler_variants(
     // The subscriber `init()` installs on NAIS with `RUST_LOG` unset: the bridge and the
     // JSON log output, here written to nowhere. Its own pipeline, built the same
     // way as `guard`'s.
-    let init = nais_otel::builder()
-        .with_env_lookup(|_| None)
-        .with_span_exporter(NoopExporter)
-        .with_globals(false)
-        .with_log_format(nais_otel::config::LogFormat::Json)
-        .with_log_writer(std::io::sink)
-        .init()
-        .expect("the pipeline");
-    let init_dispatch = init
-        .subscriber()
-        .expect("init() builds its subscriber")
-        .clone();
+    let (init, init_dispatch) = init_subscriber(None);
     // The server layer on the same pipeline, as a service that calls `init()` once has it:
     // its spans and the bridge's share one batch thread.
     let init_layer = init.server_layer();
@@ -454,6 +449,89 @@ pub(crate) fn handler_variants(
             "realistic handler: tower-http TraceLayer + tracing-opentelemetry",
             realistic_router().layer(tower_http::trace::TraceLayer::new_for_http()),
             tracing_opentelemetry(provider),
+        ),
+    ]
+}
+
+/// The subscriber `init()` builds with `RUST_LOG` at `rust_log` (unset for `None`), its
+/// JSON log lines to nowhere, on a pipeline of its own that the returned guard keeps
+/// running.
+fn init_subscriber(rust_log: Option<&'static str>) -> (nais_otel::Guard, tracing::Dispatch) {
+    let guard = nais_otel::builder()
+        .with_env_lookup(move |name| (name == "RUST_LOG").then(|| rust_log.map(str::to_owned))?)
+        .with_span_exporter(NoopExporter)
+        .with_globals(false)
+        .with_log_format(nais_otel::config::LogFormat::Json)
+        .with_log_writer(std::io::sink)
+        .init()
+        .expect("the pipeline");
+    let dispatch = guard
+        .subscriber()
+        .expect("init() builds its subscriber")
+        .clone();
+    (guard, dispatch)
+}
+
+/// The subscribers of the DEBUG-span rows ([`one_debug_span`]), each as a service sets
+/// it up with its log output: `(name, label, subscriber, the pipeline it needs)`.
+///
+/// - `debug-span-off`: `init()`'s with `RUST_LOG` unset: the span is not enabled.
+/// - `debug-span-ours`: `init()`'s with `RUST_LOG=debug`: the span is logged, and the
+///   bridge passes it through (it exports INFO and up).
+/// - `debug-span-fmt`: tracing-subscriber's `fmt` layer alone at `debug`: the log output's
+///   own cost, nothing exported.
+/// - `debug-span-tracing-opentelemetry`: the peer's setup with `RUST_LOG=debug`: the
+///   `fmt` layer and tracing-opentelemetry, which exports the span.
+pub(crate) fn debug_span_variants(
+    provider: &SdkTracerProvider,
+) -> Vec<(
+    &'static str,
+    &'static str,
+    tracing::Dispatch,
+    Option<nais_otel::Guard>,
+)> {
+    let (off, off_dispatch) = init_subscriber(None);
+    let (ours, ours_dispatch) = init_subscriber(Some("debug"));
+    let fmt = || {
+        tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(std::io::sink)
+    };
+    vec![
+        (
+            "debug-span-off",
+            "one DEBUG #[instrument] span: init()'s subscriber, RUST_LOG unset",
+            off_dispatch,
+            Some(off),
+        ),
+        (
+            "debug-span-ours",
+            "one DEBUG #[instrument] span: init()'s subscriber, RUST_LOG=debug (passed through)",
+            ours_dispatch,
+            Some(ours),
+        ),
+        (
+            "debug-span-fmt",
+            "one DEBUG #[instrument] span: fmt layer at debug, nothing exported",
+            tracing::Dispatch::new(
+                tracing_subscriber::registry()
+                    .with(tracing_subscriber::EnvFilter::new("debug"))
+                    .with(fmt()),
+            ),
+            None,
+        ),
+        (
+            "debug-span-tracing-opentelemetry",
+            "one DEBUG #[instrument] span: fmt layer + tracing-opentelemetry, RUST_LOG=debug",
+            tracing::Dispatch::new(
+                tracing_subscriber::registry()
+                    .with(tracing_subscriber::EnvFilter::new(
+                        "debug,otel::tracing=trace",
+                    ))
+                    .with(fmt())
+                    .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"))),
+            ),
+            None,
         ),
     ]
 }
