@@ -133,7 +133,7 @@ impl Guard {
             };
             let provider = provider.clone();
             let flush = move || provider.shutdown_with_timeout(timeout);
-            let bound = timeout + Duration::from_secs(1);
+            let bound = timeout.saturating_add(Duration::from_secs(1));
             match crate::shutdown::unless_signalled(flush, bound, listening) {
                 Waited::Finished(result) => Some(result),
                 Waited::Signal(name) => {

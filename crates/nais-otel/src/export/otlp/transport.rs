@@ -245,22 +245,65 @@ impl Transport {
     }
 }
 
-/// Whether a failed gRPC export is tried again. The codes OTLP names as retryable
-/// are. So is any status that tonic made from a broken connection (it carries the
-/// transport's error as its source), whatever code it maps to: a collector killed in
-/// the middle of a request resets the connection, and tonic calls that `Unknown` or
-/// `Internal`. A status the collector sent in its trailers, or that tonic inferred
-/// from its HTTP answer, has no source; outside those codes it is a refusal.
+/// Whether a failed gRPC export is tried again: for the codes OTLP names as retryable,
+/// and for a connection that broke or a response cut short, which tonic reports as
+/// `Unknown` or `Internal`:
+/// - a status tonic made from a transport error ([`broken_connection`]): a collector
+///   killed in the middle of a request;
+/// - a response ended without its `grpc-status`, or in the middle of a message: a proxy
+///   or a load balancer that cut the stream (tonic names both only in its message).
+///
+/// Any other answer is the collector's refusal: a bad token, a malformed request, an
+/// endpoint that does not speak gRPC.
 fn retried(status: &tonic::Status) -> bool {
-    matches!(
-        status.code(),
+    match status.code() {
         tonic::Code::Cancelled
-            | tonic::Code::DeadlineExceeded
-            | tonic::Code::Aborted
-            | tonic::Code::OutOfRange
-            | tonic::Code::Unavailable
-            | tonic::Code::DataLoss
-    ) || std::error::Error::source(status).is_some()
+        | tonic::Code::DeadlineExceeded
+        | tonic::Code::Aborted
+        | tonic::Code::OutOfRange
+        | tonic::Code::Unavailable
+        | tonic::Code::DataLoss => true,
+        tonic::Code::Unknown | tonic::Code::Internal => {
+            broken_connection(status)
+                || status.message().contains("missing grpc-status trailer")
+                || status.message() == "Unexpected EOF decoding stream."
+        }
+        _ => false,
+    }
+}
+
+/// Whether the error behind `status` is the connection failing: an I/O error, hyper's
+/// closed connection or incomplete message, an HTTP/2 I/O error, or a stream the
+/// collector's side ended with `NO_ERROR`, `CANCEL`, `REFUSED_STREAM` or `INTERNAL_ERROR`.
+/// An HTTP/2 error of another kind (a protocol error: the endpoint does not speak
+/// HTTP/2; `ENHANCE_YOUR_CALM`) is not.
+fn broken_connection(status: &tonic::Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        if error.is::<std::io::Error>() {
+            return true;
+        }
+        if let Some(error) = error.downcast_ref::<hyper::Error>() {
+            if error.is_closed() || error.is_incomplete_message() || error.is_canceled() {
+                return true;
+            }
+        }
+        if let Some(error) = error.downcast_ref::<h2::Error>() {
+            return error.is_io()
+                || (error.is_remote()
+                    && matches!(
+                        error.reason(),
+                        Some(
+                            h2::Reason::NO_ERROR
+                                | h2::Reason::CANCEL
+                                | h2::Reason::REFUSED_STREAM
+                                | h2::Reason::INTERNAL_ERROR
+                        )
+                    ));
+        }
+        source = error.source();
+    }
+    false
 }
 
 fn grpc_message(status: &tonic::Status) -> String {
@@ -292,16 +335,18 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::{io, sync::Arc};
+    use std::{future::Future, io, sync::Arc};
 
-    use super::retried;
+    use super::*;
+    use crate::config::Protocol;
 
-    /// Every code with and without a transport error behind it: OTLP's retryable codes
-    /// are retried either way, a broken connection is retried whatever tonic calls it,
-    /// and any other code the collector answers with is a refusal.
+    /// Every code with and without an I/O error behind it: OTLP's retryable codes are
+    /// retried either way, `Unknown` and `Internal` when a broken connection is behind
+    /// them, and any other code the collector answers with is a refusal.
     #[test]
     fn a_broken_connection_is_retried_and_a_refusal_is_not() {
         let retryable = [1, 4, 10, 11, 14, 15];
+        let when_broken = [2, 13];
         for number in 1..=16 {
             let code = tonic::Code::from(number);
             let mut status = tonic::Status::new(code, "from the collector");
@@ -311,11 +356,154 @@ mod tests {
                 "{code:?} from the collector"
             );
             status.set_source(Arc::new(io::Error::from(io::ErrorKind::ConnectionReset)));
-            assert!(retried(&status), "{code:?} from a broken connection");
+            assert_eq!(
+                retried(&status),
+                retryable.contains(&number) || when_broken.contains(&number),
+                "{code:?} from a broken connection"
+            );
         }
         let reset =
             tonic::Status::from_error(Box::new(io::Error::from(io::ErrorKind::ConnectionReset)));
         assert_eq!(reset.code(), tonic::Code::Unknown, "tonic's own mapping");
         assert!(retried(&reset));
+    }
+
+    /// One export attempt against a collector on loopback that answers as `answer` does
+    /// with the connection it accepts: whether it is retried, and its message.
+    fn attempt<A, F>(answer: A) -> (bool, String)
+    where
+        A: FnOnce(tokio::net::TcpStream) -> F + Send + 'static,
+        F: Future<Output = ()> + Send,
+    {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let address = listener.local_addr().expect("address");
+            tokio::spawn(async move {
+                let (socket, _) = listener.accept().await.expect("a connection");
+                answer(socket).await;
+            });
+            let settings = OtlpSettings {
+                protocol: Protocol::Grpc,
+                endpoint: format!("http://{address}"),
+                headers: Vec::new(),
+                timeout: Duration::from_secs(10),
+                export_deadline: Duration::from_secs(10),
+                compression: Compression::None,
+                tls: None,
+                queue_size: 2048,
+            };
+            let endpoint = Endpoint::from_shared(settings.endpoint.clone()).expect("endpoint");
+            let mut transport =
+                Transport::new(&settings, Connection::Grpc(endpoint)).expect("transport");
+            match transport
+                .send(&Bytes::from_static(b""), Duration::from_secs(10))
+                .await
+            {
+                Ok(_) => panic!("the export succeeded"),
+                Err(failure) => (failure.retry, failure.message),
+            }
+        })
+    }
+
+    /// An HTTP/2 collector that reads the request whole and then `respond`s to it, and
+    /// keeps the connection going until the client closes it.
+    async fn h2_collector(
+        socket: tokio::net::TcpStream,
+        respond: impl FnOnce(h2::server::SendResponse<Bytes>),
+    ) {
+        let mut connection = h2::server::handshake(socket).await.expect("HTTP/2");
+        let (request, responder) = connection
+            .accept()
+            .await
+            .expect("a request")
+            .expect("a good request");
+        let mut body = request.into_body();
+        while let Some(chunk) = std::future::poll_fn(|cx| {
+            // The connection is driven while the body is read.
+            let _ = connection.poll_closed(cx);
+            body.poll_data(cx)
+        })
+        .await
+        {
+            let chunk = chunk.expect("the request's body");
+            let _ = body.flow_control().release_capacity(chunk.len());
+        }
+        respond(responder);
+        let _ = std::future::poll_fn(|cx| connection.poll_closed(cx)).await;
+    }
+
+    fn grpc_200() -> http::Response<()> {
+        http::Response::builder()
+            .status(200)
+            .header("content-type", "application/grpc")
+            .body(())
+            .expect("response")
+    }
+
+    #[test]
+    fn a_stream_cut_short_is_retried() {
+        // The answer's head, then the end of the stream without a status: a proxy's cut.
+        let (retry, message) = attempt(|socket| {
+            h2_collector(socket, |mut respond| {
+                let mut stream = respond.send_response(grpc_200(), false).expect("head");
+                stream.send_data(Bytes::new(), true).expect("end");
+            })
+        });
+        assert!(retry, "{message}");
+        assert!(message.contains("missing grpc-status"), "{message}");
+        // Half a message, then the end of the stream.
+        let (retry, message) = attempt(|socket| {
+            h2_collector(socket, |mut respond| {
+                let mut stream = respond.send_response(grpc_200(), false).expect("head");
+                let half = Bytes::from_static(&[0, 0, 0, 0, 100, 1, 2, 3]);
+                stream.send_data(half, true).expect("data");
+            })
+        });
+        assert!(retry, "{message}");
+        assert!(message.contains("Unexpected EOF"), "{message}");
+        // The answer's head, then the stream reset with NO_ERROR.
+        let (retry, message) = attempt(|socket| {
+            h2_collector(socket, |mut respond| {
+                let mut stream = respond.send_response(grpc_200(), false).expect("head");
+                stream.send_reset(h2::Reason::NO_ERROR);
+            })
+        });
+        assert!(retry, "{message}");
+        // The connection closed under the request.
+        let (retry, message) = attempt(|socket| async move {
+            let mut connection = h2::server::handshake(socket).await.expect("HTTP/2");
+            let _request = connection.accept().await;
+            drop(connection);
+        });
+        assert!(retry, "{message}");
+    }
+
+    #[test]
+    fn a_collector_that_cannot_take_the_request_is_a_refusal() {
+        // Asked to calm down: RESOURCE_EXHAUSTED, which OTLP retries only with a delay
+        // the collector names.
+        let (retry, message) = attempt(|socket| {
+            h2_collector(socket, |mut respond| {
+                respond.send_reset(h2::Reason::ENHANCE_YOUR_CALM);
+            })
+        });
+        assert!(!retry, "{message}");
+        assert!(message.contains("ResourceExhausted"), "{message}");
+        // An endpoint that answers in HTTP/1.1: the wrong port, or a proxy without HTTP/2.
+        let (retry, message) = attempt(|mut socket| async move {
+            use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+            let mut buffer = [0; 1024];
+            let _ = socket.read(&mut buffer).await;
+            let answer = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n";
+            let _ = socket.write_all(answer).await;
+            let _ = socket.read(&mut buffer).await;
+        });
+        assert!(!retry, "{message}");
     }
 }
