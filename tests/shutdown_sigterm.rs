@@ -206,3 +206,41 @@ fn a_second_sigterm_ends_the_flush() {
     );
     drop(silent);
 }
+
+/// Each further signal ends the wait of the step it comes in: the SIGTERM that ends
+/// the drain (a client holds it) is not taken for the flush's, which waits for the next
+/// one, a Ctrl-C (SIGINT) here, so the warning names which signal ended it.
+#[test]
+fn the_signal_that_ends_the_drain_leaves_the_flush_to_the_next() {
+    let (silent, mut kennels) = with_a_silent_collector(Duration::from_secs(10), "5000");
+    let answer = support::must_get(kennels.port, "/api/v1/kennels?id=99");
+    assert_eq!(answer.status, 404, "{answer:?}");
+    let slow = support::SlowClient::start(kennels.port, "/api/v1/kennels?id=98");
+
+    kennels.proc.sigterm();
+    let output = kennels.proc.output.clone();
+    output.wait_for_line("waiting for the requests in flight", support::DEADLINE);
+    kennels.proc.sigterm();
+    output.wait_for_line(
+        "a second signal: not waiting for the requests in flight",
+        support::DEADLINE,
+    );
+    output.wait_for_line(
+        "a second SIGTERM or Ctrl-C stops waiting",
+        support::DEADLINE,
+    );
+    let third = Instant::now();
+    kennels.proc.sigint();
+    let status = kennels
+        .proc
+        .wait_exit(Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("still flushing {:?} after Ctrl-C", third.elapsed()));
+    assert!(status.success(), "{status}");
+    let ended = output.wait_for_line("not waiting for the span export", Duration::from_secs(5));
+    assert!(
+        ended.contains("SIGINT"),
+        "ended by the drain's SIGTERM: {ended}"
+    );
+    slow.stop();
+    drop(silent);
+}

@@ -240,6 +240,12 @@ impl Proc {
             .unwrap_or_else(|e| panic!("SIGTERM to {}: {e}", self.name));
     }
 
+    /// Sends SIGINT (what Ctrl-C sends).
+    pub fn sigint(&self) {
+        rustix::process::kill_process(self.pid(), rustix::process::Signal::INT)
+            .unwrap_or_else(|e| panic!("SIGINT to {}: {e}", self.name));
+    }
+
     /// Sends SIGTERM and asserts a clean exit within [`DEADLINE`].
     pub fn stop_cleanly(&mut self) {
         self.sigterm();

@@ -37,8 +37,9 @@
 //!    A second SIGTERM or Ctrl-C ends the drain at once.
 //! 4. `main` returns and drops the guard: it exports what is queued, waiting
 //!    at most its shutdown timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`, 10 s at most).
-//!    A second SIGTERM or Ctrl-C stops the wait: the guard says how many spans
-//!    it did not export, and `main` goes on to its end.
+//!    A further SIGTERM or Ctrl-C stops the wait (one that ended the drain does
+//!    not count for the flush: each ends the step it comes in): the guard says
+//!    how many spans it did not export, and `main` goes on to its end.
 //!
 //! The drain timeout is [`DEFAULT_DRAIN_TIMEOUT`] (10 s), or
 //! [`NAIS_OTEL_DRAIN_TIMEOUT`] in milliseconds, or
@@ -55,7 +56,7 @@ use std::{
     future::Future,
     sync::{
         atomic::{AtomicBool, Ordering},
-        mpsc,
+        Arc, Condvar, Mutex, MutexGuard, Once, PoisonError,
     },
     time::Duration,
 };
@@ -145,18 +146,20 @@ impl Signals {
         Self {}
     }
 
-    /// Completes with the first signal's name; logs it, and remembers that the
-    /// shutdown has begun.
-    async fn recv(self) {
+    /// Completes with the first signal: logs it, remembers that the shutdown has
+    /// begun, and starts counting the signals after it ([`further_signals`]).
+    async fn recv(mut self) {
         let name = self.next().await;
         SIGNALLED.store(true, Ordering::Relaxed);
+        count_further_signals();
         tracing::info!(target: "nais_otel", signal = name, "shutting down");
     }
 
+    /// The name of the next signal that comes.
     #[cfg(unix)]
-    async fn next(self) -> &'static str {
-        async fn next(signal: Option<tokio::signal::unix::Signal>) {
-            if let Some(mut signal) = signal {
+    async fn next(&mut self) -> &'static str {
+        async fn next(signal: Option<&mut tokio::signal::unix::Signal>) {
+            if let Some(signal) = signal {
                 if signal.recv().await.is_some() {
                     return;
                 }
@@ -165,13 +168,13 @@ impl Signals {
             std::future::pending().await
         }
         tokio::select! {
-            () = next(self.terminate) => "SIGTERM",
-            () = next(self.interrupt) => "SIGINT",
+            () = next(self.terminate.as_mut()) => "SIGTERM",
+            () = next(self.interrupt.as_mut()) => "SIGINT",
         }
     }
 
     #[cfg(not(unix))]
-    async fn next(self) -> &'static str {
+    async fn next(&mut self) -> &'static str {
         if let Err(error) = tokio::signal::ctrl_c().await {
             tracing::warn!(target: "nais_otel", %error, "cannot listen for Ctrl-C; it will not start a graceful shutdown");
             std::future::pending::<()>().await;
@@ -189,6 +192,120 @@ pub(crate) fn signalled() -> bool {
     SIGNALLED.load(Ordering::Relaxed)
 }
 
+/// The signals after the one that began the shutdown: how many, the last one's name,
+/// whether they are listened for, and where the flush starts counting.
+struct Further {
+    count: u64,
+    last: &'static str,
+    listening: bool,
+    /// The counting thread has listened, or failed to.
+    settled: bool,
+    /// The count when [`serve`]'s drain ended: a signal that ended the drain is not one
+    /// that ends the flush.
+    drained_at: u64,
+}
+
+/// [`Further`], and a condition variable for each change and for a flush that ends.
+static FURTHER: (Mutex<Further>, Condvar) = (
+    Mutex::new(Further {
+        count: 0,
+        last: "",
+        listening: false,
+        settled: false,
+        drained_at: 0,
+    }),
+    Condvar::new(),
+);
+
+fn further() -> MutexGuard<'static, Further> {
+    FURTHER.0.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Starts, once a process, the thread that counts the signals after the first, with a
+/// small runtime of its own: the application's runtime may be gone, or blocked in the
+/// guard's flush, by the time they come. Once tokio listens for a signal it no longer
+/// ends the process, so each is counted for the step it comes in to end. Returns once
+/// the thread listens (or could not), a moment at most.
+fn count_further_signals() {
+    static STARTED: Once = Once::new();
+    STARTED.call_once(|| {
+        let started = std::thread::Builder::new()
+            .name("nais-otel-signals".to_owned())
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_io()
+                    .build();
+                let Ok(runtime) = runtime else {
+                    settle(false);
+                    return;
+                };
+                runtime.block_on(async {
+                    let mut signals = Signals::listen();
+                    settle(true);
+                    loop {
+                        let name = signals.next().await;
+                        count_signal(name);
+                    }
+                });
+            });
+        if let Err(error) = started {
+            tracing::debug!(target: "nais_otel", %error, "no thread to count further signals");
+            settle(false);
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        let mut further = further();
+        while !further.settled {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            further = FURTHER
+                .1
+                .wait_timeout(further, left)
+                .map(|(further, _)| further)
+                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        }
+    });
+}
+
+/// The counting thread listens, or cannot.
+fn settle(listening: bool) {
+    let mut further = further();
+    further.listening = listening;
+    further.settled = true;
+    FURTHER.1.notify_all();
+}
+
+/// Counts a signal after the first, and wakes whoever waits on one.
+fn count_signal(name: &'static str) {
+    let mut further = further();
+    further.count += 1;
+    further.last = name;
+    FURTHER.1.notify_all();
+}
+
+/// How many signals after the first were counted, if they are counted.
+pub(crate) fn further_signals_counted() -> Option<u64> {
+    let further = further();
+    further.listening.then_some(further.count)
+}
+
+/// The drain has ended: the signals so far do not end the flush. `by_signal`: the drain
+/// was ended by a signal that came after `by_signal` were counted; it does not end the
+/// flush either, counted yet or not.
+pub(crate) fn drained(by_signal: Option<u64>) {
+    let mut further = further();
+    further.drained_at = match by_signal {
+        Some(before) => further.count.max(before + 1),
+        None => further.count,
+    };
+}
+
+/// Whether a signal after the first would be heard now.
+pub(crate) fn listening_for_further_signals() -> bool {
+    further().listening
+}
+
 /// How [`unless_signalled`] ended.
 pub(crate) enum Waited<T> {
     /// The work finished, with this.
@@ -199,107 +316,112 @@ pub(crate) enum Waited<T> {
     TimedOut,
 }
 
-/// Runs `work` on a thread of its own and waits for it, at most `bound`, or until
-/// SIGTERM or SIGINT comes, which a thread with a small runtime of its own listens
-/// for meanwhile (the application's runtime may be the one blocked waiting). That
-/// thread calls `listening` once it listens, with the caller's default subscriber. A
-/// thread that cannot be started leaves the work to the calling thread, with no
-/// listening.
+/// Runs `work` on a thread of its own and waits for it, at most `bound`, or until a
+/// signal after the first comes that did not end the drain (one that came since is
+/// enough). A thread that cannot be started leaves the work to the calling thread.
 pub(crate) fn unless_signalled<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
     bound: Duration,
-    listening: impl FnOnce() + Send + 'static,
 ) -> Waited<T> {
-    enum Event<T> {
-        Finished(T),
-        Signal(&'static str),
-    }
-    let (events, waited) = mpsc::channel();
-    let finished = events.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let dispatch = tracing::dispatcher::get_default(Clone::clone);
-    let listener = std::thread::Builder::new()
-        .name("nais-otel-signal".to_owned())
-        .spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_io()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async move {
-                let signals = tracing::dispatcher::with_default(&dispatch, || {
-                    let signals = Signals::listen();
-                    listening();
-                    signals
-                });
-                tokio::select! {
-                    name = signals.next() => {
-                        let _ = events.send(Event::Signal(name));
-                    }
-                    _ = stopped => {}
-                }
-            });
-        });
+    let result = Arc::new(Mutex::new(None));
+    let slot = result.clone();
     // Taken by the worker when it runs; still here when it could not start.
-    let work = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));
+    let work = Arc::new(Mutex::new(Some(work)));
     let taken = work.clone();
     let worker = std::thread::Builder::new()
         .name("nais-otel-flush".to_owned())
         .spawn(move || {
             let work = taken.lock().ok().and_then(|mut work| work.take());
             if let Some(work) = work {
-                let _ = finished.send(Event::Finished(work()));
+                let value = work();
+                if let Ok(mut slot) = slot.lock() {
+                    *slot = Some(value);
+                }
+                // Under the lock the waiter checks in: the wake-up is not lost.
+                let _further = further();
+                FURTHER.1.notify_all();
             }
         });
     if worker.is_err() {
-        drop(stop);
         let work = work.lock().ok().and_then(|mut work| work.take());
         return match work {
             Some(work) => Waited::Finished(work()),
             None => Waited::TimedOut,
         };
     }
-    if listener.is_err() {
-        tracing::debug!(target: "nais_otel", "no thread to listen for a second signal");
+    let deadline = std::time::Instant::now().checked_add(bound);
+    let mut further = further();
+    loop {
+        if let Some(value) = result.lock().ok().and_then(|mut value| value.take()) {
+            return Waited::Finished(value);
+        }
+        if further.count > further.drained_at {
+            return Waited::Signal(further.last);
+        }
+        let left = match deadline {
+            Some(deadline) => deadline.saturating_duration_since(std::time::Instant::now()),
+            None => Duration::from_secs(3600),
+        };
+        if left.is_zero() {
+            return Waited::TimedOut;
+        }
+        further = FURTHER
+            .1
+            .wait_timeout(further, left)
+            .map(|(further, _)| further)
+            .unwrap_or_else(|poisoned| poisoned.into_inner().0);
     }
-    let outcome = match waited.recv_timeout(bound) {
-        Ok(Event::Finished(value)) => Waited::Finished(value),
-        Ok(Event::Signal(name)) => Waited::Signal(name),
-        Err(_) => Waited::TimedOut,
-    };
-    drop(stop);
-    outcome
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The work's result when it finishes within the bound, and the bound when it does
-    /// not; the listening thread says when it listens. (The signal is sent to a service
-    /// in `tests/shutdown_sigterm.rs`.)
+    /// The work's result when it finishes first, the bound when nothing comes, and a
+    /// signal after the drain's end when one comes; one that came before it does not
+    /// count. (A real signal is sent to a service in `tests/shutdown_sigterm.rs`.)
     #[test]
-    fn the_work_s_result_or_the_bound() {
-        let (listens, listening) = mpsc::channel();
-        let waited = unless_signalled(
-            || 7,
-            Duration::from_secs(30),
+    fn the_work_s_result_a_further_signal_or_the_bound() {
+        drained(None);
+        assert!(matches!(
+            unless_signalled(|| 7, Duration::from_secs(30)),
+            Waited::Finished(7)
+        ));
+        let (never, stuck) = std::sync::mpsc::channel::<()>();
+        let stuck = Arc::new(Mutex::new(stuck));
+        let waits = {
+            let stuck = stuck.clone();
             move || {
-                let _ = listens.send(());
-            },
-        );
-        assert!(matches!(waited, Waited::Finished(7)));
-        let (never, stuck) = mpsc::channel::<()>();
-        let waited = unless_signalled(
-            move || stuck.recv().is_ok(),
-            Duration::from_millis(50),
-            || {},
-        );
-        assert!(matches!(waited, Waited::TimedOut));
+                stuck
+                    .lock()
+                    .map(|stuck| stuck.recv().is_ok())
+                    .unwrap_or(false)
+            }
+        };
+        assert!(matches!(
+            unless_signalled(waits.clone(), Duration::from_millis(50)),
+            Waited::TimedOut
+        ));
+        // Comes while the flush waits.
+        let signal = std::thread::spawn(|| count_signal("TEST"));
+        assert!(matches!(
+            unless_signalled(waits.clone(), Duration::from_secs(30)),
+            Waited::Signal("TEST")
+        ));
+        signal.join().expect("counted");
+        // One that ended the drain does not end the flush, counted yet or not.
+        drained(None);
+        assert!(matches!(
+            unless_signalled(waits.clone(), Duration::from_millis(50)),
+            Waited::TimedOut
+        ));
+        let before = further().count;
+        drained(Some(before));
+        count_signal("TEST");
+        assert!(matches!(
+            unless_signalled(waits, Duration::from_millis(50)),
+            Waited::TimedOut
+        ));
         drop(never);
-        listening
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the listening thread listened");
     }
 }

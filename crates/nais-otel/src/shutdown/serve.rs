@@ -161,15 +161,17 @@ where
                 result = &mut server => return result,
             }
             let again = shutdown_signal();
+            // The further signals counted so far, if they are counted.
+            let counted = super::further_signals_counted();
             tracing::info!(
                 target: "nais_otel",
                 drain_timeout_ms = drain_timeout.as_millis() as u64,
                 "not accepting connections; waiting for the requests in flight"
             );
-            tokio::select! {
+            let (drained, by_signal) = tokio::select! {
                 result = &mut server => {
                     tracing::info!(target: "nais_otel", "every connection closed");
-                    result
+                    (result, false)
                 }
                 () = tokio::time::sleep(drain_timeout) => {
                     tracing::warn!(
@@ -177,13 +179,17 @@ where
                         drain_timeout_ms = drain_timeout.as_millis() as u64,
                         "connections still open after the drain timeout ({NAIS_OTEL_DRAIN_TIMEOUT}); leaving them"
                     );
-                    Ok(())
+                    (Ok(()), false)
                 }
                 () = again => {
                     tracing::warn!(target: "nais_otel", "a second signal: not waiting for the requests in flight");
-                    Ok(())
+                    (Ok(()), true)
                 }
-            }
+            };
+            // A signal from now on ends the guard's flush; the one that ended the drain,
+            // which the counting thread may not have counted yet, does not.
+            super::drained(counted.filter(|_| by_signal));
+            drained
         }))
     }
 }
