@@ -130,8 +130,8 @@ impl Guard {
                     timeout_ms = timeout.as_millis() as u64,
                     "exporting the spans still queued; a second SIGTERM or Ctrl-C stops waiting"
                 );
-                let provider = provider.clone();
-                let flush = move || provider.shutdown_with_timeout(timeout);
+                let flushed = provider.clone();
+                let flush = move || flushed.shutdown_with_timeout(timeout);
                 let bound = timeout.saturating_add(Duration::from_secs(1));
                 match crate::shutdown::unless_signalled(flush, bound) {
                     Waited::Finished(result) => Some(result),
@@ -144,6 +144,7 @@ impl Guard {
                         None
                     }
                     Waited::TimedOut => Some(Err(OTelSdkError::Timeout(timeout))),
+                    Waited::NotStarted => Some(provider.shutdown_with_timeout(timeout)),
                 }
             } else {
                 Some(provider.shutdown_with_timeout(timeout))

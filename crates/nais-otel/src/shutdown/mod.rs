@@ -314,40 +314,32 @@ pub(crate) enum Waited<T> {
     Signal(&'static str),
     /// The work neither finished nor was signalled within the bound.
     TimedOut,
+    /// No thread could be started for the work, which was not done.
+    NotStarted,
 }
 
 /// Runs `work` on a thread of its own and waits for it, at most `bound`, or until a
 /// signal after the first comes that did not end the drain (one that came since is
-/// enough). A thread that cannot be started leaves the work to the calling thread.
+/// enough).
 pub(crate) fn unless_signalled<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
     bound: Duration,
 ) -> Waited<T> {
     let result = Arc::new(Mutex::new(None));
     let slot = result.clone();
-    // Taken by the worker when it runs; still here when it could not start.
-    let work = Arc::new(Mutex::new(Some(work)));
-    let taken = work.clone();
     let worker = std::thread::Builder::new()
         .name("nais-otel-flush".to_owned())
         .spawn(move || {
-            let work = taken.lock().ok().and_then(|mut work| work.take());
-            if let Some(work) = work {
-                let value = work();
-                if let Ok(mut slot) = slot.lock() {
-                    *slot = Some(value);
-                }
-                // Under the lock the waiter checks in: the wake-up is not lost.
-                let _further = further();
-                FURTHER.1.notify_all();
+            let value = work();
+            if let Ok(mut slot) = slot.lock() {
+                *slot = Some(value);
             }
+            // Under the lock the waiter checks in: the wake-up is not lost.
+            let _further = further();
+            FURTHER.1.notify_all();
         });
     if worker.is_err() {
-        let work = work.lock().ok().and_then(|mut work| work.take());
-        return match work {
-            Some(work) => Waited::Finished(work()),
-            None => Waited::TimedOut,
-        };
+        return Waited::NotStarted;
     }
     let deadline = std::time::Instant::now().checked_add(bound);
     let mut further = further();
