@@ -122,33 +122,32 @@ impl Guard {
         };
         let started = std::time::Instant::now();
         let timeout = self.shutdown_timeout;
-        let result =
-            if crate::shutdown::signalled() && crate::shutdown::listening_for_further_signals() {
-                // Stopping on a signal: another one stops the wait (a second Ctrl-C).
-                tracing::info!(
-                    target: "nais_otel",
-                    timeout_ms = timeout.as_millis() as u64,
-                    "exporting the spans still queued; a second SIGTERM or Ctrl-C stops waiting"
-                );
-                let flushed = provider.clone();
-                let flush = move || flushed.shutdown_with_timeout(timeout);
-                let bound = timeout.saturating_add(Duration::from_secs(1));
-                match crate::shutdown::unless_signalled(flush, bound) {
-                    Waited::Finished(result) => Some(result),
-                    Waited::Signal(name) => {
-                        tracing::warn!(
-                            target: "nais_otel",
-                            signal = name,
-                            "a second signal: not waiting for the span export"
-                        );
-                        None
-                    }
-                    Waited::TimedOut => Some(Err(OTelSdkError::Timeout(timeout))),
-                    Waited::NotStarted => Some(provider.shutdown_with_timeout(timeout)),
+        let result = if crate::shutdown::listening_for_further_signals() {
+            // Stopping on a signal: another one stops the wait (a second Ctrl-C).
+            tracing::info!(
+                target: "nais_otel",
+                timeout_ms = timeout.as_millis() as u64,
+                "exporting the spans still queued; a second SIGTERM or Ctrl-C stops waiting"
+            );
+            let flushed = provider.clone();
+            let flush = move || flushed.shutdown_with_timeout(timeout);
+            let bound = timeout.saturating_add(Duration::from_secs(1));
+            match crate::shutdown::unless_signalled(flush, bound) {
+                Waited::Finished(result) => Some(result),
+                Waited::Signal(name) => {
+                    tracing::warn!(
+                        target: "nais_otel",
+                        signal = name,
+                        "a second signal: not waiting for the span export"
+                    );
+                    None
                 }
-            } else {
-                Some(provider.shutdown_with_timeout(timeout))
-            };
+                Waited::TimedOut => Some(Err(OTelSdkError::Timeout(timeout))),
+                Waited::NotStarted => Some(provider.shutdown_with_timeout(timeout)),
+            }
+        } else {
+            Some(provider.shutdown_with_timeout(timeout))
+        };
         let counts = self.stats.snapshot();
         if let Some(Err(error)) = result {
             // The provider wraps its processors' errors: the time taken tells a timeout

@@ -54,10 +54,7 @@
 
 use std::{
     future::Future,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc, Condvar, Mutex, MutexGuard, Once, PoisonError,
-    },
+    sync::{Arc, Condvar, Mutex, MutexGuard, Once, PoisonError},
     time::Duration,
 };
 
@@ -146,11 +143,10 @@ impl Signals {
         Self {}
     }
 
-    /// Completes with the first signal: logs it, remembers that the shutdown has
-    /// begun, and starts counting the signals after it ([`further_signals`]).
+    /// Completes with the first signal: logs it, and starts counting the signals after
+    /// it ([`count_further_signals`]).
     async fn recv(mut self) {
         let name = self.next().await;
-        SIGNALLED.store(true, Ordering::Relaxed);
         count_further_signals();
         tracing::info!(target: "nais_otel", signal = name, "shutting down");
     }
@@ -181,15 +177,6 @@ impl Signals {
         }
         "Ctrl-C"
     }
-}
-
-/// Set once [`shutdown_signal`] (or [`serve`]) has seen its signal: the process is
-/// stopping because it was asked to.
-static SIGNALLED: AtomicBool = AtomicBool::new(false);
-
-/// Whether a shutdown signal has come through [`shutdown_signal`] or [`serve`].
-pub(crate) fn signalled() -> bool {
-    SIGNALLED.load(Ordering::Relaxed)
 }
 
 /// The signals after the one that began the shutdown: how many, the last one's name,
@@ -301,7 +288,8 @@ pub(crate) fn drained(by_signal: Option<u64>) {
     };
 }
 
-/// Whether a signal after the first would be heard now.
+/// Whether a shutdown signal has come through [`shutdown_signal`] (or `serve`) and a
+/// signal after it would be heard now.
 pub(crate) fn listening_for_further_signals() -> bool {
     further().listening
 }

@@ -144,7 +144,6 @@ impl Health {
             return;
         }
         let endpoint = &redacted_endpoint(&settings.endpoint);
-        let queue = settings.queue_size;
         if !retrying {
             diagnostics.emit(
                 || {
@@ -166,7 +165,7 @@ impl Health {
                     target: "nais_otel",
                     endpoint = %endpoint,
                     %error,
-                    queue_size = queue,
+                    queue_size = settings.queue_size,
                     "cannot export spans; retrying. Spans wait in the queue and are dropped when it is full. Said once until export works again"
                 )
             },
